@@ -1,0 +1,75 @@
+# smtp-hub: every command a developer or CI needs. Each target installs what it uses on first run.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+FUNCTIONS := $(sort $(wildcard functions/*/app.py))
+PORT ?= 3000
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt requirements-dev.lock layers/common/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements-dev.lock -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+.PHONY: install
+install: $(BIN)/.installed ## create .venv with the pinned development dependencies
+
+.PHONY: lint
+lint: $(BIN)/.installed $(SAM_VENV)/.installed ## ruff, ruff format, mypy, cfn-lint, sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	@# Every function is a module named app: type-check each one on its own.
+	@for f in $(FUNCTIONS); do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint --template-file template.yaml
+
+.PHONY: test
+test: lint ## lint, then every test
+	$(BIN)/pytest -q
+
+.PHONY: run
+run: $(BIN)/.installed ## serve the whole API on http://127.0.0.1:$(PORT)/api (no Docker, no AWS account)
+	PORT=$(PORT) $(BIN)/python -m local_runtime
+
+.PHONY: bench
+bench: $(BIN)/.installed ## measure cold start, AWS calls, overhead, size and cost
+	$(BIN)/python -m bench
+
+.PHONY: build
+build: $(SAM_VENV)/.installed ## sam build (needs the runtime's Python on PATH)
+	$(SAM) build
+
+.PHONY: deploy
+deploy: build ## sam deploy --guided
+	$(SAM) deploy --guided
+
+.PHONY: format
+format: $(BIN)/.installed ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: lock
+lock: ## re-resolve requirements-dev.txt into requirements-dev.lock
+	rm -rf build/lock && $(PYTHON) -m venv build/lock
+	build/lock/bin/python -m pip install --quiet -r requirements-dev.txt
+	build/lock/bin/python -m pip freeze --exclude pip --exclude setuptools > requirements-dev.lock
+
+.PHONY: clean
+clean: ## remove virtual environments and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

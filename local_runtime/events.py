@@ -1,0 +1,193 @@
+"""API Gateway REST proxy events, built as API Gateway builds them.
+
+One builder serves the local runtime (a real HTTP request in, the event out), the checked-in
+events/*.json (generated from it by `python -m local_runtime.events`) and the tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = ROOT / "events"
+DEMO_ACCOUNT = "5f0c2a1e-7d2b-4c61-9a8e-3b1f2d4c6e80"
+DEMO_USERNAME = "demo@example.com"
+
+
+def build_event(
+    method: str,
+    resource: str,
+    *,
+    stage: str = "api",
+    headers: Sequence[tuple[str, str]] = (),
+    query: Sequence[tuple[str, str]] = (),
+    body: bytes | None = None,
+    authorizer: Mapping[str, Any] | None = None,
+    source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The event API Gateway sends a Lambda proxy integration for one request.
+
+    Headers and query keep every value in the multi-value maps and the last one in the single-value
+    maps, as API Gateway does; a body that is not valid UTF-8 arrives base64-encoded.
+    """
+    now = time.time()
+    request_id = request_id or str(uuid.uuid4())
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    single_query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query:
+        single_query[name] = value
+        multi_query.setdefault(name, []).append(value)
+    text: str | None = None
+    encoded = False
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode("ascii"), True
+    user_agent = single_headers.get("User-Agent") or next(
+        (value for name, value in single_headers.items() if name.lower() == "user-agent"), None
+    )
+    context: dict[str, Any] = {
+        "resourceId": "local",
+        "resourcePath": resource,
+        "httpMethod": method,
+        "extendedRequestId": request_id.replace("-", "")[:16] + "=",
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "path": f"/{stage}{resource}",
+        "accountId": "123456789012",
+        "protocol": "HTTP/1.1",
+        "stage": stage,
+        "domainPrefix": "localhost",
+        "requestTimeEpoch": int(now * 1000),
+        "requestId": request_id,
+        "identity": {
+            "cognitoIdentityPoolId": None,
+            "accountId": None,
+            "cognitoIdentityId": None,
+            "caller": None,
+            "sourceIp": source_ip,
+            "principalOrgId": None,
+            "accessKey": None,
+            "cognitoAuthenticationType": None,
+            "cognitoAuthenticationProvider": None,
+            "userArn": None,
+            "userAgent": user_agent,
+            "user": None,
+        },
+        "domainName": "localhost",
+        "deploymentId": "local",
+        "apiId": "local",
+    }
+    if authorizer is not None:
+        context["authorizer"] = dict(authorizer)
+    return {
+        "resource": resource,
+        "path": resource,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": single_query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def demo_authorizer(account: str = DEMO_ACCOUNT, username: str = DEMO_USERNAME) -> dict[str, Any]:
+    """requestContext.authorizer as API Gateway passes a TOKEN authorizer's result."""
+    return {"principalId": account, "accountId": account, "username": username, "integrationLatency": 0}
+
+
+# The sample request of each function, written to events/<function>.json.
+_FORM = ("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+_APP = "6741f0a2c3d4e5f6a7b8c9d0"
+_SMTP = "6741f0b7d1e2f3a4b5c6d7e8"
+SAMPLES: dict[str, dict[str, Any]] = {
+    "smtps_save": {
+        "method": "POST",
+        "resource": "/private/smtps/save",
+        "body": (
+            f"idapp={_APP}&priority=10&host=smtp.example.net&port=587&username=user%40example.net"
+            "&password=smtp-password-1234&auth=true&starttls=true&sslTls=false&debug=false"
+            "&defaultfromemail=info%40example.net&defaultfromname=Info"
+        ),
+    },
+    "smtps_find_by_app": {
+        "method": "GET",
+        "resource": "/private/smtps/findByApp",
+        "query": [("idapp", _APP)],
+    },
+    "smtps_find_by_id": {
+        "method": "GET",
+        "resource": "/private/smtps/findById",
+        "query": [("idsmtp", _SMTP)],
+    },
+    "smtps_remove": {"method": "POST", "resource": "/private/smtps/remove", "body": f"idsmtp={_SMTP}"},
+    "apps_save": {
+        "method": "POST",
+        "resource": "/private/apps/save",
+        "body": (
+            "name=My+shop&testemail=ops%40example.net&defaultfromemail=noreply%40example.net&strategy=PRIORITY"
+        ),
+    },
+    "apps_find_all": {
+        "method": "GET",
+        "resource": "/private/apps/findAll",
+        "query": [("page", "0"), ("size", "20")],
+    },
+    "apps_find_by_id": {"method": "GET", "resource": "/private/apps/findById", "query": [("idapp", _APP)]},
+    "apps_remove": {"method": "POST", "resource": "/private/apps/remove", "body": f"idapp={_APP}"},
+}
+
+
+def sample_event(function: str) -> dict[str, Any]:
+    sample = SAMPLES[function]
+    headers = [
+        ("Accept", "application/json"),
+        ("Authorization", "Bearer eyJraWQiOiJsb2NhbCIsImFsZyI6IlJTMjU2In0.e30.c2lnbmF0dXJl"),
+        ("Host", "localhost:3000"),
+        ("User-Agent", "Java-http-client/17.0.15"),
+    ]
+    body = sample.get("body")
+    if body is not None:
+        headers.append(_FORM)
+    return build_event(
+        sample["method"],
+        sample["resource"],
+        headers=headers,
+        query=sample.get("query", ()),
+        body=body.encode() if body is not None else None,
+        authorizer=demo_authorizer(),
+        request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+    )
+
+
+def main() -> int:
+    """Write events/<function>.json for every sample (stable fields, so the files only change on purpose)."""
+    EVENTS_DIR.mkdir(exist_ok=True)
+    for function in SAMPLES:
+        event = sample_event(function)
+        context = event["requestContext"]
+        context.update(requestTime="24/Nov/2026:10:00:00 +0000", requestTimeEpoch=1795514400000)
+        (EVENTS_DIR / f"{function}.json").write_text(json.dumps(event, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""template.yaml as data: what the tests and the local runtime build from, so nothing is declared twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from local_runtime.events import ROOT
+
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics (!Ref X -> {"Ref": "X"}, !GetAtt A.B -> ...)."""
+
+
+def _intrinsic(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _intrinsic)
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        document: dict[str, Any] = yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return document
+
+
+@cache
+def default() -> dict[str, Any]:
+    return load()
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def table_request(resource: dict[str, Any], table_name: str) -> dict[str, Any]:
+    """boto3 create_table arguments for an AWS::DynamoDB::Table resource (same keys and indexes)."""
+    props = resource["Properties"]
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return request
+
+
+@dataclass(frozen=True)
+class Route:
+    """One function behind one API route, as the template declares it."""
+
+    function: str  # logical id
+    code_uri: str
+    handler: str
+    method: str
+    path: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    timeout: int = 3
+    authorizer: str | None = None
+
+
+def routes(template: dict[str, Any]) -> list[Route]:
+    globals_ = template.get("Globals", {}).get("Function", {})
+    found = []
+    for name, res in resources(template, "AWS::Serverless::Function").items():
+        props = res["Properties"]
+        env = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **props.get("Environment", {}).get("Variables", {}),
+        }
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "Api":
+                continue
+            auth = event["Properties"].get("Auth", {}).get("Authorizer")
+            found.append(
+                Route(
+                    function=name,
+                    code_uri=props["CodeUri"],
+                    handler=props.get("Handler", globals_.get("Handler", "app.lambda_handler")),
+                    method=event["Properties"]["Method"].upper(),
+                    path=event["Properties"]["Path"],
+                    environment=env,
+                    timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                    authorizer=auth,
+                )
+            )
+    return found

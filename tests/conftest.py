@@ -1,0 +1,158 @@
+"""Fixtures shared by every suite: fake AWS credentials, moto, tables from template.yaml, handlers."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local_runtime import template
+from local_runtime.events import EVENTS_DIR, demo_authorizer
+from local_runtime.loader import load_handler
+from smtphub import services
+
+ACCOUNT_A = "aaaaaaaa-0000-4000-8000-00000000000a"
+ACCOUNT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
+APPS_TABLE = "test-AppsTable"
+SMTPS_TABLE = "test-SmtpsTable"
+SECRET_PREFIX = "smtp-hub-test/api/smtp/"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test can reach real AWS: fake credentials, a fixed region, the template's variables."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "APPS_TABLE": APPS_TABLE,
+        "SMTPS_TABLE": SMTPS_TABLE,
+        "SECRET_PREFIX": SECRET_PREFIX,
+        "POWERTOOLS_SERVICE_NAME": "smtp-hub",
+        "POWERTOOLS_METRICS_NAMESPACE": "smtp-hub",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    services.reset()
+    yield
+    services.reset()
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    secrets: Any
+
+
+def create_tables(dynamodb: Any) -> None:
+    """The template's tables, same keys and indexes, under the test names."""
+    tables = template.resources(template.default(), "AWS::DynamoDB::Table")
+    for logical, name in (("AppsTable", APPS_TABLE), ("SmtpsTable", SMTPS_TABLE)):
+        dynamodb.create_table(**template.table_request(tables[logical], name))
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(dynamodb)
+        yield Aws(dynamodb=dynamodb, secrets=boto3.client("secretsmanager", region_name="us-east-1"))
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return copy.deepcopy(_events()[name])
+
+
+_EVENT_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def _events() -> dict[str, dict[str, Any]]:
+    if not _EVENT_CACHE:
+        for path in EVENTS_DIR.glob("*.json"):
+            _EVENT_CACHE[path.stem] = json.loads(path.read_text())
+    return _EVENT_CACHE
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class LambdaContext:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "lambda-request-id"
+
+
+def code_uri(function: str) -> str:
+    return f"functions/{function}/"
+
+
+def call(
+    function: str,
+    params: dict[str, Any] | None = None,
+    *,
+    account: str | None = ACCOUNT_A,
+    body: str | None = None,
+    content_type: str | None = None,
+    event: dict[str, Any] | None = None,
+) -> Reply:
+    """Invoke functions/<function>/app.py's lambda_handler with events/<function>.json.
+
+    `params` replace the sample's parameters: in the query string for GET, form-encoded in the body
+    for POST (or pass `body` and `content_type` yourself). `account=None` drops the authorizer context.
+    """
+    from urllib.parse import urlencode
+
+    event = event if event is not None else load_event(function)
+    if params is not None:
+        pairs = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in params.items()}
+        if event["httpMethod"] == "GET":
+            event["queryStringParameters"] = pairs or None
+            event["multiValueQueryStringParameters"] = {k: [v] for k, v in pairs.items()} or None
+        else:
+            body = urlencode(pairs)
+            event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
+    if body is not None:
+        event["body"] = body
+        event["isBase64Encoded"] = False
+    if content_type is not None:
+        event["headers"]["Content-Type"] = content_type
+        event["multiValueHeaders"]["Content-Type"] = [content_type]
+    if account is None:
+        event["requestContext"].pop("authorizer", None)
+    else:
+        event["requestContext"]["authorizer"] = demo_authorizer(account)
+    response = load_handler(code_uri(function))(event, LambdaContext())
+    return Reply(response["statusCode"], response.get("headers") or {}, response.get("body") or "")
+
+
+@pytest.fixture
+def captured_logs(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Any:
+    """Everything the code logs (Powertools writes JSON lines to stdout), as one string."""
+    caplog.set_level(logging.DEBUG)
+
+    def read() -> str:
+        out, err = capsys.readouterr()
+        return out + err + caplog.text
+
+    return read
