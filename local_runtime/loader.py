@@ -14,7 +14,10 @@ LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 
 def load_module(code_uri: str, module: str = "app") -> ModuleType:
-    """functions/<name>/app.py as module `functions.<name>.app` (every function's module is `app`)."""
+    """functions/<name>/app.py as module `functions.<name>.app` (every function's module is `app`).
+
+    `code_uri` is relative to the repository, or absolute (a function a test writes in a temporary folder).
+    """
     folder = (ROOT / code_uri).resolve()
     name = f"functions.{folder.name}.{module}"
     if name in sys.modules:
@@ -24,7 +27,15 @@ def load_module(code_uri: str, module: str = "app") -> ModuleType:
         raise ImportError(f"no handler module in {folder}")
     loaded = importlib.util.module_from_spec(spec)
     sys.modules[name] = loaded
-    spec.loader.exec_module(loaded)
+    # As in Lambda, the function's folder is importable while its module loads (its own helper modules).
+    sys.path.insert(0, str(folder))
+    try:
+        spec.loader.exec_module(loaded)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    finally:
+        sys.path.remove(str(folder))
     return loaded
 
 

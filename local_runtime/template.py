@@ -76,6 +76,39 @@ class Route:
     environment: dict[str, Any] = field(default_factory=dict)
     timeout: int = 3
     authorizer: str | None = None
+    api: str | None = None  # logical id of the AWS::Serverless::Api (RestApiId), None for the implicit one
+    memory: int = 128
+
+
+@dataclass(frozen=True)
+class Function:
+    """One AWS::Serverless::Function with the Globals applied (environment still unresolved)."""
+
+    name: str  # logical id
+    code_uri: str
+    handler: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    timeout: int = 3
+    memory: int = 128
+
+
+def functions(template: dict[str, Any]) -> dict[str, Function]:
+    globals_ = template.get("Globals", {}).get("Function", {})
+    found = {}
+    for name, res in resources(template, "AWS::Serverless::Function").items():
+        props = res["Properties"]
+        found[name] = Function(
+            name=name,
+            code_uri=props["CodeUri"],
+            handler=props.get("Handler", globals_.get("Handler", "app.lambda_handler")),
+            environment={
+                **globals_.get("Environment", {}).get("Variables", {}),
+                **props.get("Environment", {}).get("Variables", {}),
+            },
+            timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+            memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+        )
+    return found
 
 
 def routes(template: dict[str, Any]) -> list[Route]:
@@ -91,6 +124,7 @@ def routes(template: dict[str, Any]) -> list[Route]:
             if event["Type"] != "Api":
                 continue
             auth = event["Properties"].get("Auth", {}).get("Authorizer")
+            api = event["Properties"].get("RestApiId")
             found.append(
                 Route(
                     function=name,
@@ -101,6 +135,8 @@ def routes(template: dict[str, Any]) -> list[Route]:
                     environment=env,
                     timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
                     authorizer=auth,
+                    api=api.get("Ref") if isinstance(api, dict) else api,
+                    memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
                 )
             )
     return found

@@ -1,0 +1,154 @@
+"""`make run`: the whole API on http://127.0.0.1:$PORT/api until Ctrl-C.
+
+    python -m local_runtime [--template template.yaml] [--port 3000] [--sink-port 2525] [--parameter K=V]
+
+Environment: PORT, SMTP_SINK_PORT (0 = any free port), LOCAL_USERS ("user:password,user2:password2").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from local_runtime import template
+from local_runtime.cfn import TemplateError
+from local_runtime.runtime import DEMO_INBOX, LocalRuntime, Settings, parse_users
+from local_runtime.sink import PortInUse
+
+_EXTRACT = "python3 -c 'import json,sys; print(json.load(sys.stdin){})'"
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local_runtime", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--template", type=Path, default=template.TEMPLATE, help="SAM template (template.yaml)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT") or 3000), help="API port ($PORT)"
+    )
+    parser.add_argument(
+        "--sink-port",
+        type=int,
+        default=int(os.environ.get("SMTP_SINK_PORT") or 2525),
+        help="($SMTP_SINK_PORT)",
+    )
+    parser.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="override a template parameter"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no line per request")
+    return parser.parse_args(argv)
+
+
+def curl_session(runtime: LocalRuntime) -> list[str]:
+    """The commands a newcomer pastes: log in, list, check (each only when the template serves it)."""
+    auth = ""
+    lines = [f"API={runtime.base_url}"]
+    if runtime.has_route("POST", "/auth/login") and runtime.accounts:
+        account = runtime.accounts[0]
+        username = shlex.quote(f"username={account.username}")
+        credentials = f"-d {username} -d {shlex.quote(f'password={account.password}')}"
+        token = _EXTRACT.format('["token"]')
+        lines.append(f'TOKEN=$(curl -s -X POST "$API/auth/login" {credentials} | {token})')
+        auth = ' -H "Authorization: Bearer $TOKEN"'
+    if runtime.has_route("GET", "/private/apps/findAll"):
+        lines.append(f'curl -s "$API/private/apps/findAll"{auth}; echo')
+        if runtime.has_route("GET", "/private/smtps/findByApp"):
+            first_app = _EXTRACT.format('["content"][0]["_id"]')
+            lines.append(f'IDAPP=$(curl -s "$API/private/apps/findAll"{auth} | {first_app})')
+            lines.append(f'curl -s "$API/private/smtps/findByApp?idapp=$IDAPP"{auth}; echo')
+            if runtime.has_route("POST", "/private/smtps/check"):
+                first_smtp = _EXTRACT.format('[0]["_id"]')
+                lines.append(
+                    f'IDSMTP=$(curl -s "$API/private/smtps/findByApp?idapp=$IDAPP"{auth} | {first_smtp})'
+                )
+                lines.append(f'curl -s -i -X POST "$API/private/smtps/check"{auth} -d idsmtp=$IDSMTP')
+    return lines
+
+
+def banner(runtime: LocalRuntime) -> str:
+    routes = runtime.routes()
+    width = max((len(f"{method} {path}") for method, path, _ in routes), default=0)
+    out = [
+        "",
+        f"smtp-hub is running on {runtime.base_url}  "
+        f"({len(routes)} routes from {runtime.settings.template_path.name})",
+        "",
+        f"  API        {runtime.base_url}",
+        f"  AWS        moto on {runtime.aws.endpoint} (in memory: everything is gone after Ctrl-C)",
+        f"  SMTP sink  {runtime.sink.host}:{runtime.sink.port}  (every message it receives is printed here)",
+    ]
+    if runtime.accounts:
+        for account in runtime.accounts:
+            out.append(f"  Account    {account.username}  password {account.password}")
+    else:
+        out.append("  Account    none to log in with: the template declares no user pool, so every")
+        out.append("             /private call runs as the demo account (no token needed)")
+    if runtime.seeded is not None:
+        out.append(f"  Demo data  app {runtime.seeded.idapp} (test mails go to {DEMO_INBOX})")
+        out.append(f"             SMTP server {runtime.seeded.idsmtp} -> the sink (no auth, no TLS)")
+    out += [f"  Warning    {warning}" for warning in runtime.warnings]
+    out += [f"  BROKEN     {name}: {error}" for name, error in runtime.load_errors.items()]
+    out += ["", "Routes:"]
+    out += [f"  {f'{method} {path}':<{width}}  {protection}" for method, path, protection in routes]
+    session = curl_session(runtime)
+    if len(session) > 1:
+        out += ["", "Try it in another terminal:", ""]
+        out += [f"  {line}" for line in session]
+        if runtime.has_route("POST", "/private/smtps/check") and runtime.seeded is not None:
+            out += ["", "The check answers 200 with an empty body, and the test mail appears below."]
+    out += ["", "Ctrl-C to stop.", ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _arguments(argv)
+    try:
+        parameters = dict(item.split("=", 1) for item in arguments.parameter)
+        settings = Settings(
+            template_path=arguments.template,
+            port=arguments.port,
+            sink_port=arguments.sink_port,
+            users=parse_users(os.environ.get("LOCAL_USERS", "")),
+            parameters=parameters,
+            quiet=arguments.quiet,
+        )
+        runtime = LocalRuntime(settings)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runtime.start()
+    except PortInUse as error:
+        hint = "PORT" if error.what == "API" else "SMTP_SINK_PORT"
+        print(f"error: {error} (another `make run`? choose another with {hint}=...)", file=sys.stderr)
+        return 1
+    except (TemplateError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        print(banner(runtime), flush=True)
+        while not stop.wait(0.5):
+            pass
+        print("stopping...", flush=True)
+    finally:
+        runtime.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

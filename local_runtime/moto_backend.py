@@ -1,0 +1,174 @@
+"""AWS on loopback: an embedded moto server with the template's tables, user pools, clients and users."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from local_runtime import template
+from local_runtime.cfn import REGION, Resolver
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+# CloudFormation property names that the API spells differently.
+_API_NAMES = {"AWS::Cognito::UserPool": {"UserPoolName": "PoolName"}}
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+    account_id: str  # the Cognito `sub`, what the authorizer passes on as accountId
+
+
+def fit(shape: Any, value: Any) -> Any:  # noqa: PLR0911 - one return per shape type
+    """A resolved CloudFormation value shaped for a boto3 parameter: ints from "24", unknown keys dropped."""
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, Mapping):
+            return value
+        return {name: fit(shape.members[name], item) for name, item in value.items() if name in shape.members}
+    if kind == "list":
+        items = value if isinstance(value, list) else [value]
+        return [fit(shape.member, item) for item in items]
+    if kind == "map":
+        return {str(k): fit(shape.value, v) for k, v in value.items()}
+    if kind in ("integer", "long"):
+        return int(value)
+    if kind in ("float", "double"):
+        return float(value)
+    if kind == "boolean":
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if kind == "string":
+        return str(value)
+    return value
+
+
+class MotoBackend:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.endpoint = ""
+        self._server: Any = None
+        self.user_pool_id: str | None = None
+        self.client_id: str | None = None
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only when running
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
+        server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        self._server = server
+        self.endpoint = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def client(self, service: str) -> Any:
+        import boto3  # noqa: PLC0415
+
+        return boto3.session.Session().client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto's fake credentials
+        )
+
+    @property
+    def jwks_url(self) -> str | None:
+        return f"{self.endpoint}/{self.user_pool_id}/.well-known/jwks.json" if self.user_pool_id else None
+
+    # --- resources from the template ----------------------------------------------------------------
+    def create_resources(self, document: Mapping[str, Any], resolver: Resolver) -> list[str]:
+        """Tables, then user pools, then their clients; physical ids recorded in the resolver."""
+        created = []
+        dynamodb = self.client("dynamodb")
+        for name, resource in template.resources(dict(document), "AWS::DynamoDB::Table").items():
+            if not self._wanted(resource, resolver):
+                continue
+            props = resolver.resolve(resource.get("Properties", {}))
+            table = str(props.get("TableName") or f"{resolver.stack_name}-{name}")
+            dynamodb.create_table(**template.table_request({"Properties": props}, table))
+            resolver.physical[name] = table
+            resolver.attributes[name, "Arn"] = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+            created.append(f"table {table}")
+        cognito = self.client("cognito-idp")
+        for name, resource in template.resources(dict(document), "AWS::Cognito::UserPool").items():
+            if not self._wanted(resource, resolver):
+                continue
+            request = self._request(cognito, "CreateUserPool", resource, resolver)
+            request.setdefault("PoolName", f"{resolver.stack_name}-{name}")
+            pool = cognito.create_user_pool(**request)["UserPool"]
+            resolver.physical[name] = pool["Id"]
+            provider = f"cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"
+            resolver.attributes.update(
+                {
+                    (name, "Arn"): pool["Arn"],
+                    (name, "ProviderName"): provider,
+                    (name, "ProviderURL"): provider,
+                }
+            )
+            self.user_pool_id = self.user_pool_id or pool["Id"]
+            created.append(f"user pool {pool['Id']}")
+        for name, resource in template.resources(dict(document), "AWS::Cognito::UserPoolClient").items():
+            if not self._wanted(resource, resolver):
+                continue
+            request = self._request(cognito, "CreateUserPoolClient", resource, resolver)
+            request.setdefault("ClientName", name)
+            client = cognito.create_user_pool_client(**request)["UserPoolClient"]
+            resolver.physical[name] = client["ClientId"]
+            if client.get("ClientSecret"):
+                resolver.attributes[name, "ClientSecret"] = client["ClientSecret"]
+            if request["UserPoolId"] == self.user_pool_id:
+                self.client_id = self.client_id or client["ClientId"]
+            created.append(f"user pool client {client['ClientId']}")
+        return created
+
+    @staticmethod
+    def _wanted(resource: Mapping[str, Any], resolver: Resolver) -> bool:
+        condition = resource.get("Condition")
+        return condition is None or resolver.condition(str(condition))
+
+    @staticmethod
+    def _request(
+        client: Any, operation: str, resource: Mapping[str, Any], resolver: Resolver
+    ) -> dict[str, Any]:
+        renames = _API_NAMES.get(str(resource["Type"]), {})
+        props = resolver.resolve(resource.get("Properties", {}))
+        props = {renames.get(key, key): value for key, value in props.items()}
+        shape = client.meta.service_model.operation_model(operation).input_shape
+        request: dict[str, Any] = fit(shape, props)
+        return request
+
+    # --- accounts -----------------------------------------------------------------------------------
+    def create_account(self, username: str, password: str) -> Account:
+        if self.user_pool_id is None:
+            raise RuntimeError("the template declares no user pool")
+        cognito = self.client("cognito-idp")
+        attributes = []
+        if "@" in username:
+            attributes = [{"Name": "email", "Value": username}, {"Name": "email_verified", "Value": "true"}]
+        cognito.admin_create_user(
+            UserPoolId=self.user_pool_id,
+            Username=username,
+            UserAttributes=attributes,
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=self.user_pool_id, Username=username, Password=password, Permanent=True
+        )
+        user = cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
+        sub = next(item["Value"] for item in user["UserAttributes"] if item["Name"] == "sub")
+        return Account(username, password, sub)
