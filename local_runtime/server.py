@@ -33,6 +33,7 @@ from local_runtime.gateway import GatewayResponses, Reply, Throttle
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 _DRAIN_LIMIT = 64 * 1024 * 1024  # past this a too-large body is not even read: the connection is closed
 API_ID = "local"
+INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway gives up on an integration after 29 s
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class Stage:
         event["path"] = path
         event["requestContext"]["path"] = f"/{self.name}{path}"
         event["pathParameters"] = path_parameters or None
-        outcome = route.function.invoke(event)
+        outcome = route.function.invoke(event, limit=INTEGRATION_TIMEOUT_SECONDS)
         if outcome.timed_out:
             return refuse("INTEGRATION_TIMEOUT")
         reply = proxy_reply(outcome.value) if outcome.ok else None
@@ -257,7 +258,10 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 remaining = length
                 while remaining > 0:
-                    remaining -= len(self.rfile.read(min(remaining, 1 << 20)) or b"x" * remaining)
+                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
             return None, True
         return (self.rfile.read(length) if length else None), False
 

@@ -670,3 +670,30 @@ def test_the_template_copy_keeps_the_real_routes(custom: Any) -> None:
         ).status_code
         == 403
     )
+
+
+def test_without_accounts_in_the_template_every_call_runs_as_the_demo_account(tmp_path: Path) -> None:
+    def strip_accounts(document: dict[str, Any]) -> None:
+        resources = document["Resources"]
+        resources["Api"]["Properties"].pop("Auth", None)
+        for name, resource in list(resources.items()):
+            variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+            if resource["Type"].startswith("AWS::Cognito::") or "USER_POOL_ID" in variables:
+                del resources[name]
+
+    path = copy_template(tmp_path, strip_accounts)
+    running = Running(
+        ["--template", str(path), "--port", "0", "--sink-port", "0", "--quiet"],
+        env={"LOCAL_USERS": "a@b.c:pw"},
+    )
+    try:
+        running.wait_ready()
+        assert "LOCAL_USERS ignored: the template declares no user pool" in running.output
+        assert "demo identity (no authorizer in the template)" in running.output
+        apps = requests.get(f"{running.api}/private/apps/findAll", timeout=TIMEOUT)
+        assert [app["name"] for app in apps.json()["content"]] == ["Demo shop"]
+        login = requests.post(f"{running.api}/auth/login", data={"username": "a@b.c"}, timeout=TIMEOUT)
+        assert_contract_error(login, gateway_status("MISSING_AUTHENTICATION_TOKEN", 403))
+        assert "TOKEN=" not in running.output
+    finally:
+        assert running.stop() == 0, running.output[-3000:]
