@@ -109,6 +109,24 @@ def build_event(
     }
 
 
+def method_arn(
+    method: str,
+    resource: str,
+    *,
+    stage: str = "api",
+    region: str = "us-east-1",
+    account: str = "123456789012",
+    api_id: str = "local",
+) -> str:
+    """The ARN API Gateway names a route by when it asks an authorizer (arn:...:api-id/stage/METHOD/path)."""
+    return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method.upper()}{resource}"
+
+
+def build_token_authorizer_event(authorization: str, arn: str) -> dict[str, Any]:
+    """The event API Gateway sends a TOKEN authorizer: the Authorization header and the route's ARN."""
+    return {"type": "TOKEN", "authorizationToken": authorization, "methodArn": arn}
+
+
 def demo_authorizer(account: str = DEMO_ACCOUNT, username: str = DEMO_USERNAME) -> dict[str, Any]:
     """requestContext.authorizer as API Gateway passes a TOKEN authorizer's result."""
     return {"principalId": account, "accountId": account, "username": username, "integrationLatency": 0}
@@ -153,14 +171,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "apps_find_by_id": {"method": "GET", "resource": "/private/apps/findById", "query": [("idapp", _APP)]},
     "apps_remove": {"method": "POST", "resource": "/private/apps/remove", "body": f"idapp={_APP}"},
+    "auth_login": {
+        "method": "POST",
+        "resource": "/auth/login",
+        "body": f"username={DEMO_USERNAME.replace('@', '%40')}&password=Demo-password-1%21",
+        "public": True,  # no Authorization header, no authorizer context
+    },
 }
+_SAMPLE_TOKEN = "eyJraWQiOiJsb2NhbCIsImFsZyI6IlJTMjU2In0.e30.c2lnbmF0dXJl"  # noqa: S105 - a placeholder, not a secret
 
 
 def sample_event(function: str) -> dict[str, Any]:
     sample = SAMPLES[function]
+    public = sample.get("public", False)
     headers = [
         ("Accept", "application/json"),
-        ("Authorization", "Bearer eyJraWQiOiJsb2NhbCIsImFsZyI6IlJTMjU2In0.e30.c2lnbmF0dXJl"),
+        *([] if public else [("Authorization", f"Bearer {_SAMPLE_TOKEN}")]),
         ("Host", "localhost:3000"),
         ("User-Agent", "Java-http-client/17.0.15"),
     ]
@@ -173,7 +199,7 @@ def sample_event(function: str) -> dict[str, Any]:
         headers=headers,
         query=sample.get("query", ()),
         body=body.encode() if body is not None else None,
-        authorizer=demo_authorizer(),
+        authorizer=None if public else demo_authorizer(),
         request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
     )
 
@@ -186,6 +212,10 @@ def main() -> int:
         context = event["requestContext"]
         context.update(requestTime="24/Nov/2026:10:00:00 +0000", requestTimeEpoch=1795514400000)
         (EVENTS_DIR / f"{function}.json").write_text(json.dumps(event, indent=2) + "\n")
+    authorizer = build_token_authorizer_event(
+        f"Bearer {_SAMPLE_TOKEN}", method_arn("GET", "/private/smtps/findById", api_id="a1b2c3d4e5")
+    )
+    (EVENTS_DIR / "authorizer.json").write_text(json.dumps(authorizer, indent=2) + "\n")
     return 0
 
 

@@ -229,3 +229,11 @@ APP_SAVE = Spec(
 )
 APP_BY_ID = Spec(IDAPP)
 APP_PAGE = Spec(Param("page", integer(0, 1_000_000)), Param("size", integer(1, 100)))
+
+# POST /auth/login. A wrong username is Cognito's to refuse (403), so it is not checked as an e-mail here;
+# passwords are bounded by Cognito's own limit of 256 characters.
+MAX_LOGIN_PASSWORD = 256
+LOGIN = Spec(
+    Param("username", text(MAX_EMAIL), required=True),
+    Param("password", secret(MAX_LOGIN_PASSWORD), required=True, verbatim=True),
+)
