@@ -58,7 +58,7 @@ def curl_session(runtime: LocalRuntime) -> list[str]:
         auth = ' -H "Authorization: Bearer $TOKEN"'
     if runtime.has_route("GET", "/private/apps/findAll"):
         lines.append(f'curl -s "$API/private/apps/findAll"{auth}; echo')
-        if runtime.has_route("GET", "/private/smtps/findByApp"):
+        if runtime.seeded is not None and runtime.has_route("GET", "/private/smtps/findByApp"):
             first_app = _EXTRACT.format('["content"][0]["_id"]')
             lines.append(f'IDAPP=$(curl -s "$API/private/apps/findAll"{auth} | {first_app})')
             lines.append(f'curl -s "$API/private/smtps/findByApp?idapp=$IDAPP"{auth}; echo')

@@ -107,7 +107,6 @@ class TokenAuthorizer:
         self.ttl = ttl
         self._cache: dict[str, tuple[float, Mapping[str, Any]]] = {}
         self._lock = threading.Lock()
-        self.invocations = 0
 
     def _token(self, headers: Mapping[str, str]) -> str | None:
         wanted = self.header.lower()
@@ -120,7 +119,6 @@ class TokenAuthorizer:
             cached = self._cache.get(token)
             if cached and cached[0] > now:
                 return cached[1], None
-        self.invocations += 1
         outcome = self.function.invoke(build_token_authorizer_event(token, method_arn))
         if outcome.timed_out or outcome.error is not None:
             if outcome.error == "Unauthorized":

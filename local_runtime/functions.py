@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,12 +29,26 @@ class EnvironmentGate:
         self._condition = threading.Condition()
         self._current: frozenset[tuple[str, str]] | None = None
         self._active = 0
+        self._waiting: Counter[frozenset[tuple[str, str]]] = Counter()
+
+    def _may_enter(self, wanted: frozenset[tuple[str, str]]) -> bool:
+        if self._active == 0:
+            return True
+        # Join the calls under way only while no call that needs other variables is waiting (no starvation).
+        others = sum(count for variables, count in self._waiting.items() if variables != self._current)
+        return self._current == wanted and others == 0
 
     @contextmanager
     def environment(self, variables: Mapping[str, str]) -> Iterator[None]:
         wanted = frozenset(variables.items())
         with self._condition:
-            self._condition.wait_for(lambda: self._active == 0 or self._current == wanted)
+            self._waiting[wanted] += 1
+            try:
+                self._condition.wait_for(lambda: self._may_enter(wanted))
+            finally:
+                self._waiting[wanted] -= 1
+                if not self._waiting[wanted]:
+                    del self._waiting[wanted]
             if self._current != wanted:
                 for name in set(os.environ) - set(variables):
                     del os.environ[name]
