@@ -187,6 +187,10 @@ def test_the_authorizer_function_needs_no_aws_permissions(document: dict[str, An
 def test_pyjwt_belongs_to_the_authorizer_alone() -> None:
     requirements = (ROOT / "functions/authorizer/requirements.txt").read_text().splitlines()
     assert "PyJWT[crypto]==2.15.1" in requirements
+    # The versions the tests ran with are the ones that ship.
+    lock = set((ROOT / "requirements-dev.lock").read_text().splitlines())
+    pins = [line.replace("[crypto]", "") for line in requirements if line and not line.startswith("#")]
+    assert set(pins) <= lock, set(pins) - lock
     layer = (ROOT / "layers/common/requirements.txt").read_text().lower()
     assert "pyjwt" not in layer
 
