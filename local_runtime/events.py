@@ -157,6 +157,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "query": [("idsmtp", _SMTP)],
     },
     "smtps_remove": {"method": "POST", "resource": "/private/smtps/remove", "body": f"idsmtp={_SMTP}"},
+    "smtps_check": {"method": "POST", "resource": "/private/smtps/check", "body": f"idsmtp={_SMTP}"},
     "apps_save": {
         "method": "POST",
         "resource": "/private/apps/save",

@@ -95,6 +95,9 @@ class TooManyRequests(ApiError):
     default_message = "Too many requests"
 
 
-def error_body(status: int, code: str, message: str, request_id: str, **extra: Any) -> dict[str, Any]:
-    """The one error body shape of the contract (also used by the authorizer and the local runtime)."""
+def error_body(status: int, code: str, message: str, request_id: str, /, **extra: Any) -> dict[str, Any]:
+    """The one error body shape of the contract (also used by the authorizer and the local runtime).
+
+    Positional-only, so that `extra` may carry a member named `code` (a failed check's SMTP reply code).
+    """
     return {"status": status, "error": code, "message": message, "requestId": request_id, **extra}

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from smtphub import aws
-from smtphub.errors import AppNameTaken, AppNotFound, Conflict
-from smtphub.models import App, Smtp, to_attribute
+from smtphub.errors import AppNameTaken, AppNotFound, Conflict, SmtpNotFound
+from smtphub.models import STATUS_ACTIVE, STATUS_DISABLED, App, Smtp, to_attribute
 
 BY_APP_INDEX = "byApp"
 _NAME_LOCK = "#name#"
@@ -280,6 +280,55 @@ class SmtpRepository:
                 time.sleep(min(0.05 * 2**attempt, 1.0))
             if pending:
                 raise RuntimeError("DynamoDB left deletions unprocessed after retries")
+
+    def record_check(
+        self, smtp_id: str, owner: str, expected_version: int, *, ok: bool, lastcheck: dict[str, Any]
+    ) -> None:
+        """Store a check's outcome in one conditional UpdateItem.
+
+        Success: status A, numerrors 0; failure: status D, numerrors + 1 (atomic ADD, so concurrent
+        checks all count). `version` and `modified` stay as they are: a check is not an edit and never
+        makes a concurrent edit fail. The write holds only while the server exists, is `owner`'s and
+        is still at `expected_version` (the settings the check used): otherwise SmtpNotFound when it
+        is gone, Conflict when it was edited meanwhile, and nothing is written.
+        """
+        names = {
+            "#id": "_id",
+            "#owner": "iduser",
+            "#version": "version",
+            "#status": "status",
+            "#numerrors": "numerrors",
+            "#lastcheck": "lastcheck",
+        }
+        values: dict[str, Any] = {
+            ":expected": {"N": str(expected_version)},
+            ":owner": {"S": owner},
+            ":status": {"S": STATUS_ACTIVE if ok else STATUS_DISABLED},
+            ":lastcheck": to_attribute(lastcheck),
+        }
+        if ok:
+            expression = "SET #status = :status, #lastcheck = :lastcheck, #numerrors = :zero"
+            values[":zero"] = {"N": "0"}
+        else:
+            expression = "SET #status = :status, #lastcheck = :lastcheck ADD #numerrors :one"
+            values[":one"] = {"N": "1"}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"_id": {"S": smtp_id}},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(#id) AND #owner = :owner AND #version = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            old = (getattr(error, "response", None) or {}).get("Item") or {}
+            if old.get("iduser") != {"S": owner}:
+                raise SmtpNotFound() from None
+            raise Conflict() from None
 
 
 class SecretRepository:
