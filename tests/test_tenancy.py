@@ -170,6 +170,8 @@ ATTEMPTS = {
     ),
     "smtps_remove": ("smtps_remove", {"idsmtp": "SMTP_A"}, "SMTP_NOT_FOUND"),
     "smtps_remove upstream spelling": ("smtps_remove", {"idapp": "SMTP_A"}, "SMTP_NOT_FOUND"),
+    "smtps_check": ("smtps_check", {"idsmtp": "SMTP_A"}, "SMTP_NOT_FOUND"),
+    "smtps_check upstream spelling": ("smtps_check", {"idapp": "SMTP_A"}, "SMTP_NOT_FOUND"),
     "apps_find_by_id": ("apps_find_by_id", {"idapp": "APP_A"}, "APP_NOT_FOUND"),
     "apps_save edit": (
         "apps_save",
