@@ -232,8 +232,8 @@ class LocalRuntime:
                 responses,
                 Throttle(props.get("MethodSettings")),
                 fallback_identity=fallback,
+                public=public,
             )
-            stage.public = public
             stages.append(stage)
         return stages
 

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -84,14 +84,16 @@ class Stage:
         throttle: Throttle,
         *,
         fallback_identity: Mapping[str, Any] | None = None,
+        public: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.name = name
         self.routes = sorted(routes, key=lambda route: route.specificity, reverse=True)
         self.responses = responses
         self.throttle = throttle
-        # Routes without an authorizer get this context, when the template declares no authorizer at all.
+        # Routes without an authorizer get this context, when the template declares no authorizer at all
+        # (except the routes declared public with `Authorizer: NONE`, given as (method, resource)).
         self.fallback_identity = dict(fallback_identity) if fallback_identity is not None else None
-        self.public: set[tuple[str, str]] = set()  # (method, resource) explicitly `Authorizer: NONE`
+        self.public = set(public)
 
     def match(self, method: str, path: str) -> tuple[ApiRoute | None, dict[str, str]]:
         path = "/" + path.strip("/")  # API Gateway ignores a trailing slash
