@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 import requests
 
@@ -393,6 +394,7 @@ def lambda_handler(event, context):
     if name == "slow":
         time.sleep(3)
     names = ("ECHO_SUB", "APPS_TABLE", "SECRET_PREFIX", "ALLOW_PRIVATE_ADDRESSES", "AWS_ENDPOINT_URL")
+    names += ("SSL_CERT_FILE",)
     env = {key: os.environ.get(key) for key in names}
     return {
         "statusCode": 201,
@@ -504,7 +506,7 @@ def custom(tmp_path_factory: pytest.TempPathFactory) -> Any:
             "StageName=v1",
             "--quiet",
         ],
-        env={"LOCAL_USERS": users},
+        env={"LOCAL_USERS": users, "SSL_CERT_FILE": certifi.where()},
     )
     try:
         yield running.wait_ready(), calls
@@ -558,6 +560,7 @@ def test_a_route_added_to_the_template_is_served_with_the_proxy_event(custom: An
     assert env["SECRET_PREFIX"] == "smtp-hub-local/v1/smtp/"
     assert env["ALLOW_PRIVATE_ADDRESSES"] == "true"
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert env["SSL_CERT_FILE"] == certifi.where()  # a private CA for the check, as a deployment sets it
     assert answer["function"] == "smtp-hub-local-EchoFunction"
     assert 0 < answer["remaining"] <= 1000
 
