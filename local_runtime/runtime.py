@@ -253,9 +253,12 @@ class LocalRuntime:
             self.seeded = self._seed(DEMO_ACCOUNT, DEMO_USERNAME)
             return
         if self.settings.users:
-            self.accounts = [
-                self.aws.create_account(user, password) for user, password in self.settings.users
-            ]
+            for user, password in self.settings.users:
+                try:
+                    self.accounts.append(self.aws.create_account(user, password))
+                except Exception as error:  # moto's answer, e.g. a password the pool's policy refuses
+                    message = getattr(error, "response", {}).get("Error", {}).get("Message") or error
+                    raise RuntimeError(f"LOCAL_USERS: cannot create {user}: {message}") from None
             return
         self.demo = self.aws.create_account(DEMO_USERNAME, DEMO_PASSWORD)
         self.accounts = [self.demo]

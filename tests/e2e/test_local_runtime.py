@@ -376,6 +376,20 @@ def test_a_taken_port_is_one_clear_line_and_a_non_zero_exit(runtime: Running) ->
         assert variable in taken.lines[0]
 
 
+def test_a_local_user_the_pool_refuses_is_one_clear_line() -> None:
+    running = Running(
+        ["--port", "0", "--sink-port", "0", "--quiet"], env={"LOCAL_USERS": "x@example.com:short"}
+    )
+    if not template.resources(template.load(), "AWS::Cognito::UserPool"):
+        running.wait_ready()
+        assert "LOCAL_USERS ignored" in running.output
+        assert running.stop() == 0
+        return
+    assert running.process.wait(TIMEOUT) == 1
+    running.stop()
+    assert running.lines[-1].startswith("error: LOCAL_USERS: cannot create x@example.com: "), running.output
+
+
 # --- a copy of the template: a route of its own, an authorizer of its own, users, a parameter -------
 ECHO = """
 import base64, json, os, time
