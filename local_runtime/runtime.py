@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -85,8 +86,12 @@ class LocalRuntime:
         """Bind the ports first (a taken port fails fast), then AWS, functions, accounts, and serve."""
         try:
             self.http = LocalHttpServer((self.settings.host, self.settings.port), quiet=self.settings.quiet)
-        except OSError:
-            raise PortInUse("API", self.settings.host, self.settings.port) from None
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse("API", self.settings.host, self.settings.port) from None
+            raise RuntimeError(
+                f"cannot listen on {self.settings.host}:{self.settings.port}: {error}"
+            ) from None
         try:
             self.sink.start()
             self.aws.start()

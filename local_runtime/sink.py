@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import sys
 import threading
@@ -90,8 +91,10 @@ class SmtpSink:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind((self.host, self.port))
-            except OSError:
-                raise PortInUse("SMTP sink", self.host, self.port) from None
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse("SMTP sink", self.host, self.port) from None
+                raise RuntimeError(f"SMTP sink cannot listen on {self.host}:{self.port}: {error}") from None
         controller = Controller(_Handler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=True)
         controller.start()
         self._controller = controller
