@@ -1,0 +1,139 @@
+"""`make bench` (python -m bench): every figure of issue 7, side by side in one run.
+
+Prints a table (figure, target, met) and writes bench/results/latest.json. Options:
+  --rounds N       cold-start rounds (default 15)
+  --iterations N   warm-overhead calls per scenario (default 3000)
+  --only A,B       run only these parts: cold, calls, warm, scaling, check, size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import lambdas
+from bench.lambdas import BUILD, RESULTS, ROOT
+
+PARTS = ("cold", "calls", "warm", "scaling", "check", "size")
+COLD_TARGET = 1.3
+WARM_P99_TARGET_MS = 1.0
+CHECK_TARGET = 1.2
+
+
+def log(message: str) -> None:
+    print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+def _subprocess(module: str, *args: str, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `python -m bench.<module> OUT args...` in a clean process; its JSON result."""
+    out = BUILD / f"{module}.json"
+    out.unlink(missing_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "common"), str(ROOT)]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **lambdas.function_environment(),
+        **(extra_env or {}),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", str(out), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"bench.{module} failed: {done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+class Quiet:
+    """The handlers' JSON log lines (stdout) are not for the terminal while the bench runs in-process."""
+
+    def __enter__(self) -> None:
+        from bench.warm import Sink
+
+        self.saved = sys.stdout
+        sys.stdout = Sink()  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout = self.saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--iterations", type=int, default=3000)
+    parser.add_argument("--only", default=",".join(PARTS))
+    options = parser.parse_args(argv)
+    parts = [p.strip() for p in options.only.split(",") if p.strip()]
+    started = time.time()
+    BUILD.mkdir(parents=True, exist_ok=True)
+    os.environ.update(lambdas.aws_environment())
+    functions = lambdas.functions()
+    log(f"functions found in template.yaml: {', '.join(f.name for f in functions)}")
+    results: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform},
+        "functions": {
+            f.name: {"route": f.route, "memory": f.memory, "timeout": f.timeout, "services": f.services}
+            for f in functions
+        },
+    }
+    if "cold" in parts:
+        from bench import cold
+
+        log(f"cold start: {options.rounds} rounds of every function beside the floor")
+        results["cold"] = cold.run(functions, options.rounds, log)
+    if "calls" in parts:
+        from bench import calls
+
+        with Quiet():
+            results["calls"] = calls.run(log)
+    if "warm" in parts:
+        log(f"warm overhead: {options.iterations} calls a scenario")
+        results["warm"] = _subprocess("warm", str(options.iterations))
+    if "scaling" in parts:
+        from bench import scaling
+
+        with Quiet():
+            results["scaling"] = scaling.run(log)
+    if "check" in parts:
+        log("check: handler beside a bare smtplib session, 200 rounds")
+        results["check"] = _subprocess("checktime", "200")
+    if "size" in parts:
+        from bench import size
+
+        results["size"] = size.run(functions, log)
+    if {"calls", "warm", "cold"} <= set(parts):
+        from bench import report
+
+        results["cost"] = report.costs(results, functions)
+    results["seconds"] = round(time.time() - started, 1)
+
+    from bench import report
+
+    text, failures = report.render(results)
+    results["targets_missed"] = failures
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "latest.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(text)
+    where = Path(path).relative_to(ROOT)
+    print(f"\n{len(failures)} target(s) missed. Written: {where} ({results['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

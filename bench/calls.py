@@ -1,0 +1,211 @@
+"""2. AWS calls per request, counted with bench.counting against moto, one scenario at a time.
+
+Each scenario is one request through the real handler; every AWS call it makes is counted (from any
+thread), checked against the issue's budget, against "no Secrets Manager call on a read path", and
+against the function's IAM policy in template.yaml (moto does not enforce IAM: a call the policy does
+not allow would pass here and fail in AWS).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench import smtp
+from bench.counting import counting
+from bench.lambdas import by_name, required_permissions
+from bench.world import ACCOUNT, World, invoke, moto_world
+
+
+@dataclass
+class Scenario:
+    label: str
+    function: str
+    params: Callable[[dict[str, Any]], dict[str, Any]]
+    target: int | None  # at most this many AWS calls
+    exact: bool = False  # exactly `target`
+    read: bool = False  # a read path: no Secrets Manager call
+    keep: str | None = None  # store the answer's _id under this name
+    account: bool = True
+
+
+SCENARIOS = [
+    Scenario(
+        "apps/save create",
+        "apps_save",
+        lambda s: {"name": "Bench", "testemail": "ops@example.net"},
+        3,
+        keep="app",
+    ),
+    Scenario("apps/save create (2nd app)", "apps_save", lambda s: {"name": "Other"}, 3, keep="app2"),
+    Scenario("apps/save edit (rename)", "apps_save", lambda s: {"idapp": s["app2"], "name": "Renamed"}, 3),
+    Scenario(
+        "smtps/save create, password",
+        "smtps_save",
+        lambda s: {
+            "idapp": s["app"],
+            "host": s["smtp_host"],
+            "port": s["smtp_port"],
+            "auth": True,
+            "username": smtp.USERNAME,
+            "password": smtp.PASSWORD,
+            "defaultfromemail": "info@example.net",
+        },
+        3,
+        keep="smtp",
+    ),
+    Scenario(
+        "smtps/save create, no password",
+        "smtps_save",
+        lambda s: {"idapp": s["app"], "host": "relay.example.net", "port": 25},
+        3,
+        keep="smtp2",
+    ),
+    Scenario("smtps/save edit, no password", "smtps_save", lambda s: {"idsmtp": s["smtp"], "priority": 5}, 3),
+    Scenario(
+        "smtps/save edit, new password",
+        "smtps_save",
+        lambda s: {"idsmtp": s["smtp"], "password": smtp.PASSWORD},
+        3,
+    ),
+    Scenario(
+        "smtps/save edit, first password",
+        "smtps_save",
+        lambda s: {"idsmtp": s["smtp2"], "auth": True, "username": "u@example.net", "password": "pw-2"},
+        3,
+    ),
+    Scenario(
+        "smtps/save edit, other app", "smtps_save", lambda s: {"idsmtp": s["smtp2"], "idapp": s["app2"]}, 3
+    ),
+    Scenario("smtps/findById", "smtps_find_by_id", lambda s: {"idsmtp": s["smtp"]}, 1, exact=True, read=True),
+    Scenario("smtps/findByApp", "smtps_find_by_app", lambda s: {"idapp": s["app"]}, 2, read=True),
+    Scenario("apps/findAll", "apps_find_all", lambda s: {"page": 0, "size": 20}, 2, read=True),
+    Scenario("apps/findById", "apps_find_by_id", lambda s: {"idapp": s["app"]}, None, read=True),
+    Scenario("smtps/check (ok)", "smtps_check", lambda s: {"idsmtp": s["smtp"]}, 3),
+    Scenario("smtps/remove, password", "smtps_remove", lambda s: {"idsmtp": s["smtp"]}, 3),
+    Scenario("smtps/remove, no password", "smtps_remove", lambda s: {"idsmtp": s["smtp3"]}, 3),
+    Scenario("apps/remove (1 server)", "apps_remove", lambda s: {"idapp": s["app2"]}, None),
+    Scenario(
+        "auth/login",
+        "auth_login",
+        lambda s: {"username": s["username"], "password": s["password"]},
+        1,
+        exact=True,
+        account=False,
+    ),
+]
+
+
+def _setup(world: World, state: dict[str, Any]) -> None:
+    from bench.world import PASSWORD, USERNAME
+
+    state.update(username=USERNAME, password=PASSWORD)
+    if by_name("smtps_save"):
+        # The third server, removed by "remove, no password" (created here, not counted).
+        pass
+
+
+def _authorizer(world: World) -> list[dict[str, Any]]:
+    """The authorizer: AWS calls and JWKS fetches on its first call, then on later calls."""
+    function = by_name("authorizer")
+    if function is None or world.jwks is None or by_name("auth_login") is None:
+        return []
+    from local_runtime.loader import load_handler
+
+    handler = load_handler(function.code_uri, function.handler)
+    token = world.login_token()
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/GET/private/smtps/findByApp"
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": arn}
+    rows = []
+    for label, repeat in (("authorizer, first call", 1), ("authorizer, next 100 calls", 100)):
+        fetches = world.jwks.fetches
+        started = time.perf_counter()
+        with counting() as calls:
+            answers = [handler(event, None) for _ in range(repeat)]
+        elapsed_ms = (time.perf_counter() - started) * 1000 / repeat
+        allowed = all(a["policyDocument"]["Statement"][0]["Effect"] == "Allow" for a in answers)
+        aws_calls = calls.total() / repeat
+        jwks = (world.jwks.fetches - fetches) / repeat
+        rows.append(
+            {
+                "label": label,
+                "function": "authorizer",
+                "status": 200 if allowed else 403,
+                "calls": aws_calls,
+                "jwks_fetches": jwks,
+                "detail": dict(calls.counts()),
+                "target": None if repeat == 1 else 0,
+                "met": None if repeat == 1 else (allowed and aws_calls == 0 and jwks == 0),
+                "secrets_calls": 0,
+                "iam_ok": calls.total() == 0,
+                "ms": round(elapsed_ms, 3),
+            }
+        )
+    return rows
+
+
+def run(log: Any) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    with smtp.server() as mail, moto_world(**smtp.check_environment()) as world:
+        state: dict[str, Any] = {"smtp_host": mail.host, "smtp_port": mail.port}
+        _setup(world, state)
+        for scenario in SCENARIOS:
+            function = by_name(scenario.function)
+            if function is None:
+                rows.append({"label": scenario.label, "function": scenario.function, "missing": True})
+                continue
+            if scenario.label == "smtps/remove, no password":
+                setup = invoke("smtps_save", {"idapp": state["app"], "host": "relay.example.net", "port": 25})
+                state["smtp3"] = setup.json["_id"]
+            params = scenario.params(state)
+            mail.messages.clear()
+            with counting() as calls:
+                reply = invoke(scenario.function, params, account=ACCOUNT if scenario.account else None)
+            if scenario.keep and reply.status == 200:
+                state[scenario.keep] = reply.json["_id"]
+            total = calls.total()
+            secrets_calls = calls.total("secretsmanager")
+            needed = {p for c in calls.calls for p in required_permissions(c.service, c.operation, c.params)}
+            denied = sorted(
+                f"{action} on {resource}"
+                for action, resource in needed
+                if not function.allows(action, resource)
+            )
+            iam_ok = not denied
+            met = reply.status == 200 and iam_ok
+            if scenario.target is not None:
+                met = met and (total == scenario.target if scenario.exact else total <= scenario.target)
+            if scenario.read:
+                met = met and secrets_calls == 0
+            row: dict[str, Any] = {
+                "label": scenario.label,
+                "function": scenario.function,
+                "status": reply.status,
+                "calls": total,
+                "detail": dict(calls.counts()),
+                "target": scenario.target,
+                "exact": scenario.exact,
+                "read": scenario.read,
+                "secrets_calls": secrets_calls,
+                "iam_ok": iam_ok,
+                "denied": denied,
+                "met": met,
+                "units": units(calls.calls),
+            }
+            if scenario.function == "smtps_check":
+                row["smtp_messages"] = len(mail.messages)
+            if reply.status != 200:
+                row["error"] = reply.body[:300]
+            rows.append(row)
+            log(f"calls: {scenario.label}: {total} ({reply.status})")
+        rows.extend(_authorizer(world))
+    return {"scenarios": rows}
+
+
+def units(calls: list[Any]) -> dict[str, float]:
+    """DynamoDB read/write request units and Secrets Manager API calls of a request (see bench.cost)."""
+    from bench.cost import request_units
+
+    return request_units(calls)

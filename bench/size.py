@@ -1,0 +1,187 @@
+"""6. Size: the built layer and each function's package, for Lambda (arm64, Python 3.13).
+
+With the SAM CLI (.venv-sam, from `make lint`) and a python3.13 (on PATH or in pyenv), `sam build`
+into build/bench/sam. Otherwise the same dependency sets are installed for the Lambda platform with
+`pip install --platform manylinux2014_aarch64 --only-binary=:all: --python-version 3.13` into
+build/bench/pip. Both read the package index; when neither works, the sizes are those of this
+machine's copies (build/bench/lambda, the cold-start tree) and the figure says so.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.lambdas import BUILD, ROOT, Function
+
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+MAX_LAYER_MB = 15
+MAX_OWN_CODE_KB = 50
+
+
+def _python313() -> str | None:
+    """A folder with a working python3.13 (pyenv's first: its shim may point at another version)."""
+    candidates = []
+    for root in (os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv")):
+        if root:
+            candidates += sorted(Path(root, "versions").glob("3.13*/bin/python3.13"), reverse=True)
+    found = shutil.which("python3.13")
+    if found:
+        candidates.append(Path(found))
+    for candidate in candidates:
+        works = subprocess.run([str(candidate), "-c", "pass"], capture_output=True, check=False, timeout=60)
+        if works.returncode == 0:
+            return str(candidate.parent)
+    return None
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+
+
+def _zipped(folder: Path) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in _files(folder):
+            archive.write(path, path.relative_to(folder))
+    return len(buffer.getvalue())
+
+
+def _breakdown(folder: Path) -> dict[str, int]:
+    sizes: dict[str, int] = defaultdict(int)
+    for path in _files(folder):
+        top = path.relative_to(folder).parts[0]
+        name = top.split("-")[0].removesuffix(".py") if top.endswith((".dist-info", ".py")) else top
+        sizes[name] += path.stat().st_size
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+def _sam_build(functions: tuple[Function, ...], log: Any) -> Path | None:
+    sam = ROOT / ".venv-sam" / "bin" / "sam"
+    python_dir = _python313()
+    if not sam.is_file() or python_dir is None:
+        return None
+    out = BUILD / "sam"
+    shutil.rmtree(out, ignore_errors=True)
+    env = {
+        **os.environ,
+        "PATH": f"{python_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    log("size: sam build ...")
+    done = subprocess.run(
+        [str(sam), "build", "--build-dir", str(out), "--cache-dir", str(BUILD / "sam-cache"), "--cached"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        log(f"size: sam build failed, trying pip: {done.stderr.strip()[-300:]}")
+        return None
+    return out
+
+
+def _pip_install(requirements: Path, target: Path) -> bool:
+    if not requirements.is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        return True
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--platform",
+            "manylinux2014_aarch64",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.13",
+            "--implementation",
+            "cp",
+            "--no-compile",
+            "--target",
+            str(target),
+            "-r",
+            str(requirements),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def _pip_build(functions: tuple[Function, ...], log: Any) -> Path | None:
+    out = BUILD / "pip"
+    shutil.rmtree(out, ignore_errors=True)
+    log("size: pip install for manylinux2014_aarch64 / 3.13 ...")
+    layer = out / "CommonLayer" / "python"
+    if not _pip_install(ROOT / "layers" / "common" / "requirements.txt", layer):
+        return None
+    shutil.copytree(
+        ROOT / "layers" / "common" / "smtphub",
+        layer / "smtphub",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    for function in functions:
+        target = out / function.logical_id
+        if not _pip_install(function.folder / "requirements.txt", target):
+            return None
+        shutil.copytree(
+            function.folder, target, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+        )
+    return out
+
+
+def run(functions: tuple[Function, ...], log: Any) -> dict[str, Any]:
+    method = "sam build (arm64, python3.13)"
+    built = _sam_build(functions, log)
+    if built is None:
+        method = "pip --platform manylinux2014_aarch64 --python-version 3.13"
+        built = _pip_build(functions, log)
+    if built is None:
+        method = "this machine's copies (no package index reachable): x86_64, this Python"
+        built = BUILD / "lambda-size"
+        shutil.rmtree(built, ignore_errors=True)
+        shutil.copytree(BUILD / "lambda" / "layer", built / "CommonLayer")
+        for function in functions:
+            shutil.copytree(BUILD / "lambda" / "task" / function.name, built / function.logical_id)
+    layer = built / "CommonLayer"
+    breakdown = _breakdown(layer / "python" if (layer / "python").is_dir() else layer)
+    total = sum(breakdown.values())
+    duplicates = sum(size for name, size in breakdown.items() if name in RUNTIME_PACKAGES)
+    result: dict[str, Any] = {
+        "method": method,
+        "layer": {
+            "unzipped_mb": round(total / 1e6, 2),
+            "zipped_mb": round(_zipped(layer) / 1e6, 2),
+            "runtime_duplicates_mb": round(duplicates / 1e6, 2),
+            "without_runtime_duplicates_mb": round((total - duplicates) / 1e6, 2),
+            "largest": {name: round(size / 1e6, 2) for name, size in list(breakdown.items())[:8]},
+            "met": total / 1e6 < MAX_LAYER_MB,
+        },
+        "functions": {},
+    }
+    for function in functions:
+        own = sum(p.stat().st_size for p in _files(function.folder) if p.suffix == ".py")
+        package = built / function.logical_id
+        package_bytes = sum(p.stat().st_size for p in _files(package)) if package.is_dir() else own
+        result["functions"][function.name] = {
+            "own_code_kb": round(own / 1000, 1),
+            "package_kb": round(package_bytes / 1000, 1),
+            "met": own / 1000 < MAX_OWN_CODE_KB,
+        }
+    return result
