@@ -2,10 +2,16 @@
 
 Nothing here runs at import time, so tests can start moto before the first client exists;
 `reset()` drops the cache between tests.
+
+Every client comes from one boto3 session: a session loads botocore's endpoint and retry data once,
+so a function's second client (e.g. Secrets Manager after DynamoDB) costs ~40 ms less than it would
+from a session of its own (make bench, "Cold start"). A session is not thread-safe, so clients are
+built under a lock (apps/remove builds its Secrets Manager client from worker threads).
 """
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
 
@@ -15,15 +21,29 @@ _CLIENT_CONFIG: dict[str, Any] = {
     "read_timeout": 5,
     "retries": {"mode": "standard", "max_attempts": 3},
 }
+_LOCK = threading.Lock()
 
 
 @cache
-def client(service: str) -> Any:
+def _session() -> Any:
     import boto3  # noqa: PLC0415 - boto3 is imported with the first client, not with the layer
+
+    return boto3.session.Session()
+
+
+@cache
+def _client(service: str) -> Any:
     from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.session.Session().client(service, config=Config(**_CLIENT_CONFIG))
+    return _session().client(service, config=Config(**_CLIENT_CONFIG))
+
+
+def client(service: str) -> Any:
+    with _LOCK:
+        return _client(service)
 
 
 def reset() -> None:
-    client.cache_clear()
+    with _LOCK:
+        _client.cache_clear()
+        _session.cache_clear()
