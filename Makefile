@@ -9,6 +9,8 @@ SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 FUNCTIONS := $(sort $(wildcard functions/*/app.py))
 PORT ?= 3000
+FUZZ_MAX_EXAMPLES ?= 200
+FUZZ_SEED ?= random
 
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -30,18 +32,24 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 install: $(BIN)/.installed ## create .venv with the pinned development dependencies
 
 .PHONY: lint
-lint: $(BIN)/.installed $(SAM_VENV)/.installed ## ruff, ruff format, mypy, cfn-lint, sam validate --lint
+lint: $(BIN)/.installed $(SAM_VENV)/.installed ## ruff, ruff format, mypy, bandit, cfn-lint, sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@# Every function is a module named app: type-check each one on its own.
 	@for f in $(FUNCTIONS); do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
+	$(BIN)/bandit -q -c pyproject.toml -r layers functions local_runtime
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint --template-file template.yaml
 
 .PHONY: test
 test: lint ## lint, then every test
 	$(BIN)/pytest -q
+
+.PHONY: fuzz
+fuzz: $(BIN)/.installed ## schemathesis on the local runtime, FUZZ_MAX_EXAMPLES per operation (FUZZ_SEED)
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT_DIR=build/fuzz \
+		$(BIN)/pytest -q -s -p no:cacheprovider tests/test_fuzz_api.py
 
 .PHONY: run
 run: $(BIN)/.installed ## serve the whole API on http://127.0.0.1:$(PORT)/api (no Docker, no AWS account)

@@ -179,7 +179,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "public": True,  # no Authorization header, no authorizer context
     },
 }
-_SAMPLE_TOKEN = "eyJraWQiOiJsb2NhbCIsImFsZyI6IlJTMjU2In0.e30.c2lnbmF0dXJl"  # noqa: S105 - a placeholder, not a secret
+_SAMPLE_TOKEN = "eyJraWQiOiJsb2NhbCIsImFsZyI6IlJTMjU2In0.e30.c2lnbmF0dXJl"  # noqa: S105 - a placeholder, not a secret  # nosec B105
 
 
 def sample_event(function: str) -> dict[str, Any]:

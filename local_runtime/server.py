@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from local_runtime import docs
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import ACCOUNT_ID, REGION
 from local_runtime.events import build_event, method_arn
@@ -228,6 +229,11 @@ class Gateway:
             body = b'{"message":"Forbidden"}'
             headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ForbiddenException")]
             return Reply(403, headers, body), "gateway"
+        # The API description (/<stage>/openapi.yaml, /<stage>/docs), unless the template routes the path.
+        if request.method == "GET" and stage.match("GET", "/" + rest)[0] is None:
+            described = docs.reply_for("/" + rest)
+            if described is not None:
+                return described, "docs"
         return stage.handle(request, "/" + rest, split.query)
 
 
@@ -301,6 +307,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.log(f"{self.command} {path} -> {reply.status} ({answered_by}, {ms:.0f} ms)")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, ...) goes to the gateway too, which finds no route for it."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """One line per request is written by `_dispatch` instead."""

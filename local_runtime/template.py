@@ -37,7 +37,7 @@ _Loader.add_multi_constructor("!", _intrinsic)
 
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open(encoding="utf-8") as stream:
-        document: dict[str, Any] = yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        document: dict[str, Any] = yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     return document
 
 

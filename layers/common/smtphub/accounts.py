@@ -30,7 +30,7 @@ AUTH_FLOW = "ADMIN_USER_PASSWORD_AUTH"
 LOGIN_PATH = "/auth/login"
 
 WRONG_CREDENTIALS = "Incorrect username or password"
-NEW_PASSWORD_REQUIRED = "NEW_PASSWORD_REQUIRED"  # noqa: S105 - Cognito's challenge name
+NEW_PASSWORD_REQUIRED = "NEW_PASSWORD_REQUIRED"  # noqa: S105 - Cognito's challenge name  # nosec B105
 
 # Cognito error code -> the 403's message. NotAuthorized covers a wrong password, a disabled user, a
 # sign-in blocked by threat protection and too many failed attempts: all the same to the caller.

@@ -270,7 +270,7 @@ class Session:
         self.fail(f"Could not connect to {self.plan.host} port {self.plan.port} ({reasons}){hint}")
 
     def start_tls(self, context: ssl.SSLContext) -> None:
-        assert self.sock is not None
+        assert self.sock is not None  # nosec B101  # narrows the type; connect() set it (under -O: AttributeError)
         self.sock.settimeout(self.wait(self.limits.reply))
         try:
             self.sock = context.wrap_socket(self.sock, server_hostname=self.plan.host)
@@ -301,7 +301,7 @@ class Session:
         self.buffer.clear()  # nothing sent in clear before the handshake may be trusted after it
 
     def send(self, line: str | bytes, shown: str | None = None) -> None:
-        assert self.sock is not None
+        assert self.sock is not None  # nosec B101  # narrows the type; connect() set it (under -O: AttributeError)
         data = line if isinstance(line, bytes) else line.encode("utf-8") + b"\r\n"
         self.note("C: " + (shown if shown is not None else data.decode("utf-8", "replace").rstrip()))
         self.sock.settimeout(self.wait(self.limits.reply))
@@ -313,7 +313,7 @@ class Session:
             self.fail(f"The connection was lost ({error.strerror or type(error).__name__})")
 
     def _line(self, until: float) -> bytes:
-        assert self.sock is not None
+        assert self.sock is not None  # nosec B101  # narrows the type; connect() set it (under -O: AttributeError)
         while True:
             end = self.buffer.find(b"\n")
             if end > self.limits.max_line or (end < 0 and len(self.buffer) > self.limits.max_line):
@@ -603,7 +603,7 @@ def _quit(session: Session) -> None:
     """QUIT politely, but the message is already accepted: no failure here counts, nor waits long."""
     try:
         session.send("QUIT")
-        assert session.sock is not None
+        assert session.sock is not None  # nosec B101  # narrows the type; connect() set it (under -O: AttributeError)
         session.sock.settimeout(min(0.5, max(session.deadline.remaining(), 0.01)))
         session.sock.recv(512)
     except (StageFailure, OSError):

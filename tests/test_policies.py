@@ -1,0 +1,291 @@
+"""Least privilege, proven on what CloudFormation would receive: template.yaml after the SAM transform.
+
+The transform runs offline (samtranslator, managed policies from a stub). Every function of the
+template is checked, so a function added later is covered without touching this file:
+
+- no wildcard action, no NotAction/NotResource, no `Resource: "*"` in any statement;
+- DynamoDB actions only on the template's own tables and their indexes;
+- Secrets Manager only under the stack's secret prefix, and only for the routes that need it, each
+  with no more than it needs; reading a password (GetSecretValue) is the check's alone;
+- read-only routes (GET) with read actions only and nothing in Secrets Manager;
+- managed policies: only the Lambda logging and X-Ray defaults.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from local_runtime import template
+
+SECRET_ARN = (
+    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+    "${AWS::StackName}/${StageName}/smtp/*"
+)
+# The routes that may reach Secrets Manager, and the most each may do there.
+SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
+    ("POST", "/private/smtps/save"): {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:DeleteSecret",
+    },
+    ("POST", "/private/smtps/remove"): {"secretsmanager:DeleteSecret"},
+    ("POST", "/private/apps/remove"): {"secretsmanager:DeleteSecret"},
+    ("POST", "/private/smtps/check"): {"secretsmanager:GetSecretValue"},
+}
+MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+READ_VERBS = ("Get", "BatchGet", "Query", "Scan", "Describe", "List", "ConditionCheck")
+
+
+class ManagedPolicies:
+    """samtranslator's managed-policy loader, offline: no policy name needs resolving."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def transformed(source: dict[str, Any]) -> dict[str, Any]:
+    document = copy.deepcopy(source)
+    for name, resource in document["Resources"].items():
+        properties = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):  # as `sam package` leaves them
+            if key in properties:
+                properties[key] = f"s3://artifacts/{name}.zip"
+    output: dict[str, Any] = transform(document, {}, ManagedPolicies())
+    return output
+
+
+@cache
+def real_template() -> dict[str, Any]:
+    return template.load()
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements_of(output: dict[str, Any], function: str) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The inline statements and managed policy ARNs that apply to a function's execution role."""
+    resources = output["Resources"]
+    role = resources[function]["Properties"]["Role"]
+    assert isinstance(role, dict), f"{function}: an explicit role escapes this test"
+    assert "Fn::GetAtt" in role, f"{function}: an explicit role escapes this test"
+    role_id = role["Fn::GetAtt"][0]
+    properties = resources[role_id]["Properties"]
+    statements = [
+        statement
+        for policy in properties.get("Policies", [])
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+    managed = list(properties.get("ManagedPolicyArns", []))
+    for resource in resources.values():  # policies attached to the role from outside it
+        attached = resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        if attached and {"Ref": role_id} in resource["Properties"].get("Roles", []):
+            statements.extend(as_list(resource["Properties"]["PolicyDocument"]["Statement"]))
+    return statements, managed
+
+
+def references_a_table(resource: Any, tables: dict[str, dict[str, Any]]) -> bool:
+    """GetAtt <Table>.Arn, or Sub "${<Table>.Arn}/index/<one of its indexes>"."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        name, attribute = resource["Fn::GetAtt"]
+        return name in tables and attribute == "Arn"
+    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/([\w.-]+)", resource["Fn::Sub"])
+        if match and match.group(1) in tables:
+            indexes = tables[match.group(1)]["Properties"].get("GlobalSecondaryIndexes", [])
+            return match.group(2) in {index["IndexName"] for index in indexes}
+    return False
+
+
+def statement_violations(
+    function: str, statement: dict[str, Any], tables: dict[str, dict[str, Any]], read_only: bool
+) -> Iterator[str]:
+    yield from (
+        f"{function}: {key}" for key in ("NotAction", "NotResource", "NotPrincipal") if key in statement
+    )
+    if statement.get("Effect") != "Allow":
+        return
+    actions = [str(action) for action in as_list(statement.get("Action", []))]
+    resources = as_list(statement.get("Resource", []))
+    if "*" in resources:
+        yield f"{function}: Resource * for {sorted(actions)}"
+    for action in actions:
+        service, _, verb = action.partition(":")
+        if "*" in action:
+            yield f"{function}: wildcard action {action}"
+        if service == "dynamodb":
+            for resource in resources:
+                if not references_a_table(resource, tables):
+                    yield f"{function}: {action} on {resource}, not one of the template's tables"
+        if service == "secretsmanager":
+            for resource in resources:
+                if resource != {"Fn::Sub": SECRET_ARN}:
+                    yield f"{function}: {action} on {resource}, not under the stack's secret prefix"
+        if read_only and (service == "secretsmanager" or not verb.startswith(READ_VERBS)):
+            yield f"{function}: {action} in a read-only function"
+
+
+def violations(source: dict[str, Any]) -> Iterator[str]:
+    """Every way a function's permissions exceed least privilege, as readable sentences."""
+    output = transformed(source)
+    tables = template.resources(source, "AWS::DynamoDB::Table")
+    routes: dict[str, list[tuple[str, str]]] = {}
+    for route in template.routes(source):
+        routes.setdefault(route.function, []).append((route.method, route.path))
+    functions = template.resources(source, "AWS::Serverless::Function")
+    assert functions, "the template declares no function"
+    for function in functions:
+        statements, managed = statements_of(output, function)
+        its_routes = routes.get(function, [])
+        read_only = bool(its_routes) and all(method == "GET" for method, _ in its_routes)
+        for arn in managed:
+            if arn not in MANAGED:
+                yield f"{function}: managed policy {arn}"
+        for statement in statements:
+            yield from statement_violations(function, statement, tables, read_only)
+        secret_actions = {
+            str(action)
+            for statement in statements
+            if statement.get("Effect") == "Allow"
+            for action in as_list(statement.get("Action", []))
+            if str(action).startswith("secretsmanager:")
+        }
+        allowed: set[str] = set()
+        for route in its_routes:
+            allowed |= SECRET_ACTIONS.get(route, set())
+        for action in sorted(secret_actions - allowed):
+            yield f"{function}: {action} is not for {its_routes or 'a function without a route'}"
+
+
+# --- the template as it is ------------------------------------------------------------------------
+
+
+def test_every_function_has_least_privilege() -> None:
+    assert list(violations(real_template())) == []
+
+
+def test_every_function_is_covered() -> None:
+    """Each function of the template has its own generated role with the statements checked above."""
+    output = transformed(real_template())
+    for function in template.resources(real_template(), "AWS::Serverless::Function"):
+        statements, managed = statements_of(output, function)
+        assert set(managed) <= MANAGED
+        assert all(isinstance(statement, dict) for statement in statements)
+
+
+def test_only_the_routes_that_need_it_reach_secrets_manager() -> None:
+    output = transformed(real_template())
+    reaching = set()
+    for route in template.routes(real_template()):
+        statements, _ = statements_of(output, route.function)
+        actions = {str(a) for s in statements for a in as_list(s.get("Action", []))}
+        if any(action.startswith("secretsmanager:") for action in actions):
+            reaching.add((route.method, route.path))
+        if (route.method, route.path) == ("POST", "/private/smtps/check"):
+            assert {a for a in actions if a.startswith("secretsmanager:")} == {
+                "secretsmanager:GetSecretValue"
+            }
+    assert reaching == set(SECRET_ACTIONS)
+
+
+# --- the checker finds what it must: each mutation of the template is caught -------------------
+
+
+def function_named(source: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    (route,) = (r for r in template.routes(source) if (r.method, r.path) == (method, path))
+    function: dict[str, Any] = source["Resources"][route.function]
+    return function
+
+
+def with_statement(method: str, path: str, statement: dict[str, Any]) -> dict[str, Any]:
+    source = copy.deepcopy(real_template())
+    policies = function_named(source, method, path)["Properties"].setdefault("Policies", [])
+    policies.append({"Statement": [statement]})
+    return source
+
+
+def allow(action: str, resource: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+APPS, SMTPS, SECRETS = (
+    {"Fn::GetAtt": ["AppsTable", "Arn"]},
+    {"Fn::GetAtt": ["SmtpsTable", "Arn"]},
+    {"Fn::Sub": SECRET_ARN},
+)
+FIND_APP, FIND_SMTP = ("GET", "/private/apps/findById"), ("GET", "/private/smtps/findById")
+SAVE_APP, SAVE_SMTP = ("POST", "/private/apps/save"), ("POST", "/private/smtps/save")
+CHECK, REMOVE_SMTP = ("POST", "/private/smtps/check"), ("POST", "/private/smtps/remove")
+OTHER_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/other"
+ALL_SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
+
+
+@pytest.mark.parametrize(
+    ("route", "statement", "expected"),
+    [
+        (FIND_APP, allow("dynamodb:*", APPS), "wildcard action"),
+        (SAVE_APP, allow("dynamodb:PutItem", "*"), "Resource *"),
+        (SAVE_APP, allow("dynamodb:PutItem", OTHER_TABLE), "not one of the template's tables"),
+        (
+            SAVE_APP,
+            allow("dynamodb:Query", {"Fn::Sub": "${AppsTable.Arn}/index/*"}),
+            "not one of the template's",
+        ),
+        (FIND_SMTP, allow("dynamodb:UpdateItem", SMTPS), "in a read-only function"),
+        (FIND_SMTP, allow("secretsmanager:GetSecretValue", SECRETS), "in a read-only function"),
+        (SAVE_APP, allow("secretsmanager:DeleteSecret", SECRETS), "is not for"),
+        (SAVE_SMTP, allow("secretsmanager:GetSecretValue", SECRETS), "is not for"),
+        (CHECK, allow("secretsmanager:PutSecretValue", SECRETS), "is not for"),
+        (CHECK, allow("secretsmanager:GetSecretValue", ALL_SECRETS), "not under the stack's secret prefix"),
+        (REMOVE_SMTP, {"Effect": "Allow", "NotAction": "iam:PassRole", "Resource": SECRETS}, "NotAction"),
+    ],
+)
+def test_a_broader_policy_is_caught(route: tuple[str, str], statement: dict[str, Any], expected: str) -> None:
+    found = list(violations(with_statement(*route, statement)))
+    assert any(expected in problem for problem in found), found
+
+
+def test_a_new_function_is_covered_without_editing_this_test() -> None:
+    source = copy.deepcopy(real_template())
+    source["Resources"]["ReportsFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": "functions/reports/",
+            "Events": {
+                "Api": {
+                    "Type": "Api",
+                    "Properties": {"RestApiId": {"Ref": "Api"}, "Path": "/private/reports", "Method": "GET"},
+                }
+            },
+            "Policies": [
+                "AmazonDynamoDBReadOnlyAccess",
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": {"Fn::Sub": SECRET_ARN},
+                        }
+                    ]
+                },
+            ],
+        },
+    }
+    found = list(violations(source))
+    assert any("ReportsFunction: managed policy" in problem for problem in found), found
+    assert any(
+        "ReportsFunction: secretsmanager:GetSecretValue in a read-only function" in p for p in found
+    ), found
