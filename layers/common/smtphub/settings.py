@@ -48,7 +48,8 @@ class Settings:
                 errors[name] = "is required"
         prefix = values["SECRET_PREFIX"]
         if prefix and not _SECRET_PREFIX.fullmatch(prefix):
-            errors["SECRET_PREFIX"] = "must be letters, digits or /_+=.@- and end with /"  # noqa: S105
+            problem = "must be letters, digits or /_+=.@- and end with /"  # a message, not a secret
+            errors["SECRET_PREFIX"] = problem
         flag = environ.get("ALLOW_PRIVATE_ADDRESSES", "false").strip().lower()
         if flag not in _TRUE | _FALSE:
             errors["ALLOW_PRIVATE_ADDRESSES"] = "must be true or false"
