@@ -46,6 +46,19 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     services.reset()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def shared_botocore_loader() -> Iterator[None]:
+    """One botocore data loader for the whole run: each test's fresh boto3 sessions (services.reset() drops
+    them) would otherwise parse the same JSON service models again, most of a moto test's time."""
+    import botocore.loaders
+    import botocore.session
+
+    loader = botocore.loaders.create_loader()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", lambda *_args, **_kwargs: loader)
+        yield
+
+
 @dataclass
 class Aws:
     dynamodb: Any
@@ -154,5 +167,24 @@ def captured_logs(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureF
     def read() -> str:
         out, err = capsys.readouterr()
         return out + err + caplog.text
+
+    return read
+
+
+@pytest.fixture
+def json_logs(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The JSON lines the Powertools logger writes, as Lambda would ship them (parsed, in order).
+
+    Its handler keeps the stdout it found at import time, out of capsys' reach: point it at a buffer.
+    """
+    import io
+
+    from smtphub.observability import logger
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
 
     return read

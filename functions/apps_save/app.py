@@ -3,10 +3,10 @@
 from typing import Any
 
 from smtphub.http import Request, api
-from smtphub.params import APP_SAVE
+from smtphub.params import APP_SAVE, app_save_rules
 from smtphub.services import app_service
 
 
-@api(APP_SAVE)
+@api(APP_SAVE, rules=app_save_rules)
 def lambda_handler(request: Request) -> dict[str, Any]:
     return app_service().save(request.account_id, request.params)

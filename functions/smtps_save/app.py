@@ -3,10 +3,10 @@
 from typing import Any
 
 from smtphub.http import Request, api
-from smtphub.params import SMTP_SAVE
+from smtphub.params import SMTP_SAVE, smtp_save_rules
 from smtphub.services import smtp_service
 
 
-@api(SMTP_SAVE)
+@api(SMTP_SAVE, rules=smtp_save_rules)
 def lambda_handler(request: Request) -> dict[str, Any]:
     return smtp_service().save(request.account_id, request.params)

@@ -28,12 +28,13 @@ from smtphub.errors import (
     error_body,
 )
 from smtphub.observability import logger
-from smtphub.params import Spec, canonical_name
+from smtphub.params import Rules, Spec, canonical_name
 
 # The key under requestContext.authorizer where the Lambda authorizer puts the caller's account id
 # (the Cognito `sub`). Every /private handler reads the account from here and nowhere else.
 ACCOUNT_ID_KEY = "accountId"
 MAX_BODY_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 1000  # far more than any endpoint has; bounds the work a form body can cause
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
@@ -149,7 +150,10 @@ def _body_pairs(event: Event) -> list[tuple[str, str]]:
         raise BadRequest({"body": "must be UTF-8"}) from None
     if media_type == JSON:
         return _json_pairs(text)
-    return parse_qsl(text, keep_blank_values=True, max_num_fields=1000)
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # more fields than max_num_fields: the client's fault, not a 500
+        raise BadRequest({"body": "has too many parameters"}) from None
 
 
 def raw_params(event: Event) -> dict[str, str]:
@@ -172,8 +176,24 @@ Handler = Callable[[Request], Any]
 LambdaHandler = Callable[[Event, Any], Response]
 
 
-def api(spec: Spec, *, public: bool = False) -> Callable[[Handler], LambdaHandler]:
-    """Turn `handler(Request) -> JSON-able | None` into a Lambda handler for an API Gateway route."""
+def parse(spec: Spec, raw: Mapping[str, str], rules: Rules | None = None) -> dict[str, Any]:
+    """The request's typed parameters; one 400 names every bad one, the rules' findings included."""
+    values, errors = spec.check(raw)
+    if rules is not None:
+        errors = {**rules(values, errors.keys()), **errors}  # a parameter's own problem comes first
+    if errors:
+        raise BadRequest(errors)
+    return values
+
+
+def api(
+    spec: Spec, *, public: bool = False, rules: Rules | None = None
+) -> Callable[[Handler], LambdaHandler]:
+    """Turn `handler(Request) -> JSON-able | None` into a Lambda handler for an API Gateway route.
+
+    `rules(values, bad_names)` reports problems across parameters (a create's required fields, two
+    settings that exclude each other) in the same 400 as the parameters' own.
+    """
 
     def wrap(handler: Handler) -> LambdaHandler:
         @functools.wraps(handler)
@@ -183,7 +203,7 @@ def api(spec: Spec, *, public: bool = False) -> Callable[[Handler], LambdaHandle
             error: ApiError | None = None
             try:
                 account = "" if public else account_of(event)
-                params = spec.parse(raw_params(event))
+                params = parse(spec, raw_params(event), rules)
                 result = handler(Request(params, account, request_id, _source_ip(event)))
                 response = json_response(200, result)
             except ApiError as expected:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,8 @@ class Invalid(ValueError):
 
 
 Parser = Callable[[str], Any]
+# Problems across an endpoint's parameters: (the good values, the names of the bad ones) -> {name: problem}.
+Rules = Callable[[Mapping[str, Any], Collection[str]], dict[str, str]]
 
 
 def canonical_name(name: str) -> str:
@@ -162,6 +164,54 @@ class Param:
     verbatim: bool = False  # whitespace is part of the value (passwords); otherwise blank = absent
 
 
+REQUIRED_WITH_AUTH = "is required when auth is true"
+SMTP_CREATE_REQUIRED = ("idapp", "host", "port")
+
+
+def smtp_settings_problems(
+    *, auth: bool, username: str | None, has_password: bool, starttls: bool, ssltls: bool
+) -> dict[str, str]:
+    """The rules across an SMTP server's fields, on the values it will have once saved."""
+    problems: dict[str, str] = {}
+    if starttls and ssltls:
+        problems["ssltls"] = "cannot be true together with starttls"
+    if auth and not username:
+        problems["username"] = REQUIRED_WITH_AUTH
+    if auth and not has_password:
+        problems["password"] = REQUIRED_WITH_AUTH
+    return problems
+
+
+def smtp_save_rules(values: Mapping[str, Any], bad: Collection[str]) -> dict[str, str]:
+    """smtps/save's rules that the request alone decides: all of them on create (no idsmtp).
+
+    An edit is checked on the server as it will be stored (smtphub.services); here only a request that
+    contradicts itself (starttls and ssltls both true) is certain to be refused. A parameter in `bad` has
+    a problem of its own, which `smtphub.http.parse` reports instead of any found here.
+    """
+    if "idsmtp" in values or "idsmtp" in bad:
+        both = values.get("starttls") is True and values.get("ssltls") is True
+        return {"ssltls": "cannot be true together with starttls"} if both else {}
+    problems = {name: "is required" for name in SMTP_CREATE_REQUIRED if name not in values}
+    problems.update(
+        smtp_settings_problems(
+            auth=values.get("auth", False),
+            username=values.get("username"),
+            has_password="password" in values,
+            starttls=values.get("starttls", False),
+            ssltls=values.get("ssltls", False),
+        )
+    )
+    return problems
+
+
+def app_save_rules(values: Mapping[str, Any], bad: Collection[str]) -> dict[str, str]:
+    """apps/save: a create (no idapp) needs a name."""
+    if "idapp" in values or "idapp" in bad or "name" in values:
+        return {}
+    return {"name": "is required"}
+
+
 def smtp_target(values: Mapping[str, Any]) -> str:
     """The SMTP id of a remove or check request (parsed with SMTP_TARGET)."""
     target = values.get("idsmtp") or values.get("idapp")
@@ -178,6 +228,13 @@ class Spec:
 
     def parse(self, raw: Mapping[str, str]) -> dict[str, Any]:
         """Typed values of the parameters present; raises BadRequest naming every bad one."""
+        values, errors = self.check(raw)
+        if errors:
+            raise BadRequest(errors)
+        return values
+
+    def check(self, raw: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The typed values of the good parameters, and the problem of each bad or missing one."""
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
         for param in self.params:
@@ -190,9 +247,7 @@ class Spec:
                 values[param.name] = param.parse(value)
             except Invalid as problem:
                 errors[param.name] = str(problem)
-        if errors:
-            raise BadRequest(errors)
-        return values
+        return values, errors
 
 
 # The endpoints' parameters, named as in the contract's tables.

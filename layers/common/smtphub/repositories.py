@@ -13,6 +13,7 @@ Tables (schemas in template.yaml):
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -20,6 +21,12 @@ from typing import Any
 from smtphub import aws
 from smtphub.errors import AppNameTaken, AppNotFound, Conflict, SmtpNotFound
 from smtphub.models import STATUS_ACTIVE, STATUS_DISABLED, App, Smtp, to_attribute
+
+# botocore logs whole request and response bodies at DEBUG, passwords included (CreateSecret,
+# PutSecretValue, GetSecretValue). These two loggers stay at INFO whatever the root logger's level, so that
+# turning on debug logging never writes a password out.
+for _wire_logger in ("botocore.endpoint", "botocore.parsers"):
+    logging.getLogger(_wire_logger).setLevel(logging.INFO)
 
 BY_APP_INDEX = "byApp"
 _NAME_LOCK = "#name#"
@@ -368,8 +375,15 @@ class SecretRepository:
         return str(response["VersionId"])
 
     def restore_previous(self, smtp_id: str, failed_version: str) -> None:
-        """Undo `put`: make the version before `failed_version` current again."""
+        """Undo `put`: make the version before `failed_version` current again.
+
+        Only while `failed_version` is still the current one: if a concurrent edit has put its own
+        password since, that one stays (and if it moves between this read and the update, the update is
+        refused, since `RemoveFromVersionId` must hold AWSCURRENT).
+        """
         versions = self.client.describe_secret(SecretId=self.name(smtp_id)).get("VersionIdsToStages", {})
+        if "AWSCURRENT" not in versions.get(failed_version, ()):
+            return
         previous = next((v for v, stages in versions.items() if "AWSPREVIOUS" in stages), None)
         if previous:
             self.client.update_secret_version_stage(
@@ -381,7 +395,10 @@ class SecretRepository:
 
     def get(self, smtp_id: str) -> str | None:
         try:
-            value = self.client.get_secret_value(SecretId=self.name(smtp_id))["SecretString"]
+            # The stage named: moto (the local runtime) otherwise ignores a restore_previous.
+            value = self.client.get_secret_value(SecretId=self.name(smtp_id), VersionStage="AWSCURRENT")[
+                "SecretString"
+            ]
         except Exception as error:
             if _code(error) == "ResourceNotFoundException":
                 return None
@@ -389,7 +406,12 @@ class SecretRepository:
         return str(json.loads(value)["password"])
 
     def delete(self, smtp_id: str, *, recoverable: bool = True) -> None:
-        """Schedule deletion (recoverable for some days) or, undoing a failed create, delete at once."""
+        """Schedule deletion (recoverable for some days) or, undoing a failed create, delete at once.
+
+        Idempotent: a secret that is gone, or already scheduled for deletion, is done with. (Secrets Manager
+        answers InvalidRequestException for the latter; with the parameters used here, and secrets that
+        have no replicas, that is its only cause.)
+        """
         options: dict[str, Any] = (
             {"RecoveryWindowInDays": self.recovery_days}
             if recoverable
@@ -398,5 +420,7 @@ class SecretRepository:
         try:
             self.client.delete_secret(SecretId=self.name(smtp_id), **options)
         except Exception as error:
-            if _code(error) != "ResourceNotFoundException":
-                raise
+            code = _code(error)
+            if code == "ResourceNotFoundException" or (recoverable and code == "InvalidRequestException"):
+                return
+            raise

@@ -10,7 +10,8 @@ pointing at a missing secret, nor a secret that nothing will clean up:
 - remove:  record first, then the secret (scheduled for deletion, recoverable for a few days and
            then purged by AWS itself).
 - app:     flagged `deleting` first (no server can be added from then on), then its servers in
-           batches (records, then secrets), then the app. A retry picks up where a failure stopped.
+           batches (secrets, then records: a record is what lets a retry find its secret), then the
+           app. A retry picks up where a failure stopped.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from smtphub.errors import ApiError, AppNotFound, BadRequest, SmtpNotFound
 from smtphub.ids import new_id, now_iso
 from smtphub.models import App, Smtp
 from smtphub.observability import logger
+from smtphub.params import app_save_rules, smtp_save_rules, smtp_settings_problems
 from smtphub.repositories import AppRepository, SecretRepository, SmtpRepository
 from smtphub.settings import get_settings
 
 SECRET_DELETE_CONCURRENCY = 8
+REMOVE_BATCH = 25  # servers per step of apps/remove: one BatchWriteItem
 
 # Request parameter -> Smtp attribute, for the fields `save` copies as they are.
 _SMTP_PARAMS = {
@@ -51,13 +54,13 @@ _APP_PARAMS = ("name", "testemail", "defaultfromemail", "defaultfromname", "stra
 
 def _validate_smtp(smtp: Smtp, has_password: bool) -> None:
     """Rules across fields, checked on the server as it will be stored (after an edit is applied)."""
-    errors: dict[str, str] = {}
-    if smtp.starttls and smtp.ssltls:
-        errors["ssltls"] = "cannot be true together with starttls"
-    if smtp.auth and not smtp.username:
-        errors["username"] = "is required when auth is true"
-    if smtp.auth and not has_password:
-        errors["password"] = "is required when auth is true"  # noqa: S105 - a message, not a password
+    errors = smtp_settings_problems(
+        auth=smtp.auth,
+        username=smtp.username,
+        has_password=has_password,
+        starttls=smtp.starttls,
+        ssltls=smtp.ssltls,
+    )
     if errors:
         raise BadRequest(errors)
 
@@ -94,16 +97,15 @@ class SmtpService:
         return self._create(owner, params)
 
     def _create(self, owner: str, params: dict[str, Any]) -> dict[str, Any]:
-        missing = {name: "is required" for name in ("idapp", "host", "port") if name not in params}
-        if missing:
-            raise BadRequest(missing)
+        problems = smtp_save_rules(params, ())  # the handler reported these already; callers may not
+        if problems:
+            raise BadRequest(problems)
         now = now_iso()
         values = {attribute: params[name] for name, attribute in _SMTP_PARAMS.items() if name in params}
         password = params.get("password")
         smtp = Smtp(
             id=new_id(), owner=owner, created=now, modified=now, has_password=password is not None, **values
         )
-        _validate_smtp(smtp, smtp.has_password)
         self._owned_app(owner, smtp.app_id)
         if password is None:
             self.smtps.create(smtp, self.apps.condition_exists(owner, smtp.app_id))
@@ -212,8 +214,9 @@ class AppService:
     def save(self, owner: str, params: dict[str, Any]) -> dict[str, Any]:
         values = {name: params[name] for name in _APP_PARAMS if name in params}
         if "idapp" not in params:
-            if "name" not in values:
-                raise BadRequest({"name": "is required"})
+            problems = app_save_rules(params, ())
+            if problems:
+                raise BadRequest(problems)
             now = now_iso()
             app = App(id=new_id(), owner=owner, created=now, modified=now, **values)
             self.apps.create(app)
@@ -231,11 +234,15 @@ class AppService:
     def remove(self, owner: str, app_id: str) -> None:
         app = self.apps.mark_deleting(owner, app_id)
         servers = [smtp for smtp in self.smtps.list_by_app(app_id) if smtp.owner == owner]
-        self.smtps.delete_many([smtp.id for smtp in servers])
-        with_secret = [smtp.id for smtp in servers if smtp.has_password]
-        if with_secret:
-            with ThreadPoolExecutor(max_workers=SECRET_DELETE_CONCURRENCY) as pool:
-                list(pool.map(self.secrets.delete, with_secret))
+        # Secrets before their records, a batch at a time: after a failure, the servers not yet deleted
+        # are still listed, so a retry finds every secret left (deleting one again is harmless).
+        for start in range(0, len(servers), REMOVE_BATCH):
+            batch = servers[start : start + REMOVE_BATCH]
+            with_secret = [smtp.id for smtp in batch if smtp.has_password]
+            if with_secret:
+                with ThreadPoolExecutor(max_workers=SECRET_DELETE_CONCURRENCY) as pool:
+                    list(pool.map(self.secrets.delete, with_secret))
+            self.smtps.delete_many([smtp.id for smtp in batch])
         self.apps.delete(app)
         logger.info("app removed", extra={"idapp": app_id, "smtps": len(servers)})
 

@@ -1,0 +1,327 @@
+"""The app endpoints through their real handlers and events, against moto.
+
+save (create and edit), findAll (pages), findById, remove (cascading to every SMTP server and its
+secret, and completing when retried after a failure half way), unique names per account, tenancy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from smtphub import services
+from tests.conftest import ACCOUNT_A, ACCOUNT_B, APPS_TABLE, SECRET_PREFIX, Reply, call, load_event
+from tests.test_smtps import (
+    PASSWORD,
+    Failing,
+    bad,
+    client_error,
+    error,
+    items,
+    new_app,
+    new_smtp,
+    ok,
+    scheduled_for_deletion,
+    secret,
+    secret_names,
+)
+
+ID = re.compile(r"[0-9a-f]{24}")
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+APP_KEYS = {
+    "_id",
+    "iduser",
+    "name",
+    "strategy",
+    "testemail",
+    "defaultfromemail",
+    "defaultfromname",
+    "created",
+    "modified",
+    "status",
+}
+MISSING_APP = "6741f0a2c3d4e5f6a7b8c9d0"
+
+
+def app_items(aws: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = aws.dynamodb.scan(TableName=APPS_TABLE, ConsistentRead=True)["Items"]
+    return found
+
+
+def find_all(account: str = ACCOUNT_A, **page: Any) -> dict[str, Any]:
+    found: dict[str, Any] = ok(call("apps_find_all", page, account=account))
+    return found
+
+
+# --- the contract's happy paths ---------------------------------------------------------------------
+
+
+def test_create_from_the_sample_event_answers_the_contracts_json(aws: Any) -> None:
+    created = ok(call("apps_save"))  # events/apps_save.json as it is
+    assert set(created) == APP_KEYS
+    assert ID.fullmatch(created["_id"])
+    assert TIMESTAMP.fullmatch(created["created"])
+    assert created["modified"] == created["created"]
+    assert {k: v for k, v in created.items() if k not in ("_id", "created", "modified")} == {
+        "iduser": ACCOUNT_A,  # the caller's account, from the authorizer's context
+        "name": "My shop",
+        "strategy": "PRIORITY",
+        "testemail": "ops@example.net",
+        "defaultfromemail": "noreply@example.net",
+        "defaultfromname": None,
+        "status": "A",
+    }
+
+
+def test_defaults_and_reads(aws: Any) -> None:
+    created = ok(call("apps_save", {"name": "Plain"}))
+    assert created["strategy"] == "RANDOM"
+    assert (created["testemail"], created["defaultfromemail"], created["defaultfromname"]) == (
+        None,
+        None,
+        None,
+    )
+    assert created["iduser"] == ACCOUNT_A
+    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == created
+    event = load_event("apps_find_by_id")
+    event["queryStringParameters"] = {"idapp": created["_id"]}
+    event["multiValueQueryStringParameters"] = {"idapp": [created["_id"]]}
+    assert ok(call("apps_find_by_id", event=event)) == created
+
+
+def test_find_all_pages(aws: Any) -> None:
+    assert ok(call("apps_find_all")) == {  # the sample event: page 0, size 20
+        "content": [],
+        "totalElements": 0,
+        "totalPages": 0,
+        "number": 0,
+        "size": 20,
+        "first": True,
+        "last": True,
+    }
+    ids = [new_app(f"App {n}") for n in range(5)]
+    first = find_all(page=0, size=2)
+    assert [app["_id"] for app in first["content"]] == ids[:2]  # in creation order
+    assert {k: v for k, v in first.items() if k != "content"} == {
+        "totalElements": 5,
+        "totalPages": 3,
+        "number": 0,
+        "size": 2,
+        "first": True,
+        "last": False,
+    }
+    assert set(first["content"][0]) == APP_KEYS
+    middle = find_all(page=1, size=2)
+    assert [app["_id"] for app in middle["content"]] == ids[2:4]
+    assert (middle["first"], middle["last"]) == (False, False)
+    last = find_all(page=2, size=2)
+    assert [app["_id"] for app in last["content"]] == ids[4:]
+    assert (last["first"], last["last"]) == (False, True)
+    beyond = find_all(page=7, size=2)
+    assert beyond["content"] == []
+    assert beyond["last"] is True
+    assert [app["_id"] for app in find_all()["content"]] == ids  # defaults: page 0, size 20
+
+
+def test_find_all_never_lists_name_locks_or_other_accounts(aws: Any) -> None:
+    mine = new_app("Mine")
+    new_app("Theirs", account=ACCOUNT_B)
+    assert len(app_items(aws)) == 4  # two apps, two name locks
+    assert [app["_id"] for app in find_all()["content"]] == [mine]
+    assert find_all()["totalElements"] == 1
+
+
+@pytest.mark.parametrize(
+    ("page", "problem"),
+    [
+        ({"size": "0"}, "size"),
+        ({"size": "101"}, "size"),
+        ({"page": "-1"}, "page"),
+        ({"page": "x", "size": "y"}, "page"),
+    ],
+)
+def test_find_all_bounds(aws: Any, page: dict[str, str], problem: str) -> None:
+    assert problem in bad(call("apps_find_all", page))
+
+
+def test_find_all_largest_page(aws: Any) -> None:
+    assert find_all(size=100)["size"] == 100
+
+
+def test_edit_keeps_what_is_omitted(aws: Any) -> None:
+    created = ok(
+        call("apps_save", {"name": "Shop", "testemail": "ops@example.net", "defaultfromname": "Shop"})
+    )
+    edited = ok(call("apps_save", {"idapp": created["_id"], "strategy": "priority"}))
+    assert edited == {**created, "strategy": "PRIORITY", "modified": edited["modified"]}
+    assert edited["modified"] >= created["modified"]
+    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == edited
+    # nothing changed: nothing written
+    assert ok(call("apps_save", {"idapp": created["_id"], "name": "Shop"})) == edited
+
+
+def test_validation(aws: Any) -> None:
+    assert bad(call("apps_save", {})) == {"name": "is required"}
+    fields = bad(
+        call("apps_save", {"testemail": "nope", "strategy": "ROUND_ROBIN", "defaultfromemail": "x@y"})
+    )
+    assert fields == {
+        "name": "is required",  # named together with the malformed ones
+        "testemail": "must be an e-mail address",
+        "defaultfromemail": "must be an e-mail address",
+        "strategy": "must be one of RANDOM, PRIORITY",
+    }
+    assert set(bad(call("apps_save", {"name": "n" * 201}))) == {"name"}
+    assert ok(call("apps_save", {"name": "n" * 200}))["name"] == "n" * 200
+    assert set(bad(call("apps_save", {"name": "a\r\nb"}))) == {"name"}
+    assert bad(call("apps_find_by_id", {})) == {"idapp": "is required"}
+    assert bad(call("apps_remove", {"idapp": "123"})) == {"idapp": "must be a 24-character hexadecimal id"}
+
+
+def test_not_found(aws: Any) -> None:
+    error(call("apps_find_by_id", {"idapp": MISSING_APP}), 406, "APP_NOT_FOUND")
+    error(call("apps_save", {"idapp": MISSING_APP, "name": "x"}), 406, "APP_NOT_FOUND")
+    error(call("apps_remove", {"idapp": MISSING_APP}), 406, "APP_NOT_FOUND")
+    assert app_items(aws) == []
+
+
+# --- names --------------------------------------------------------------------------------------------
+
+
+def test_names_are_unique_per_account_ignoring_case(aws: Any) -> None:
+    new_app("Shop")
+    body = error(call("apps_save", {"name": "SHOP"}), 406, "APP_NAME_TAKEN")
+    assert body["message"]
+    error(call("apps_save", {"name": "shop"}), 406, "APP_NAME_TAKEN")
+    assert find_all()["totalElements"] == 1
+    new_app("shop", account=ACCOUNT_B)  # another account's namespace
+
+
+def test_renaming_frees_the_old_name_and_takes_the_new(aws: Any) -> None:
+    first = new_app("Shop")
+    second = new_app("Blog")
+    error(call("apps_save", {"idapp": second, "name": "shop"}), 406, "APP_NAME_TAKEN")
+    assert ok(call("apps_find_by_id", {"idapp": second}))["name"] == "Blog"
+    assert ok(call("apps_save", {"idapp": first, "name": "Store"}))["name"] == "Store"
+    assert new_app("Shop")  # freed
+    error(call("apps_save", {"name": "STORE"}), 406, "APP_NAME_TAKEN")  # taken
+    assert ok(call("apps_save", {"idapp": first, "name": "STORE"}))["name"] == "STORE"  # own name, new case
+    error(call("apps_save", {"name": "store"}), 406, "APP_NAME_TAKEN")
+
+
+def test_removing_an_app_frees_its_name(aws: Any) -> None:
+    idapp = new_app("Shop")
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    assert new_app("Shop") != idapp
+
+
+def test_a_stale_app_edit_gets_conflict(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    idapp = new_app("Shop")
+    repository = services.app_service().apps
+    stale = repository.get(ACCOUNT_A, idapp)
+    winner = ok(call("apps_save", {"idapp": idapp, "defaultfromname": "Winner"}))
+    monkeypatch.setattr(repository, "get", lambda owner, app_id: stale)
+    error(call("apps_save", {"idapp": idapp, "name": "Loser"}), 406, "CONFLICT")
+    monkeypatch.undo()
+    assert ok(call("apps_find_by_id", {"idapp": idapp})) == winner
+    assert new_app("Loser")  # the refused rename took no name lock
+
+
+# --- tenancy ------------------------------------------------------------------------------------------
+
+
+def test_another_accounts_app_is_not_found_and_untouched(aws: Any) -> None:
+    idapp = new_app("Shop")
+    idsmtp = new_smtp(idapp)["_id"]
+    before = (app_items(aws), items(aws))
+
+    def as_b(function: str, params: dict[str, Any]) -> Reply:
+        return call(function, params, account=ACCOUNT_B)
+
+    error(as_b("apps_find_by_id", {"idapp": idapp}), 406, "APP_NOT_FOUND")
+    error(as_b("apps_save", {"idapp": idapp, "name": "Mine now"}), 406, "APP_NOT_FOUND")
+    error(as_b("apps_remove", {"idapp": idapp}), 406, "APP_NOT_FOUND")
+    assert ok(as_b("apps_find_all", {}))["content"] == []
+    assert (app_items(aws), items(aws)) == before
+    assert secret(aws, idsmtp) == PASSWORD
+    assert not scheduled_for_deletion(aws, idsmtp)
+
+
+# --- remove cascades ----------------------------------------------------------------------------------
+
+
+def test_remove_cascades_to_every_server_and_secret_across_batches(aws: Any) -> None:
+    """30 servers: more than one BatchWriteItem (25); another app's servers stay."""
+    idapp = new_app("Big")
+    other = new_app("Other")
+    kept = new_smtp(other)["_id"]
+    ids = [new_smtp(idapp, host=f"smtp{n}.example.net")["_id"] for n in range(28)]
+    ids += [new_smtp(idapp, auth="false", username=None, password=None)["_id"] for _ in range(2)]
+    event = load_event("apps_remove")
+    event["body"] = event["body"].replace(MISSING_APP, idapp)
+    reply = call("apps_remove", event=event)
+    assert (reply.status, reply.text) == (200, "")
+    assert [item["_id"]["S"] for item in items(aws)] == [kept]
+    assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids[:28])
+    assert secret_names(aws) == {SECRET_PREFIX + i for i in [kept, *ids[:28]]}
+    assert not scheduled_for_deletion(aws, kept)
+    error(call("apps_find_by_id", {"idapp": idapp}), 406, "APP_NOT_FOUND")
+    error(call("smtps_find_by_app", {"idapp": idapp}), 406, "APP_NOT_FOUND")
+    error(call("smtps_find_by_id", {"idsmtp": ids[0]}), 406, "SMTP_NOT_FOUND")
+    assert [app["_id"] for app in find_all()["content"]] == [other]
+    assert {item["_id"]["S"] for item in app_items(aws)} == {other, "#name#other"}
+
+
+def test_remove_after_a_secret_failure_half_way_completes_when_retried(aws: Any) -> None:
+    idapp = new_app("Big")
+    ids = [new_smtp(idapp)["_id"] for _ in range(30)]
+    doomed = SECRET_PREFIX + ids[12]
+    repo = services.app_service().secrets
+    repo._client = Failing(
+        aws.secrets,
+        "delete_secret",
+        client_error("InternalServiceError", "DeleteSecret"),
+        when=lambda kwargs: kwargs["SecretId"] == doomed,
+    )
+    error(call("apps_remove", {"idapp": idapp}), 500, "INTERNAL_ERROR")
+    # half way: the app is being removed; no server can be added to it
+    error(call("smtps_save", {"idapp": idapp, "host": "late.example.net", "port": 25}), 406, "APP_NOT_FOUND")
+    repo._client = aws.secrets
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    assert items(aws) == []
+    assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)
+    assert app_items(aws) == []
+
+
+def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(aws: Any) -> None:
+    idapp = new_app("Big")
+    ids = [new_smtp(idapp)["_id"] for _ in range(30)]
+    service = services.app_service()
+    service.smtps.client = Failing(
+        aws.dynamodb, "batch_write_item", client_error("InternalServerError", "BatchWriteItem"), after=1
+    )
+    error(call("apps_remove", {"idapp": idapp}), 500, "INTERNAL_ERROR")
+    assert 0 < len(items(aws)) < 30  # the first batch went, the second did not
+    service.smtps.client = aws.dynamodb
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    assert items(aws) == []
+    assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)  # none left behind
+    assert app_items(aws) == []
+
+
+def test_remove_of_an_app_without_servers(aws: Any) -> None:
+    idapp = new_app("Empty")
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    assert app_items(aws) == []
+    error(call("apps_remove", {"idapp": idapp}), 406, "APP_NOT_FOUND")
+
+
+def test_nothing_about_an_app_leaks_a_password(aws: Any) -> None:
+    idapp = new_app("Shop")
+    new_smtp(idapp)
+    for reply in (call("apps_find_by_id", {"idapp": idapp}), call("apps_find_all", {})):
+        assert PASSWORD not in reply.text
+    assert PASSWORD not in json.dumps(app_items(aws))

@@ -1,0 +1,173 @@
+"""smtphub.models: the contract's JSON, the DynamoDB items, ids and timestamps shaped like upstream's."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from smtphub.ids import new_id, now_iso
+from smtphub.models import App, Smtp, from_attribute, from_item, to_attribute, to_item
+
+ID = re.compile(r"[0-9a-f]{24}")
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+SMTP_KEYS = {
+    "_id",
+    "idapp",
+    "priority",
+    "host",
+    "port",
+    "username",
+    "auth",
+    "starttls",
+    "sslTls",
+    "debug",
+    "defaultfromemail",
+    "defaultfromname",
+    "numerrors",
+    "created",
+    "modified",
+    "status",
+    "lastcheck",
+}
+APP_KEYS = {
+    "_id",
+    "iduser",
+    "name",
+    "strategy",
+    "testemail",
+    "defaultfromemail",
+    "defaultfromname",
+    "created",
+    "modified",
+    "status",
+}
+
+
+def smtp(**changes: object) -> Smtp:
+    values: dict[str, object] = {
+        "id": "6741f0b7d1e2f3a4b5c6d7e8",
+        "app_id": "6741f0a2c3d4e5f6a7b8c9d0",
+        "owner": "account-a",
+        "host": "smtp.example.net",
+        "port": 587,
+        "created": "2026-11-23T10:00:00.000Z",
+        "modified": "2026-11-23T10:00:00.000Z",
+    }
+    values.update(changes)
+    return Smtp(**values)  # type: ignore[arg-type]
+
+
+def test_ids_are_24_lowercase_hex_and_unique() -> None:
+    ids = {new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(ID.fullmatch(i) for i in ids)
+
+
+def test_ids_start_with_the_creation_second() -> None:
+    before = int(time.time())
+    stamp = int(new_id()[:8], 16)
+    assert before <= stamp <= int(time.time())
+
+
+def test_timestamps_are_utc_with_milliseconds() -> None:
+    assert TIMESTAMP.fullmatch(now_iso())
+
+
+def test_smtp_json_has_exactly_the_contracts_fields() -> None:
+    body = smtp(username="user@example.net", auth=True, starttls=True, has_password=True, version=4).to_json()
+    assert set(body) == SMTP_KEYS
+    assert body == {
+        "_id": "6741f0b7d1e2f3a4b5c6d7e8",
+        "idapp": "6741f0a2c3d4e5f6a7b8c9d0",
+        "priority": 10,
+        "host": "smtp.example.net",
+        "port": 587,
+        "username": "user@example.net",
+        "auth": True,
+        "starttls": True,
+        "sslTls": False,
+        "debug": False,
+        "defaultfromemail": None,
+        "defaultfromname": None,
+        "numerrors": 0,
+        "created": "2026-11-23T10:00:00.000Z",
+        "modified": "2026-11-23T10:00:00.000Z",
+        "status": "A",
+        "lastcheck": None,
+    }
+
+
+def test_smtp_item_round_trips_and_holds_no_password() -> None:
+    original = smtp(
+        username="u",
+        auth=True,
+        ssltls=True,
+        has_password=True,
+        version=3,
+        numerrors=2,
+        status="D",
+        lastcheck={"at": "2026-11-23T10:00:00.000Z", "ok": False, "stage": "AUTH", "code": 535, "ms": 412},
+    )
+    item = original.to_item()
+    assert Smtp.from_item(item) == original
+    assert "password" not in item
+    assert item["iduser"] == {"S": "account-a"}
+    assert item["sslTls"] == {"BOOL": True}
+    assert item["hasPassword"] == {"BOOL": True}
+    # absent optional fields are left out rather than stored as NULL
+    assert "defaultfromemail" not in item
+    assert "lastcheck" not in smtp().to_item()
+
+
+def test_rank_orders_by_priority_then_creation_then_id() -> None:
+    servers = [
+        smtp(id="c" * 24, priority=10, created="2026-11-23T10:00:00.000Z"),
+        smtp(id="b" * 24, priority=5, created="2026-11-23T11:00:00.000Z"),
+        smtp(id="a" * 24, priority=5, created="2026-11-23T10:30:00.000Z"),
+        smtp(id="d" * 24, priority=1_000_000, created="2026-11-22T10:00:00.000Z"),
+        smtp(id="e" * 24, priority=0, created="2026-11-24T10:00:00.000Z"),
+        smtp(id="0" * 24, priority=10, created="2026-11-23T10:00:00.000Z"),
+    ]
+    ordered = sorted(servers, key=lambda server: server.rank)
+    assert [server.id[0] for server in ordered] == ["e", "a", "b", "0", "c", "d"]
+
+
+def test_app_json_and_item() -> None:
+    app = App(
+        id="6741f0a2c3d4e5f6a7b8c9d0",
+        owner="account-a",
+        name="Shop",
+        created="2026-11-23T10:00:00.000Z",
+        modified="2026-11-23T10:00:00.000Z",
+        testemail="ops@example.net",
+    )
+    body = app.to_json()
+    assert set(body) == APP_KEYS
+    assert body["iduser"] == "account-a"
+    assert body["strategy"] == "RANDOM"
+    assert body["status"] == "A"
+    assert body["defaultfromemail"] is None
+    item = app.to_item()
+    assert "deleting" not in item  # only set while the app is being removed
+    assert item["version"] == {"N": "1"}
+    assert App.from_item(item) == app
+    deleting = App.from_item({**item, "deleting": {"BOOL": True}})
+    assert deleting.deleting is True
+    assert "deleting" not in deleting.to_json()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, False, 0, 7, -3, "text", "", None, {"a": 1, "b": {"c": None, "d": "x"}}],
+)
+def test_attribute_values_round_trip(value: object) -> None:
+    assert from_attribute(to_attribute(value)) == value
+
+
+def test_floats_read_back_and_unknown_types_are_refused() -> None:
+    assert from_attribute({"N": "1.5"}) == 1.5
+    with pytest.raises(TypeError):
+        to_attribute([1, 2])
+    assert from_item(to_item({"a": 1, "b": None})) == {"a": 1}

@@ -1,0 +1,88 @@
+"""smtphub.settings: the template's environment variables, read once per container and checked."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from local_runtime import template
+from smtphub import services
+from smtphub.settings import Settings, SettingsError, get_settings
+from tests.conftest import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE
+
+ENV = {"APPS_TABLE": "apps", "SMTPS_TABLE": "smtps", "SECRET_PREFIX": "stack/api/smtp/"}
+
+
+def test_reads_the_functions_environment() -> None:
+    settings = get_settings()
+    assert settings.apps_table == APPS_TABLE
+    assert settings.smtps_table == SMTPS_TABLE
+    assert settings.secret_prefix == SECRET_PREFIX
+    assert settings.stage == "api"
+    assert settings.allow_private_addresses is False
+    assert settings.secret_recovery_days == 7
+
+
+def test_read_once_then_cached_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = get_settings()
+    monkeypatch.setenv("APPS_TABLE", "other")
+    assert get_settings() is first
+    services.reset()
+    assert get_settings().apps_table == "other"
+
+
+@pytest.mark.parametrize("missing", ["APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX"])
+def test_each_table_and_the_prefix_are_required(missing: str) -> None:
+    with pytest.raises(SettingsError, match=f"{missing} is required"):
+        Settings.from_environ({k: v for k, v in ENV.items() if k != missing})
+    with pytest.raises(SettingsError, match=f"{missing} is required"):
+        Settings.from_environ({**ENV, missing: ""})
+
+
+def test_every_problem_is_named_at_once() -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_environ({"SECRET_PREFIX": "no-slash", "SECRET_RECOVERY_DAYS": "3"})
+    message = str(error.value)
+    for name in ("APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX", "SECRET_RECOVERY_DAYS"):
+        assert name in message
+
+
+@pytest.mark.parametrize("prefix", ["stack/api/smtp", "stack api/", "stack/*/", "stack/api/smtp/\n"])
+def test_the_secret_prefix_is_a_secret_name_path_ending_in_a_slash(prefix: str) -> None:
+    with pytest.raises(SettingsError, match="SECRET_PREFIX"):
+        Settings.from_environ({**ENV, "SECRET_PREFIX": prefix})
+
+
+@pytest.mark.parametrize(("raw", "value"), [("true", True), ("FALSE", False), ("1", True), ("0", False)])
+def test_allow_private_addresses(raw: str, value: bool) -> None:
+    settings = Settings.from_environ({**ENV, "ALLOW_PRIVATE_ADDRESSES": raw})
+    assert settings.allow_private_addresses is value
+
+
+def test_allow_private_addresses_refuses_nonsense() -> None:
+    with pytest.raises(SettingsError, match="ALLOW_PRIVATE_ADDRESSES"):
+        Settings.from_environ({**ENV, "ALLOW_PRIVATE_ADDRESSES": "perhaps"})
+
+
+def test_recovery_window_is_secrets_managers_7_to_30_days() -> None:
+    assert Settings.from_environ({**ENV, "SECRET_RECOVERY_DAYS": "30"}).secret_recovery_days == 30
+    for bad in ("6", "31", "seven", "-7"):
+        with pytest.raises(SettingsError, match="SECRET_RECOVERY_DAYS"):
+            Settings.from_environ({**ENV, "SECRET_RECOVERY_DAYS": bad})
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_environ(ENV)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.stage = "v2"  # type: ignore[misc]
+
+
+def test_the_template_passes_every_required_setting_to_every_function() -> None:
+    """The required variables are in the Globals, so every function gets them, under the stage's prefix."""
+    variables = template.default()["Globals"]["Function"]["Environment"]["Variables"]
+    assert {"APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX", "STAGE"} <= set(variables)
+    assert variables["APPS_TABLE"] == {"Ref": "AppsTable"}
+    assert variables["SMTPS_TABLE"] == {"Ref": "SmtpsTable"}
+    assert variables["SECRET_PREFIX"] == {"Fn::Sub": "${AWS::StackName}/${StageName}/smtp/"}
+    assert variables["STAGE"] == {"Ref": "StageName"}

@@ -1,0 +1,246 @@
+"""template.yaml: layout, routes, runtime, least privilege and storage, as issue 2 asks.
+
+Read with local_runtime.template (CloudFormation's short forms as data). Every function of the template is
+checked, so a function added later is covered without touching this file.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+import pytest
+
+from local_runtime import template
+from local_runtime.events import EVENTS_DIR, ROOT
+
+DOC = template.default()
+FUNCTIONS = template.resources(DOC, "AWS::Serverless::Function")
+ROUTES = template.routes(DOC)
+GLOBALS = DOC["Globals"]["Function"]
+READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"}
+BACKBONE = {
+    "AppsSaveFunction",
+    "AppsFindAllFunction",
+    "AppsFindByIdFunction",
+    "AppsRemoveFunction",
+    "SmtpsSaveFunction",
+    "SmtpsFindByAppFunction",
+    "SmtpsFindByIdFunction",
+    "SmtpsRemoveFunction",
+}
+
+
+def folder(code_uri: str) -> str:
+    return code_uri.strip("/").split("/")[-1]
+
+
+def route_folder(path: str) -> str:
+    """The folder a route's function lives in: POST /private/smtps/findByApp -> smtps_find_by_app."""
+    resource, action = path.strip("/").split("/")[-2:]
+    snake = re.sub(r"(?<!^)([A-Z])", r"_\1", action).lower()
+    return f"{resource}_{snake}"
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for policy in FUNCTIONS[function]["Properties"].get("Policies", []):
+        assert isinstance(policy, dict), f"{function}: only inline statements, got {policy!r}"
+        found.extend(policy["Statement"])
+    return found
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+# --- layout -------------------------------------------------------------------------------------------
+
+
+def test_the_backbone_functions_are_all_there() -> None:
+    assert set(FUNCTIONS) >= BACKBONE
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_has_its_folder_with_a_lambda_handler(name: str) -> None:
+    props = FUNCTIONS[name]["Properties"]
+    code = ROOT / props["CodeUri"]
+    assert props["CodeUri"] == f"functions/{folder(props['CodeUri'])}/"
+    handler = props.get("Handler", GLOBALS["Handler"])
+    assert handler == "app.lambda_handler"
+    module = ast.parse((code / "app.py").read_text())
+    defined = {node.name for node in module.body if isinstance(node, ast.FunctionDef)}
+    assert "lambda_handler" in defined
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: f"{route.method} {route.path}")
+def test_every_route_has_its_event_matching_the_template(route: template.Route) -> None:
+    name = folder(route.code_uri)
+    assert name == route_folder(route.path), "functions are named after their route"
+    event = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    assert event["resource"] == route.path
+    assert event["httpMethod"] == route.method
+    assert event["requestContext"]["resourcePath"] == route.path
+    assert event["requestContext"]["stage"] == "api"
+
+
+def test_every_function_has_one_event_and_every_event_a_function() -> None:
+    folders = {folder(props["Properties"]["CodeUri"]) for props in FUNCTIONS.values()}
+    assert {path.stem for path in EVENTS_DIR.glob("*.json")} == folders
+
+
+def test_one_function_per_route() -> None:
+    keys = [(route.method, route.path) for route in ROUTES]
+    assert len(keys) == len(set(keys))
+    assert len({route.function for route in ROUTES}) == len(ROUTES)
+
+
+# --- API and runtime ----------------------------------------------------------------------------------
+
+
+def test_rest_api_on_stage_api() -> None:
+    (api,) = template.resources(DOC, "AWS::Serverless::Api").values()
+    assert api["Properties"]["StageName"] == {"Ref": "StageName"}
+    assert DOC["Parameters"]["StageName"]["Default"] == "api"
+    assert all(route.api == "Api" for route in ROUTES)
+    assert "ApiUrl" in DOC["Outputs"]
+    assert "${StageName}" in DOC["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+
+
+def test_current_python_on_arm64_with_tracing_and_powertools() -> None:
+    runtime = GLOBALS["Runtime"]
+    major, minor = (int(part) for part in re.fullmatch(r"python(\d+)\.(\d+)", runtime).groups())  # type: ignore[union-attr]
+    assert (major, minor) >= (3, 12)
+    assert GLOBALS["Architectures"] == ["arm64"]
+    assert GLOBALS["Tracing"] == "Active"
+    variables = GLOBALS["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "smtp-hub"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert GLOBALS["LoggingConfig"]["LogFormat"] == "JSON"
+    for name, function in FUNCTIONS.items():
+        props = function["Properties"]
+        assert props.get("Runtime", runtime) == runtime, name
+        assert props.get("Architectures", ["arm64"]) == ["arm64"], name
+    (layer,) = template.resources(DOC, "AWS::Serverless::LayerVersion").values()
+    assert runtime in layer["Properties"]["CompatibleRuntimes"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"]["BuildMethod"] == runtime
+
+
+def test_logs_are_kept_for_the_retention_parameter() -> None:
+    groups = template.resources(DOC, "AWS::Logs::LogGroup")
+    assert GLOBALS["LoggingConfig"]["LogGroup"]["Ref"] in groups
+    assert all(
+        group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for group in groups.values()
+    )
+
+
+def test_timeouts_fit_api_gateways_29_seconds() -> None:
+    for name, function in FUNCTIONS.items():
+        assert int(function["Properties"].get("Timeout", GLOBALS["Timeout"])) < 29, name
+
+
+# --- least privilege ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_wildcard_actions_or_resources(name: str) -> None:
+    for statement in statements(name):
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement
+        assert "NotResource" not in statement
+        for action in actions(statement):
+            assert "*" not in action, f"{name}: {action}"
+        for resource in resources(statement):
+            assert resource != "*", name
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "GET"], ids=lambda route: route.path)
+def test_read_only_functions_only_read_and_never_touch_secrets(route: template.Route) -> None:
+    granted = [action for statement in statements(route.function) for action in actions(statement)]
+    assert granted
+    assert set(granted) <= READ_ACTIONS, route.function
+    assert not any(action.startswith("secretsmanager:") for action in granted)
+
+
+def test_reads_are_single_items_or_the_index_never_a_scan() -> None:
+    for name in BACKBONE:
+        for statement in statements(name):
+            assert "dynamodb:Scan" not in actions(statement), name
+    (query,) = [s for s in statements("SmtpsFindByAppFunction") if "dynamodb:Query" in actions(s)]
+    assert resources(query) == [{"Fn::Sub": "${SmtpsTable.Arn}/index/byApp"}]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_secrets_only_under_the_stage_prefix(name: str) -> None:
+    prefix = "secret:${AWS::StackName}/${StageName}/smtp/*"
+    for statement in statements(name):
+        if any(action.startswith("secretsmanager:") for action in actions(statement)):
+            for resource in resources(statement):
+                assert resource["Fn::Sub"].endswith(prefix), name
+
+
+def test_dynamodb_only_on_the_templates_tables() -> None:
+    tables = set(template.resources(DOC, "AWS::DynamoDB::Table"))
+    for name in FUNCTIONS:
+        for statement in statements(name):
+            if not any(action.startswith("dynamodb:") for action in actions(statement)):
+                continue
+            for resource in resources(statement):
+                if "Fn::GetAtt" in resource:
+                    assert resource["Fn::GetAtt"][0] in tables
+                    assert resource["Fn::GetAtt"][1] == "Arn"
+                else:
+                    table = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\w+", resource["Fn::Sub"])
+                    assert table is not None
+                    assert table.group(1) in tables
+
+
+# --- storage ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["AppsTable", "SmtpsTable"])
+def test_tables_are_on_demand_recoverable_encrypted_protected_and_retained(name: str) -> None:
+    table = template.resources(DOC, "AWS::DynamoDB::Table")[name]
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["DeletionProtectionEnabled"] == {"Ref": "DeletionProtection"}
+    assert DOC["Parameters"]["DeletionProtection"]["Default"] == "true"
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    assert f"{name}Name" in DOC["Outputs"]
+
+
+def test_table_keys_and_the_by_app_index() -> None:
+    tables = template.resources(DOC, "AWS::DynamoDB::Table")
+    assert tables["AppsTable"]["Properties"]["KeySchema"] == [
+        {"AttributeName": "iduser", "KeyType": "HASH"},
+        {"AttributeName": "_id", "KeyType": "RANGE"},
+    ]
+    smtps = tables["SmtpsTable"]["Properties"]
+    assert smtps["KeySchema"] == [{"AttributeName": "_id", "KeyType": "HASH"}]
+    (index,) = smtps["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "byApp"
+    assert index["KeySchema"] == [
+        {"AttributeName": "idapp", "KeyType": "HASH"},
+        {"AttributeName": "rank", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_every_function_gets_the_tables_and_the_secret_prefix() -> None:
+    variables = GLOBALS["Environment"]["Variables"]
+    assert variables["APPS_TABLE"] == {"Ref": "AppsTable"}
+    assert variables["SMTPS_TABLE"] == {"Ref": "SmtpsTable"}
+    assert variables["SECRET_PREFIX"] == {"Fn::Sub": "${AWS::StackName}/${StageName}/smtp/"}
+    assert DOC["Outputs"]["SecretPrefix"]["Value"] == variables["SECRET_PREFIX"]
