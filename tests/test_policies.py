@@ -4,9 +4,10 @@ The transform runs offline (samtranslator, managed policies from a stub). Every 
 template is checked, so a function added later is covered without touching this file:
 
 - no wildcard action, no NotAction/NotResource, no `Resource: "*"` in any statement;
-- DynamoDB actions only on the template's own tables and their indexes;
-- Secrets Manager only under the stack's secret prefix, and only for the routes that need it, each
-  with no more than it needs; reading a password (GetSecretValue) is the check's alone;
+- DynamoDB actions only on the template's own tables, their indexes and their streams;
+- Secrets Manager only under the stack's secret prefix, and only for what needs it (a function is
+  known by its triggers: its API routes, the table streams it consumes), each with no more than it
+  needs; reading a password (GetSecretValue) is the check's alone;
 - read-only routes (GET) with read actions only and nothing in Secrets Manager;
 - managed policies: only the Lambda logging and X-Ray defaults.
 """
@@ -28,7 +29,9 @@ SECRET_ARN = (
     "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
     "${AWS::StackName}/${StageName}/smtp/*"
 )
-# The routes that may reach Secrets Manager, and the most each may do there.
+# What may reach Secrets Manager, by trigger (an API route, or "STREAM" and the table consumed), and the
+# most each may do there. Removing a server deletes its secret, in the remove functions or in a consumer
+# of the SMTP servers' stream.
 SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("POST", "/private/smtps/save"): {
         "secretsmanager:CreateSecret",
@@ -41,7 +44,10 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("POST", "/private/smtps/remove"): {"secretsmanager:DeleteSecret"},
     ("POST", "/private/apps/remove"): {"secretsmanager:DeleteSecret"},
     ("POST", "/private/smtps/check"): {"secretsmanager:GetSecretValue"},
+    ("STREAM", "SmtpsTable"): {"secretsmanager:DeleteSecret"},
 }
+# What must reach it: creating a server stores its password, and the check reads it.
+SECRET_NEEDED = {("POST", "/private/smtps/save"), ("POST", "/private/smtps/check")}
 MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
@@ -98,16 +104,38 @@ def statements_of(output: dict[str, Any], function: str) -> tuple[list[dict[str,
 
 
 def references_a_table(resource: Any, tables: dict[str, dict[str, Any]]) -> bool:
-    """GetAtt <Table>.Arn, or Sub "${<Table>.Arn}/index/<one of its indexes>"."""
+    """GetAtt <Table>.Arn or .StreamArn, Sub "${<Table>.Arn}/index/<one of its indexes>" or "/stream/*"."""
     if isinstance(resource, dict) and "Fn::GetAtt" in resource:
         name, attribute = resource["Fn::GetAtt"]
-        return name in tables and attribute == "Arn"
+        streamed = name in tables and "StreamSpecification" in tables[name]["Properties"]
+        return name in tables and (attribute == "Arn" or (attribute == "StreamArn" and streamed))
     if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
-        match = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/([\w.-]+)", resource["Fn::Sub"])
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}/(index|stream)/([\w.*-]+)", resource["Fn::Sub"])
         if match and match.group(1) in tables:
-            indexes = tables[match.group(1)]["Properties"].get("GlobalSecondaryIndexes", [])
-            return match.group(2) in {index["IndexName"] for index in indexes}
+            table = tables[match.group(1)]["Properties"]
+            if match.group(2) == "stream":
+                return "StreamSpecification" in table and match.group(3) == "*"
+            indexes = table.get("GlobalSecondaryIndexes", [])
+            return match.group(3) in {index["IndexName"] for index in indexes}
     return False
+
+
+def triggers(source: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Function -> what invokes it: (method, path) of its API routes, ("STREAM", table) of its streams."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for route in template.routes(source):
+        found.setdefault(route.function, []).append((route.method, route.path))
+    for mapping in template.resources(source, "AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        function, source_arn = props.get("FunctionName"), props.get("EventSourceArn")
+        if isinstance(function, dict) and isinstance(source_arn, dict) and "Fn::GetAtt" in source_arn:
+            found.setdefault(str(function.get("Ref")), []).append(("STREAM", source_arn["Fn::GetAtt"][0]))
+    for name, resource in template.resources(source, "AWS::Serverless::Function").items():
+        for event in (resource["Properties"].get("Events") or {}).values():
+            stream = (event.get("Properties") or {}).get("Stream")
+            if event["Type"] == "DynamoDB" and isinstance(stream, dict) and "Fn::GetAtt" in stream:
+                found.setdefault(name, []).append(("STREAM", stream["Fn::GetAtt"][0]))
+    return found
 
 
 def statement_violations(
@@ -142,15 +170,13 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
     """Every way a function's permissions exceed least privilege, as readable sentences."""
     output = transformed(source)
     tables = template.resources(source, "AWS::DynamoDB::Table")
-    routes: dict[str, list[tuple[str, str]]] = {}
-    for route in template.routes(source):
-        routes.setdefault(route.function, []).append((route.method, route.path))
+    invoked_by = triggers(source)
     functions = template.resources(source, "AWS::Serverless::Function")
     assert functions, "the template declares no function"
     for function in functions:
         statements, managed = statements_of(output, function)
-        its_routes = routes.get(function, [])
-        read_only = bool(its_routes) and all(method == "GET" for method, _ in its_routes)
+        its_triggers = invoked_by.get(function, [])
+        read_only = bool(its_triggers) and all(method == "GET" for method, _ in its_triggers)
         for arn in managed:
             if arn not in MANAGED:
                 yield f"{function}: managed policy {arn}"
@@ -164,10 +190,10 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
             if str(action).startswith("secretsmanager:")
         }
         allowed: set[str] = set()
-        for route in its_routes:
-            allowed |= SECRET_ACTIONS.get(route, set())
+        for trigger in its_triggers:
+            allowed |= SECRET_ACTIONS.get(trigger, set())
         for action in sorted(secret_actions - allowed):
-            yield f"{function}: {action} is not for {its_routes or 'a function without a route'}"
+            yield f"{function}: {action} is not for {its_triggers or 'a function without a trigger'}"
 
 
 # --- the template as it is ------------------------------------------------------------------------
@@ -186,19 +212,26 @@ def test_every_function_is_covered() -> None:
         assert all(isinstance(statement, dict) for statement in statements)
 
 
-def test_only_the_routes_that_need_it_reach_secrets_manager() -> None:
+def test_only_what_needs_it_reaches_secrets_manager() -> None:
     output = transformed(real_template())
-    reaching = set()
-    for route in template.routes(real_template()):
-        statements, _ = statements_of(output, route.function)
-        actions = {str(a) for s in statements for a in as_list(s.get("Action", []))}
-        if any(action.startswith("secretsmanager:") for action in actions):
-            reaching.add((route.method, route.path))
-        if (route.method, route.path) == ("POST", "/private/smtps/check"):
-            assert {a for a in actions if a.startswith("secretsmanager:")} == {
-                "secretsmanager:GetSecretValue"
-            }
-    assert reaching == set(SECRET_ACTIONS)
+    reaching: dict[tuple[str, str], set[str]] = {}
+    for function, its_triggers in triggers(real_template()).items():
+        statements, _ = statements_of(output, function)
+        actions = {
+            str(a) for s in statements for a in as_list(s.get("Action", [])) if "secretsmanager:" in str(a)
+        }
+        for trigger in its_triggers:
+            if actions:
+                reaching[trigger] = actions
+    assert set(reaching) <= set(SECRET_ACTIONS), "reaches Secrets Manager without being listed"
+    assert set(reaching) >= SECRET_NEEDED, "saving a password and checking a server need it"
+    assert reaching[("POST", "/private/smtps/check")] == {"secretsmanager:GetSecretValue"}
+    readers = {trigger for trigger, actions in reaching.items() if "secretsmanager:GetSecretValue" in actions}
+    assert readers == {("POST", "/private/smtps/check")}, "only the check reads a password"
+    # Whoever removes servers, their secrets are deleted: by the remove functions or by a stream consumer.
+    deleters = {trigger for trigger, actions in reaching.items() if "secretsmanager:DeleteSecret" in actions}
+    removers = {("POST", "/private/smtps/remove"), ("POST", "/private/apps/remove")}
+    assert removers <= deleters or ("STREAM", "SmtpsTable") in deleters
 
 
 # --- the checker finds what it must: each mutation of the template is caught -------------------
