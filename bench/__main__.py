@@ -1,7 +1,7 @@
 """`make bench` (python -m bench): every figure of issue 7, side by side in one run.
 
 Prints a table (figure, target, met) and writes bench/results/latest.json. Options:
-  --rounds N       cold-start rounds (default 15)
+  --rounds N       cold-start rounds (default 21)
   --iterations N   warm-overhead calls per scenario (default 3000)
   --only A,B       run only these parts: cold, calls, warm, scaling, check, size
 """
@@ -19,6 +19,10 @@ from typing import Any
 
 from bench import lambdas
 from bench.lambdas import BUILD, RESULTS, ROOT
+
+# The layer's package, importable as Lambda (and pytest's pythonpath) make it: /opt/python.
+if str(ROOT / "layers" / "common") not in sys.path:
+    sys.path.insert(0, str(ROOT / "layers" / "common"))
 
 PARTS = ("cold", "calls", "warm", "scaling", "check", "size")
 COLD_TARGET = 1.3
@@ -73,7 +77,7 @@ class Quiet:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--only", default=",".join(PARTS))
     options = parser.parse_args(argv)

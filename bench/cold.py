@@ -1,7 +1,8 @@
 """1. Cold start: fresh processes on a Lambda-shaped path, each function beside the floor.
 
-Each round starts the floor process, then every function twice (layer as `sam build` ships it, and the
-same layer with bytecode compiled ahead of time), in a shuffled order, then the floor again: the
+Each round starts the floor process, then every function three times (layer as `sam build` ships it;
+the same without the packages the runtime already has; the full layer with bytecode compiled ahead of
+time), in a shuffled order, with the floor again half way: the
 floor is measured all along the run, so drift on a shared machine hits both sides alike. A figure
 is the median over the rounds of the wall time from starting the process to the end of init (handler
 module imported, its boto3 clients built). The first request (answered by the in-memory stub) and
@@ -26,7 +27,7 @@ from bench.lambdas import APPS_TABLE, BUILD, ROOT, SMTPS_TABLE, Function, functi
 from bench.stub import Stubs
 
 CHILD = Path(__file__).resolve().parent / "coldchild.py"
-VARIANTS = ("layer", "layer-pyc")
+VARIANTS = ("layer", "layer-lean", "layer-pyc")
 SEP = "\x1f"
 
 

@@ -9,7 +9,9 @@ every layer module it imports. This tree reproduces that with this machine's Pyt
   build/bench/lambda/runtime/        boto3 and its dependencies, compiled   (= the runtime's)
   build/bench/lambda/layer/python/   the layer as `sam build` makes it: smtphub + the closure of
                                      layers/common/requirements.txt, sources only
-  build/bench/lambda/layer-pyc/python/  the same, compiled ahead of time (what a build step could ship)
+  build/bench/lambda/layer-lean/python/ the same without what the runtime already has (botocore and
+                                     its dependencies, pulled in by aws-xray-sdk), sources only
+  build/bench/lambda/layer-pyc/python/  the full layer, compiled ahead of time (what a build step could ship)
   build/bench/lambda/task/<function>/   each function's folder and its own requirements, sources only
 
 The packages are copied from .venv (the same pinned versions the layer declares, for this machine's
@@ -116,13 +118,18 @@ def build(functions: tuple[Function, ...]) -> dict[str, Path]:
         stamp.write_text(_stamp(runtime_dists))
 
     layer = SANDBOX / "layer" / "python"
+    lean = SANDBOX / "layer-lean" / "python"
     layer_pyc = SANDBOX / "layer-pyc" / "python"
-    for folder in (layer.parent, layer_pyc.parent, SANDBOX / "task"):
+    for folder in (layer.parent, lean.parent, layer_pyc.parent, SANDBOX / "task"):
         shutil.rmtree(folder, ignore_errors=True)
     layer.mkdir(parents=True)
-    for dist in layer_closure().values():
+    lean.mkdir(parents=True)
+    for name, dist in layer_closure().items():
         _copy_distribution(dist, layer)
+        if name not in runtime_dists:
+            _copy_distribution(dist, lean)
     _copy_tree(LAYER_SOURCE / "smtphub", layer / "smtphub")
+    _copy_tree(LAYER_SOURCE / "smtphub", lean / "smtphub")
     shutil.copytree(layer, layer_pyc)
     compileall.compile_dir(layer_pyc, quiet=2, workers=0)
     for function in functions:
@@ -130,4 +137,10 @@ def build(functions: tuple[Function, ...]) -> dict[str, Path]:
         _copy_tree(function.folder, task)
         for dist in function_closure(function).values():
             _copy_distribution(dist, task)
-    return {"runtime": runtime, "layer": layer, "layer-pyc": layer_pyc, "task": SANDBOX / "task"}
+    return {
+        "runtime": runtime,
+        "layer": layer,
+        "layer-lean": lean,
+        "layer-pyc": layer_pyc,
+        "task": SANDBOX / "task",
+    }
