@@ -16,7 +16,7 @@ from typing import Any
 from bench import smtp
 from bench.counting import counting
 from bench.lambdas import by_name, required_permissions
-from bench.world import ACCOUNT, World, invoke, moto_world
+from bench.world import ACCOUNT, Context, World, invoke, moto_world
 
 
 @dataclass
@@ -201,7 +201,56 @@ def run(log: Any) -> dict[str, Any]:
             rows.append(row)
             log(f"calls: {scenario.label}: {total} ({reply.status})")
         rows.extend(_authorizer(world))
+        rows.extend(_cleanup(world, state))
     return {"scenarios": rows}
+
+
+def _cleanup(world: World, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stream consumer that deletes removed servers' secrets: calls for a batch of REMOVE records."""
+    import copy
+    import json
+
+    from bench.lambdas import ROOT
+    from local_runtime.loader import load_handler
+
+    function = by_name("secrets_cleanup")
+    sample = ROOT / "events" / "secrets_cleanup.json"
+    if function is None or not sample.is_file() or "smtp" not in state:
+        return []
+    handler = load_handler(function.code_uri, function.handler)
+    template_record = json.loads(sample.read_text())["Records"][0]
+    rows = []
+    for label, ids in (
+        ("secrets cleanup, 1 removed server", [state["smtp"]]),
+        ("secrets cleanup, batch of 10", [f"{n:024x}" for n in range(1, 11)]),
+    ):
+        records = []
+        for ident in ids:
+            record = copy.deepcopy(template_record)
+            record["dynamodb"]["Keys"] = {"_id": {"S": ident}}
+            records.append(record)
+        with counting() as calls:
+            answer = handler({"Records": records}, Context())
+        needed = {p for c in calls.calls for p in required_permissions(c.service, c.operation, c.params)}
+        denied = sorted(f"{a} on {r}" for a, r in needed if not function.allows(a, r))
+        failures = (answer or {}).get("batchItemFailures", [])
+        per_record = calls.total() / len(ids)
+        rows.append(
+            {
+                "label": label,
+                "function": "secrets_cleanup",
+                "status": 200 if not failures else 500,
+                "calls": calls.total(),
+                "detail": dict(calls.counts()),
+                "target": len(ids),
+                "met": not failures and not denied and per_record <= 1,
+                "secrets_calls": calls.total("secretsmanager"),
+                "iam_ok": not denied,
+                "denied": denied,
+                "units": units(calls.calls),
+            }
+        )
+    return rows
 
 
 def units(calls: list[Any]) -> dict[str, float]:

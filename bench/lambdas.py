@@ -59,8 +59,18 @@ class Function:
 
     @property
     def services(self) -> list[str]:
-        """boto3 service names its policy allows: the clients it builds (IAM prefixes are the same)."""
-        return sorted({action.split(":", 1)[0] for action in self.actions if ":" in action})
+        """boto3 service names its policy allows: the clients its code builds (IAM prefixes are the same).
+
+        Actions that Lambda itself uses with the function's role (reading a stream for an event source
+        mapping, sending to its on-failure queue) are not the code's and build no client.
+        """
+        return sorted(
+            {
+                action.split(":", 1)[0]
+                for action in self.actions
+                if ":" in action and action not in _POLLER_ACTIONS
+            }
+        )
 
     @property
     def folder(self) -> Path:
@@ -78,6 +88,15 @@ class Function:
 
 
 _TABLES = {"AppsTable": APPS_TABLE, "SmtpsTable": SMTPS_TABLE}
+_POLLER_ACTIONS = frozenset(
+    {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "sqs:SendMessage",
+    }
+)
 
 
 def _resource(value: Any) -> str:

@@ -64,15 +64,20 @@ def costs(results: dict[str, Any], functions: tuple[Function, ...]) -> dict[str,
             extra = SMTP_SESSION_MS
         else:
             handler_ms, log_bytes = UNMEASURED_HANDLER_MS, 900.0
+        units = dict(row["units"])
+        cleanup = scenarios.get("secrets cleanup, 1 removed server")
+        if cleanup and function in ("smtps_remove", "apps_remove"):
+            # The removed server's secret is deleted by the stream consumer, after the request.
+            units["secrets_calls"] += cleanup["units"]["secrets_calls"]
         estimate = per_million(
-            units=row["units"],
+            units=units,
             detail=row["detail"],
             handler_ms=handler_ms,
             memory_mb=memory[function],
             log_bytes=log_bytes,
             extra_ms=extra,
         )
-        endpoints[endpoint] = {**estimate, "units": row["units"]}
+        endpoints[endpoint] = {**estimate, "units": units}
     authorizer = next(
         (r for r in results["calls"]["scenarios"] if r.get("label") == "authorizer, next 100 calls"), None
     )
@@ -235,6 +240,12 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:  # noqa: PLR0912, 
             f"calls grow linearly: {calls_ok}; time grows linearly: {time_ok}; "
             f"1,000-server cascade inside the timeout: moto {moto_ok}, real-AWS estimate {aws_ok}"
         )
+        if scaling.get("cleanup_after_s"):
+            after = max(scaling["cleanup_after_s"].items(), key=lambda kv: int(kv[0]))
+            out.append(
+                f"secrets: deleted after the request by the table's stream consumer, at most "
+                f"{50} a second (Secrets Manager's quota): {after[0]} servers in about {after[1]} s"
+            )
 
     if "check" in results and not results["check"].get("missing"):
         c = results["check"]

@@ -83,4 +83,8 @@ def run(log: Any) -> dict[str, Any]:
         "expected_remove_calls_without_pages": expected_calls,
         "largest_moto_within_timeout": largest["remove_ms"] / 1000 < timeout,
         "largest_estimate_within_timeout": largest["remove_estimate_s"] < timeout,
+        # Secrets deleted after the request by the stream consumer (when there is one), at the quota.
+        "cleanup_after_s": {size: round(size / SECRETS_WRITE_TPS, 1) for size in SIZES}
+        if by_name("secrets_cleanup")
+        else None,
     }
