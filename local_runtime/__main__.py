@@ -89,6 +89,8 @@ def banner(runtime: LocalRuntime) -> str:
     else:
         out.append("  Account    none to log in with: the template declares no user pool, so every")
         out.append("             /private call runs as the demo account (no token needed)")
+    for poller in runtime.streams.pollers:
+        out.append(f"  Stream     {poller.name} (polled every {runtime.streams.interval} s)")
     if runtime.seeded is not None:
         out.append(f"  Demo data  app {runtime.seeded.idapp} (test mails go to {DEMO_INBOX})")
         out.append(f"             SMTP server {runtime.seeded.idsmtp} -> the sink (no auth, no TLS)")

@@ -1,4 +1,5 @@
-"""API Gateway REST proxy events, built as API Gateway builds them.
+"""API Gateway REST proxy events, built as API Gateway builds them (and DynamoDB stream events, as Lambda
+builds them for a function fed by a table's stream).
 
 One builder serves the local runtime (a real HTTP request in, the event out), the checked-in
 events/*.json (generated from it by `python -m local_runtime.events`) and the tests.
@@ -127,6 +128,47 @@ def build_token_authorizer_event(authorization: str, arn: str) -> dict[str, Any]
     return {"type": "TOKEN", "authorizationToken": authorization, "methodArn": arn}
 
 
+def build_stream_record(
+    event_name: str,
+    keys: Mapping[str, Any],
+    sequence_number: str,
+    *,
+    stream_arn: str,
+    region: str = "us-east-1",
+    event_id: str | None = None,
+    created: float | None = None,
+    view_type: str = "KEYS_ONLY",
+    images: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One record of the DynamoDB stream event Lambda sends a function (`keys` in attribute-value form)."""
+    dynamodb: dict[str, Any] = {
+        "ApproximateCreationDateTime": float(int(created if created is not None else time.time())),
+        "Keys": dict(keys),
+        "SequenceNumber": sequence_number,
+        "SizeBytes": len(json.dumps(keys)) + 10,
+        "StreamViewType": view_type,
+    }
+    dynamodb.update(images or {})
+    return {
+        "eventID": event_id or uuid.uuid4().hex,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def build_stream_event(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The event Lambda sends a function fed by a DynamoDB stream: {"Records": [...]}."""
+    return {"Records": [dict(record) for record in records]}
+
+
+def stream_arn(table: str, label: str = "2026-11-24T10:00:00.000", region: str = "us-east-1") -> str:
+    return f"arn:aws:dynamodb:{region}:123456789012:table/{table}/stream/{label}"
+
+
 def demo_authorizer(account: str = DEMO_ACCOUNT, username: str = DEMO_USERNAME) -> dict[str, Any]:
     """requestContext.authorizer as API Gateway passes a TOKEN authorizer's result."""
     return {"principalId": account, "accountId": account, "username": username, "integrationLatency": 0}
@@ -217,7 +259,21 @@ def main() -> int:
         f"Bearer {_SAMPLE_TOKEN}", method_arn("GET", "/private/smtps/findById", api_id="a1b2c3d4e5")
     )
     (EVENTS_DIR / "authorizer.json").write_text(json.dumps(authorizer, indent=2) + "\n")
+    (EVENTS_DIR / "secrets_cleanup.json").write_text(json.dumps(sample_stream_event(), indent=2) + "\n")
     return 0
+
+
+def sample_stream_event() -> dict[str, Any]:
+    """SmtpsTable's stream as SecretsCleanupFunction gets it: one SMTP server removed."""
+    record = build_stream_record(
+        "REMOVE",
+        {"_id": {"S": _SMTP}},
+        "4421584500000000017450439091",
+        stream_arn=stream_arn("smtp-hub-SmtpsTable-1A2B3C4D5E6F"),
+        event_id="c81e728d9d4c2f636f067f89cc14862c",
+        created=1795514400.0,
+    )
+    return build_stream_event([record])
 
 
 if __name__ == "__main__":

@@ -103,7 +103,10 @@ class MotoBackend:
             table = str(props.get("TableName") or f"{resolver.stack_name}-{name}")
             dynamodb.create_table(**template.table_request({"Properties": props}, table))
             resolver.physical[name] = table
-            resolver.attributes[name, "Arn"] = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+            described = dynamodb.describe_table(TableName=table)["Table"]
+            resolver.attributes[name, "Arn"] = described["TableArn"]
+            if described.get("LatestStreamArn"):
+                resolver.attributes[name, "StreamArn"] = described["LatestStreamArn"]
             created.append(f"table {table}")
         cognito = self.client("cognito-idp")
         for name, resource in template.resources(dict(document), "AWS::Cognito::UserPool").items():

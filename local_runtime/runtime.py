@@ -21,6 +21,7 @@ from local_runtime.gateway import GatewayResponses, Throttle
 from local_runtime.moto_backend import FAKE_CREDENTIALS, Account, MotoBackend
 from local_runtime.server import ApiRoute, Gateway, LocalHttpServer, Stage, proxy_reply
 from local_runtime.sink import PortInUse, SmtpSink
+from local_runtime.streams import StreamPoller, StreamPumps
 
 DEMO_PASSWORD = "Demo-password-1!"  # noqa: S105 - the local demo account's, printed in the banner  # nosec B105
 DEMO_INBOX = "inbox@example.com"
@@ -78,6 +79,7 @@ class LocalRuntime:
         self.demo: Account | None = None
         self.seeded: Seeded | None = None
         self.load_errors: dict[str, str] = {}
+        self.streams = StreamPumps([])
         self.warnings: list[str] = []
         self._gate = EnvironmentGate()
 
@@ -101,6 +103,8 @@ class LocalRuntime:
             self.functions = self._functions()
             self.stages = self._stages()
             self._load_handlers()
+            self.streams = StreamPumps(self._stream_pollers())
+            self.streams.start()
             self._accounts()
         except BaseException:
             self.stop()
@@ -112,6 +116,7 @@ class LocalRuntime:
         if self.http is not None:
             self.http.stop()
             self.http = None
+        self.streams.stop()
         self.sink.stop()
         self.aws.stop()
 
@@ -167,6 +172,34 @@ class LocalRuntime:
                 gate=self._gate,
             )
         return found
+
+    def _stream_pollers(self) -> list[StreamPoller]:
+        """A poller per function fed by a table's stream, as its event source mapping would feed it."""
+        pollers = []
+        client = self.aws.client("dynamodbstreams")
+        log = None if self.settings.quiet else (lambda line: print(line, flush=True))
+        for source in template.stream_sources(self.document):
+            arn = self.resolver.attributes.get((source.table, "StreamArn"))
+            if arn is None or source.function not in self.functions:
+                self.warnings.append(
+                    f"{source.name}: {source.table} has no stream locally (StreamSpecification?)"
+                )
+                continue
+            properties = self.resolver.resolve(source.properties)
+            if properties.get("Enabled", True) in (False, "false"):
+                continue
+            function = self.functions[source.function]
+            pollers.append(
+                StreamPoller(
+                    f"{source.table} -> {source.function}",
+                    client,
+                    arn,
+                    _invoker(function),
+                    properties,
+                    log=log,
+                )
+            )
+        return pollers
 
     def _api_properties(self, api: str | None) -> dict[str, Any]:
         globals_api = self.document.get("Globals", {}).get("Api", {})
@@ -345,6 +378,16 @@ class LocalRuntime:
 
     def has_route(self, method: str, path: str) -> bool:
         return any(stage.match(method, path)[0] is not None for stage in self.stages)
+
+
+def _invoker(function: LocalFunction) -> Any:
+    def deliver(event: dict[str, Any]) -> Any:
+        outcome = function.invoke(event)
+        if not outcome.ok:
+            raise RuntimeError(outcome.error or f"{function.name} timed out")
+        return outcome.value
+
+    return deliver
 
 
 def _env_value(value: Any) -> str:

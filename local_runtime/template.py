@@ -61,6 +61,9 @@ def table_request(resource: dict[str, Any], table_name: str) -> dict[str, Any]:
     }
     if props.get("GlobalSecondaryIndexes"):
         request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    view = (props.get("StreamSpecification") or {}).get("StreamViewType")
+    if view:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
     return request
 
 
@@ -139,4 +142,53 @@ def routes(template: dict[str, Any]) -> list[Route]:
                     memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
                 )
             )
+    return found
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """A function fed by a DynamoDB table's stream: a SAM `DynamoDB` event, or an
+    AWS::Lambda::EventSourceMapping whose EventSourceArn is !GetAtt <Table>.StreamArn."""
+
+    name: str  # the event's or the mapping's logical id
+    function: str  # logical id of the function
+    table: str  # logical id of the table
+    properties: dict[str, Any]  # the event's or mapping's properties, intrinsics unresolved
+
+
+def _stream_table(template: dict[str, Any], arn: Any) -> str | None:
+    if not isinstance(arn, dict) or "Fn::GetAtt" not in arn:
+        return None
+    name, attribute = arn["Fn::GetAtt"]
+    kind = template["Resources"].get(name, {}).get("Type")
+    return str(name) if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn" else None
+
+
+def _function_of(template: dict[str, Any], value: Any) -> str | None:
+    name = None
+    if isinstance(value, dict) and "Ref" in value:
+        name = value["Ref"]
+    elif isinstance(value, dict) and "Fn::GetAtt" in value:
+        name = value["Fn::GetAtt"][0]
+    elif isinstance(value, str):
+        name = value
+    return str(name) if name in resources(template, "AWS::Serverless::Function") else None
+
+
+def stream_sources(template: dict[str, Any]) -> list[StreamSource]:
+    found = []
+    for name, res in resources(template, "AWS::Serverless::Function").items():
+        for event_name, event in (res["Properties"].get("Events") or {}).items():
+            if event.get("Type") != "DynamoDB":
+                continue
+            props = dict(event.get("Properties") or {})
+            table = _stream_table(template, props.get("Stream"))
+            if table is not None:
+                found.append(StreamSource(f"{name}{event_name}", name, table, props))
+    for name, res in resources(template, "AWS::Lambda::EventSourceMapping").items():
+        props = dict(res.get("Properties") or {})
+        table = _stream_table(template, props.get("EventSourceArn"))
+        function = _function_of(template, props.get("FunctionName"))
+        if table is not None and function is not None:
+            found.append(StreamSource(name, function, table, props))
     return found

@@ -84,6 +84,49 @@ def aws() -> Iterator[Aws]:
         yield Aws(dynamodb=dynamodb, secrets=boto3.client("secretsmanager", region_name="us-east-1"))
 
 
+class Stream:
+    """SmtpsTable's stream on moto, delivered to SecretsCleanupFunction's handler as its event source
+    mapping in template.yaml says (filters, batch size, partial failures): `drain()` after a removal."""
+
+    def __init__(self, aws: Aws) -> None:
+        import boto3
+        from botocore.config import Config
+
+        from local_runtime.streams import StreamPoller
+
+        arn = aws.dynamodb.describe_table(TableName=SMTPS_TABLE)["Table"]["LatestStreamArn"]
+        (source,) = [s for s in template.stream_sources(template.default()) if s.table == "SmtpsTable"]
+        self.answers: list[Any] = []
+        self.poller = StreamPoller(
+            source.name,
+            # botocore sends stream calls to account endpoints (<account>.streams-ddb...) moto does not serve
+            boto3.client(
+                "dynamodbstreams",
+                region_name="us-east-1",
+                config=Config(account_id_endpoint_mode="disabled"),
+            ),
+            arn,
+            self._deliver,
+            source.properties,
+        )
+        self.function = source.function
+
+    def _deliver(self, event: dict[str, Any]) -> Any:
+        function = template.resources(template.default(), "AWS::Serverless::Function")[self.function]
+        answer = load_handler(function["Properties"]["CodeUri"])(event, LambdaContext())
+        self.answers.append(answer)
+        return answer
+
+    def drain(self) -> None:
+        """Deliver every record the stream has so far (one round: failures stay pending)."""
+        self.poller.poll()
+
+
+@pytest.fixture
+def stream(aws: Aws) -> Stream:
+    return Stream(aws)
+
+
 def load_event(name: str) -> dict[str, Any]:
     return copy.deepcopy(_events()[name])
 

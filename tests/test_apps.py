@@ -1,7 +1,8 @@
 """The app endpoints through their real handlers and events, against moto.
 
-save (create and edit), findAll (pages), findById, remove (cascading to every SMTP server and its
-secret, and completing when retried after a failure half way), unique names per account, tenancy.
+save (create and edit), findAll (pages), findById, remove (cascading to every SMTP server, their secrets
+going by the servers' table stream, and completing when retried after a failure half way), unique names
+per account, tenancy.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 import pytest
 
 from smtphub import services
-from tests.conftest import ACCOUNT_A, ACCOUNT_B, APPS_TABLE, SECRET_PREFIX, Reply, call, load_event
+from tests.conftest import ACCOUNT_A, ACCOUNT_B, APPS_TABLE, SECRET_PREFIX, Reply, Stream, call, load_event
 from tests.test_smtps import (
     PASSWORD,
     Failing,
+    NoCalls,
     bad,
     client_error,
     error,
@@ -253,8 +255,9 @@ def test_another_accounts_app_is_not_found_and_untouched(aws: Any) -> None:
 # --- remove cascades ----------------------------------------------------------------------------------
 
 
-def test_remove_cascades_to_every_server_and_secret_across_batches(aws: Any) -> None:
-    """30 servers: more than one BatchWriteItem (25); another app's servers stay."""
+def test_remove_cascades_to_every_server_and_secret_across_batches(aws: Any, stream: Stream) -> None:
+    """30 servers: more than one BatchWriteItem (25); another app's servers stay; the secrets go by the
+    table's stream."""
     idapp = new_app("Big")
     other = new_app("Other")
     kept = new_smtp(other)["_id"]
@@ -265,6 +268,7 @@ def test_remove_cascades_to_every_server_and_secret_across_batches(aws: Any) -> 
     reply = call("apps_remove", event=event)
     assert (reply.status, reply.text) == (200, "")
     assert [item["_id"]["S"] for item in items(aws)] == [kept]
+    stream.drain()
     assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids[:28])
     assert secret_names(aws) == {SECRET_PREFIX + i for i in [kept, *ids[:28]]}
     assert not scheduled_for_deletion(aws, kept)
@@ -275,28 +279,22 @@ def test_remove_cascades_to_every_server_and_secret_across_batches(aws: Any) -> 
     assert {item["_id"]["S"] for item in app_items(aws)} == {other, "#name#other"}
 
 
-def test_remove_after_a_secret_failure_half_way_completes_when_retried(aws: Any) -> None:
+def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
+    """Records only (mark, query, batches, app): every secret goes by the table's stream afterwards."""
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
-    doomed = SECRET_PREFIX + ids[12]
     repo = services.app_service().secrets
-    repo._client = Failing(
-        aws.secrets,
-        "delete_secret",
-        client_error("InternalServiceError", "DeleteSecret"),
-        when=lambda kwargs: kwargs["SecretId"] == doomed,
-    )
-    error(call("apps_remove", {"idapp": idapp}), 500, "INTERNAL_ERROR")
-    # half way: the app is being removed; no server can be added to it
-    error(call("smtps_save", {"idapp": idapp, "host": "late.example.net", "port": 25}), 406, "APP_NOT_FOUND")
-    repo._client = aws.secrets
+    repo._client = NoCalls()
     assert call("apps_remove", {"idapp": idapp}).status == 200
     assert items(aws) == []
-    assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)
     assert app_items(aws) == []
+    assert not any(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)
+    repo._client = aws.secrets
+    stream.drain()
+    assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)
 
 
-def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(aws: Any) -> None:
+def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(aws: Any, stream: Stream) -> None:
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
     service = services.app_service()
@@ -306,8 +304,11 @@ def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(aws: An
     error(call("apps_remove", {"idapp": idapp}), 500, "INTERNAL_ERROR")
     assert 0 < len(items(aws)) < 30  # the first batch went, the second did not
     service.smtps.client = aws.dynamodb
+    # half way: the app is being removed; no server can be added to it
+    error(call("smtps_save", {"idapp": idapp, "host": "late.example.net", "port": 25}), 406, "APP_NOT_FOUND")
     assert call("apps_remove", {"idapp": idapp}).status == 200
     assert items(aws) == []
+    stream.drain()
     assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)  # none left behind
     assert app_items(aws) == []
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from smtphub import aws as smtphub_aws
 from smtphub import services
 from smtphub.models import Smtp
-from tests.conftest import ACCOUNT_A, ACCOUNT_B, SECRET_PREFIX, SMTPS_TABLE, Reply, call, load_event
+from tests.conftest import ACCOUNT_A, ACCOUNT_B, SECRET_PREFIX, SMTPS_TABLE, Reply, Stream, call, load_event
 
 ID = re.compile(r"[0-9a-f]{24}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -141,6 +142,33 @@ def client_error(code: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
 
 
+class NoCalls:
+    """A client that fails the test on any call: this path must not reach the service."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"unexpected call {name}")
+
+
+def stored(aws: Any, idsmtp: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = aws.dynamodb.get_item(
+        TableName=SMTPS_TABLE, Key={"_id": {"S": idsmtp}}, ConsistentRead=True
+    ).get("Item")
+    return item
+
+
+@pytest.fixture
+def aws_calls() -> list[str]:
+    """The operation of every AWS call the functions make from here on, in order."""
+    calls: list[str] = []
+
+    def record(model: Any, **kwargs: Any) -> None:
+        calls.append(model.name)
+
+    for service in ("dynamodb", "secretsmanager"):
+        smtphub_aws.client(service).meta.events.register("before-call.*.*", record)
+    return calls
+
+
 # --- create, read, list, remove: the contract's happy paths -----------------------------------------
 
 
@@ -214,13 +242,17 @@ def test_the_sample_events_of_reads_and_remove_work_on_their_ids(aws: Any) -> No
     assert "Content-Type" not in reply.headers
 
 
-def test_remove_deletes_the_record_and_schedules_the_secrets_deletion(aws: Any) -> None:
+def test_remove_deletes_the_record_and_the_stream_schedules_the_secrets_deletion(
+    aws: Any, stream: Stream
+) -> None:
     idapp = new_app()
     idsmtp = new_smtp(idapp)["_id"]
     assert secret(aws, idsmtp) == PASSWORD
     reply = call("smtps_remove", {"idsmtp": idsmtp})
     assert (reply.status, reply.text) == (200, "")
     assert items(aws) == []
+    assert not scheduled_for_deletion(aws, idsmtp)  # not by the request: by the table's stream
+    stream.drain()
     assert scheduled_for_deletion(aws, idsmtp)  # recoverable for a few days, then purged by AWS
     error(call("smtps_find_by_id", {"idsmtp": idsmtp}), 406, "SMTP_NOT_FOUND")
     error(call("smtps_remove", {"idsmtp": idsmtp}), 406, "SMTP_NOT_FOUND")
@@ -712,11 +744,13 @@ def test_passwords_are_logged_by_nothing_even_at_debug_level_while_reading_them(
 
 
 def test_a_failing_secret_create_leaves_no_server(aws: Any, json_logs: Any) -> None:
+    """Record first (hasPassword false), then the secret: the secret failing deletes the record again."""
     idapp = new_app()
     repo = services.smtp_service().secrets
     repo._client = Failing(aws.secrets, "create_secret", client_error("InternalServiceError", "CreateSecret"))
     error(call("smtps_save", {**SERVER, "idapp": idapp}), 500, "INTERNAL_ERROR")
     assert items(aws) == []
+    assert secret_names(aws) == set()
     assert ok(call("smtps_find_by_app", {"idapp": idapp})) == []
     assert any(line["message"] == "unexpected error" for line in json_logs())
 
@@ -737,21 +771,16 @@ def test_a_failing_secret_update_leaves_the_server_as_it_was(aws: Any) -> None:
     assert secret(aws, created["_id"]) == PASSWORD
 
 
-def test_a_refused_record_write_deletes_the_new_secret(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app disappears between the service's check and the write: 406, and no secret is left behind."""
+def test_a_refused_transaction_leaves_no_record_and_no_secret(aws: Any) -> None:
+    """The app is gone: the transaction's condition refuses the create (406) before any secret exists."""
     idapp = new_app()
-    service = services.smtp_service()
-    app = service.apps.get(ACCOUNT_A, idapp)
-    aws.dynamodb.delete_item(
-        TableName="test-AppsTable", Key={"iduser": {"S": ACCOUNT_A}, "_id": {"S": idapp}}
-    )
-    monkeypatch.setattr(service.apps, "get", lambda owner, app_id: app)
+    assert call("apps_remove", {"idapp": idapp}).status == 200
     error(call("smtps_save", {**SERVER, "idapp": idapp}), 406, "APP_NOT_FOUND")
     assert items(aws) == []
-    assert secret_names(aws) == set()  # deleted at once, not merely scheduled
+    assert secret_names(aws) == set()
 
 
-def test_a_failing_record_write_after_the_secret_leaves_no_secret(aws: Any) -> None:
+def test_a_failing_transaction_leaves_no_secret(aws: Any) -> None:
     idapp = new_app()
     service = services.smtp_service()
     service.smtps.client = Failing(
@@ -762,7 +791,68 @@ def test_a_failing_record_write_after_the_secret_leaves_no_secret(aws: Any) -> N
     assert secret_names(aws) == set()
 
 
-def test_a_failing_record_write_that_adds_a_password_leaves_no_secret(aws: Any) -> None:
+def test_a_crash_after_the_secret_leaves_a_record_without_password_whose_removal_cleans_the_secret(
+    aws: Any, stream: Stream
+) -> None:
+    """The last step (hasPassword true) fails: the record says it has no password, never the opposite; its
+    secret is named after it, and goes when the record does."""
+    idapp = new_app()
+    service = services.smtp_service()
+    service.smtps.client = Failing(
+        aws.dynamodb, "update_item", client_error("InternalServerError", "UpdateItem")
+    )
+    error(call("smtps_save", {**SERVER, "idapp": idapp}), 500, "INTERNAL_ERROR")
+    service.smtps.client = aws.dynamodb
+    (item,) = items(aws)
+    idsmtp = item["_id"]["S"]
+    assert item["hasPassword"] == {"BOOL": False}
+    assert secret_names(aws) == {SECRET_PREFIX + idsmtp}
+    assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
+    stream.drain()
+    assert scheduled_for_deletion(aws, idsmtp)
+
+
+def test_an_edit_after_a_crash_reuses_the_secret_left_behind(aws: Any) -> None:
+    """CreateSecret finds the secret an earlier failure left (named after this server): it stores a new
+    version of it instead."""
+    idapp = new_app()
+    service = services.smtp_service()
+    service.smtps.client = Failing(
+        aws.dynamodb, "update_item", client_error("InternalServerError", "UpdateItem")
+    )
+    error(call("smtps_save", {**SERVER, "idapp": idapp}), 500, "INTERNAL_ERROR")
+    service.smtps.client = aws.dynamodb
+    (item,) = items(aws)
+    idsmtp = item["_id"]["S"]
+    ok(call("smtps_save", {"idsmtp": idsmtp, "password": "second-try"}))
+    assert secret(aws, idsmtp) == "second-try"
+    assert stored(aws, idsmtp)["hasPassword"] == {"BOOL": True}  # type: ignore[index]
+
+
+def test_a_server_removed_during_its_create_leaves_no_secret(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removed between its record and its secret (the stream's cleanup found no secret yet): the create
+    answers SMTP_NOT_FOUND and deletes the secret it made itself."""
+    idapp = new_app()
+    service = services.smtp_service()
+    real_create = service.secrets.create
+
+    def removed_first(smtp: Smtp, password: str) -> None:
+        assert call("smtps_remove", {"idsmtp": smtp.id}).status == 200
+        real_create(smtp, password)
+
+    monkeypatch.setattr(service.secrets, "create", removed_first)
+    error(call("smtps_save", {**SERVER, "idapp": idapp}), 406, "SMTP_NOT_FOUND")
+    assert items(aws) == []
+    (name,) = secret_names(aws)
+    assert scheduled_for_deletion(aws, name.removeprefix(SECRET_PREFIX))
+
+
+def test_a_failing_record_write_that_adds_a_password_leaves_the_secret_to_the_record(
+    aws: Any, stream: Stream
+) -> None:
+    """The secret stays (named after the record, which still says it has none) and goes with the record."""
     idapp = new_app()
     relay = new_smtp(idapp, auth="false", username=None, password=None)
     service = services.smtp_service()
@@ -770,18 +860,45 @@ def test_a_failing_record_write_that_adds_a_password_leaves_no_secret(aws: Any) 
         aws.dynamodb, "update_item", client_error("InternalServerError", "UpdateItem")
     )
     error(call("smtps_save", {"idsmtp": relay["_id"], "password": "pw", "port": 25}), 500, "INTERNAL_ERROR")
-    assert secret_names(aws) == set()
+    service.smtps.client = aws.dynamodb
     assert ok(call("smtps_find_by_id", {"idsmtp": relay["_id"]})) == relay
+    assert stored(aws, relay["_id"])["hasPassword"] == {"BOOL": False}  # type: ignore[index]
+    assert secret_names(aws) == {SECRET_PREFIX + relay["_id"]}
+    assert call("smtps_remove", {"idsmtp": relay["_id"]}).status == 200
+    stream.drain()
+    assert scheduled_for_deletion(aws, relay["_id"])
 
 
-def test_a_failing_secret_delete_on_remove_still_removes_the_server(aws: Any) -> None:
-    """Record first, then the secret: a failure can leave a secret behind, never a record without one."""
+def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
+    """One conditional DeleteItem; the secret is the stream's business."""
     idapp = new_app()
     idsmtp = new_smtp(idapp)["_id"]
-    repo = services.smtp_service().secrets
-    repo._client = Failing(aws.secrets, "delete_secret", client_error("InternalServiceError", "DeleteSecret"))
-    error(call("smtps_remove", {"idsmtp": idsmtp}), 500, "INTERNAL_ERROR")
+    services.smtp_service().secrets._client = NoCalls()
+    assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
     assert items(aws) == []
+    assert not scheduled_for_deletion(aws, idsmtp)
+    services.smtp_service().secrets._client = aws.secrets
+    stream.drain()
+    assert scheduled_for_deletion(aws, idsmtp)
+
+
+def test_calls_per_request(aws: Any, aws_calls: list[str]) -> None:
+    idapp = new_app()
+    aws_calls.clear()
+    idsmtp = new_smtp(idapp)["_id"]
+    assert aws_calls == ["TransactWriteItems", "CreateSecret", "UpdateItem"]
+    aws_calls.clear()
+    relay = new_smtp(idapp, auth="false", username=None, password=None)["_id"]
+    assert aws_calls == ["TransactWriteItems"]  # the app's check is a step of the transaction
+    aws_calls.clear()
+    ok(call("smtps_save", {"idsmtp": idsmtp, "password": "new"}))
+    assert aws_calls == ["GetItem", "PutSecretValue", "UpdateItem"]
+    aws_calls.clear()
+    ok(call("smtps_save", {"idsmtp": relay, "password": "first"}))
+    assert aws_calls == ["GetItem", "CreateSecret", "UpdateItem"]
+    aws_calls.clear()
+    assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
+    assert aws_calls == ["DeleteItem"]
 
 
 # --- concurrent edits ---------------------------------------------------------------------------------
@@ -820,9 +937,11 @@ def test_a_refused_edit_restores_the_previous_password(aws: Any, monkeypatch: py
     assert secret(aws, idsmtp) == "winner-password"
 
 
-def test_a_refused_edit_adding_a_password_removes_the_secret_it_made(
-    aws: Any, monkeypatch: pytest.MonkeyPatch
+def test_a_refused_edit_adding_a_password_leaves_its_secret_to_the_record(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, stream: Stream
 ) -> None:
+    """The record still says it has no password; the secret is named after it and goes when it goes (deleting
+    it now could race a concurrent edit that is about to say it has one)."""
     idapp = new_app()
     idsmtp = new_smtp(idapp, auth="false", username=None, password=None)["_id"]
     read_by_both = services.smtp_service().smtps.get(idsmtp)
@@ -830,9 +949,13 @@ def test_a_refused_edit_adding_a_password_removes_the_secret_it_made(
     ok(call("smtps_save", {"idsmtp": idsmtp, "port": 2525}))
     stale_reads(monkeypatch, read_by_both)
     error(call("smtps_save", {"idsmtp": idsmtp, "password": "late"}), 406, "CONFLICT")
-    assert secret_names(aws) == set()
+    monkeypatch.undo()
     (item,) = items(aws)
     assert item["hasPassword"] == {"BOOL": False}
+    assert secret_names(aws) == {SECRET_PREFIX + idsmtp}
+    assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
+    stream.drain()
+    assert scheduled_for_deletion(aws, idsmtp)
 
 
 def test_a_loser_that_wrote_its_password_after_the_winner_does_not_undo_the_winners(

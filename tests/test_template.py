@@ -21,6 +21,12 @@ FUNCTIONS = template.resources(DOC, "AWS::Serverless::Function")
 ROUTES = template.routes(DOC)
 GLOBALS = DOC["Globals"]["Function"]
 READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"}
+STREAM_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
 BACKBONE = {
     "AppsSaveFunction",
     "AppsFindAllFunction",
@@ -144,8 +150,9 @@ def test_logs_are_kept_for_the_retention_parameter() -> None:
 
 
 def test_timeouts_fit_api_gateways_29_seconds() -> None:
-    for name, function in FUNCTIONS.items():
-        assert int(function["Properties"].get("Timeout", GLOBALS["Timeout"])) < 29, name
+    """Every function behind a route (a stream consumer is not bound by API Gateway's limit)."""
+    for name in {route.function for route in ROUTES} | {"AuthorizerFunction"}:
+        assert int(FUNCTIONS[name]["Properties"].get("Timeout", GLOBALS["Timeout"])) < 29, name
 
 
 # --- least privilege ----------------------------------------------------------------------------------
@@ -189,18 +196,23 @@ def test_secrets_only_under_the_stage_prefix(name: str) -> None:
 
 
 def test_dynamodb_only_on_the_templates_tables() -> None:
+    """Table actions on a table or its index; stream reads on a table's stream only."""
     tables = set(template.resources(DOC, "AWS::DynamoDB::Table"))
     for name in FUNCTIONS:
         for statement in statements(name):
-            if not any(action.startswith("dynamodb:") for action in actions(statement)):
+            granted = [action for action in actions(statement) if action.startswith("dynamodb:")]
+            if not granted:
                 continue
+            on_stream = set(granted) <= STREAM_ACTIONS
+            assert on_stream or not set(granted) & STREAM_ACTIONS, f"{name}: stream and table actions mixed"
             for resource in resources(statement):
                 if "Fn::GetAtt" in resource:
                     assert resource["Fn::GetAtt"][0] in tables
-                    assert resource["Fn::GetAtt"][1] == "Arn"
+                    assert resource["Fn::GetAtt"][1] == ("StreamArn" if on_stream else "Arn")
                 else:
-                    table = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\w+", resource["Fn::Sub"])
-                    assert table is not None
+                    kind = "stream/\\*" if on_stream else "index/\\w+"
+                    table = re.fullmatch(rf"\$\{{(\w+)\.Arn\}}/{kind}", resource["Fn::Sub"])
+                    assert table is not None, f"{name}: {resource}"
                     assert table.group(1) in tables
 
 
@@ -244,3 +256,84 @@ def test_every_function_gets_the_tables_and_the_secret_prefix() -> None:
     assert variables["SMTPS_TABLE"] == {"Ref": "SmtpsTable"}
     assert variables["SECRET_PREFIX"] == {"Fn::Sub": "${AWS::StackName}/${StageName}/smtp/"}
     assert DOC["Outputs"]["SecretPrefix"]["Value"] == variables["SECRET_PREFIX"]
+
+
+# --- secrets of removed servers: the SMTP servers' stream -----------------------------------------------
+
+
+def test_the_smtps_table_streams_its_keys() -> None:
+    smtps = template.resources(DOC, "AWS::DynamoDB::Table")["SmtpsTable"]["Properties"]
+    assert smtps["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+    assert (
+        "StreamSpecification"
+        not in template.resources(DOC, "AWS::DynamoDB::Table")["AppsTable"]["Properties"]
+    )
+
+
+def test_removals_feed_the_secrets_cleanup_function() -> None:
+    (mapping,) = template.resources(DOC, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": "SecretsCleanupFunction"}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["SmtpsTable", "StreamArn"]}
+    assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [
+        {"eventName": ["REMOVE"]}
+    ]
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert (props["BatchSize"], props["MaximumBatchingWindowInSeconds"]) == (100, 5)
+    assert 1 <= props["MaximumRetryAttempts"] <= 10
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["SecretsCleanupDeadLetterQueue", "Arn"]
+    }
+    assert FUNCTIONS["SecretsCleanupFunction"]["Properties"]["CodeUri"] == "functions/secrets_cleanup/"
+    assert (
+        "Events" not in FUNCTIONS["SecretsCleanupFunction"]["Properties"]
+    )  # no SAM event: no managed policy
+
+
+def test_the_dead_letter_queue_is_encrypted_kept_14_days_and_alarmed() -> None:
+    queue = DOC["Resources"]["SecretsCleanupDeadLetterQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    alarm = DOC["Resources"]["SecretsCleanupDeadLetterAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SecretsCleanupDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == {
+        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_the_cleanup_function_may_delete_secrets_read_its_stream_and_write_its_queue_only() -> None:
+    granted = {
+        (action, json.dumps(resource, sort_keys=True))
+        for statement in statements("SecretsCleanupFunction")
+        for action in actions(statement)
+        for resource in resources(statement)
+    }
+    stream = json.dumps({"Fn::GetAtt": ["SmtpsTable", "StreamArn"]})
+    secret = json.dumps(
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
+            "secret:${AWS::StackName}/${StageName}/smtp/*"
+        }
+    )
+    assert granted == {
+        ("dynamodb:DescribeStream", stream),
+        ("dynamodb:GetRecords", stream),
+        ("dynamodb:GetShardIterator", stream),
+        ("dynamodb:ListStreams", json.dumps({"Fn::Sub": "${SmtpsTable.Arn}/stream/*"})),
+        ("secretsmanager:DeleteSecret", secret),
+        ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["SecretsCleanupDeadLetterQueue", "Arn"]})),
+    }
+
+
+@pytest.mark.parametrize("name", ["SmtpsRemoveFunction", "AppsRemoveFunction"])
+def test_removes_never_touch_secrets(name: str) -> None:
+    granted = [action for statement in statements(name) for action in actions(statement)]
+    assert not any(action.startswith("secretsmanager:") for action in granted)

@@ -360,6 +360,39 @@ def test_check_of_the_demo_server_delivers_a_test_mail_to_the_sink(
     assert (after["status"], after["numerrors"], after["lastcheck"]["ok"]) == ("D", 1, False)
 
 
+def test_removing_a_server_schedules_its_secret_for_deletion_through_the_stream(
+    runtime: Running, session: requests.Session
+) -> None:
+    """smtps/remove deletes the record only; the emulated stream runs the cleanup function within seconds."""
+    import re
+
+    import boto3
+
+    if not template.stream_sources(template.load()):
+        pytest.skip("the template declares no stream consumer")
+    idapp, _ = _seeded(runtime, session)
+    created = session.post(f"{runtime.api}/private/smtps/save", data=java_smtp_form(idapp), timeout=TIMEOUT)
+    assert created.status_code == 200, created.text
+    idsmtp = created.json()["_id"]
+    endpoint = re.search(r"AWS        moto on (\S+)", runtime.output).group(1)  # type: ignore[union-attr]
+    secrets = boto3.client(
+        "secretsmanager",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    name = f"smtp-hub-local/api/smtp/{idsmtp}"
+    assert "DeletedDate" not in secrets.describe_secret(SecretId=name)
+    removed = session.post(f"{runtime.api}/private/smtps/remove", data={"idsmtp": idsmtp}, timeout=TIMEOUT)
+    assert (removed.status_code, removed.text) == (200, "")
+    deadline = time.monotonic() + 5
+    while "DeletedDate" not in secrets.describe_secret(SecretId=name):
+        assert time.monotonic() < deadline, runtime.output[-3000:]
+        time.sleep(0.1)
+    runtime.wait_for(lambda line: line.startswith("[stream] SmtpsTable -> SecretsCleanupFunction: "))
+
+
 # --- start-up failures ------------------------------------------------------------------------------
 def test_a_taken_port_is_one_clear_line_and_a_non_zero_exit(runtime: Running) -> None:
     api_port = runtime.api.split(":")[2].split("/")[0]

@@ -257,6 +257,39 @@ class SmtpRepository:
         else:
             transact(self.client, [app_exists, {"Update": update}], failures=(AppNotFound, Conflict))
 
+    def mark_has_password(self, smtp_id: str) -> None:
+        """Record that the server's secret now exists (create's last step); SmtpNotFound if it is gone.
+
+        `version` stays as it is: this completes the create, it is not an edit that a concurrent one
+        should lose to.
+        """
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"_id": {"S": smtp_id}},
+                UpdateExpression="SET hasPassword = :yes",
+                ConditionExpression="attribute_exists(#id)",
+                ExpressionAttributeNames={"#id": "_id"},
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+        except Exception as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                raise SmtpNotFound() from None
+            raise
+
+    def delete_new(self, smtp_id: str) -> None:
+        """Undo a create whose secret could not be written: delete the record while nobody edited it."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key={"_id": {"S": smtp_id}},
+                ConditionExpression="version = :first",
+                ExpressionAttributeValues={":first": {"N": "1"}},
+            )
+        except Exception as error:
+            if _code(error) != "ConditionalCheckFailedException":  # gone, or edited since: theirs now
+                raise
+
     def delete(self, owner: str, smtp_id: str) -> Smtp | None:
         """Delete a server the owner has; None when there is none (or it is someone else's)."""
         try:
@@ -367,6 +400,17 @@ class SecretRepository:
             ],
         )
 
+    def create_or_put(self, smtp: Smtp, password: str) -> str | None:
+        """Create the secret; when it exists already (left by an earlier failure half way, and named after
+        this very server), store a new version instead and return its id, for `restore_previous`."""
+        try:
+            self.create(smtp, password)
+        except Exception as error:
+            if _code(error) != "ResourceExistsException":
+                raise
+            return self.put(smtp.id, password)
+        return None
+
     def put(self, smtp_id: str, password: str) -> str:
         """Store a new current password; returns the version id, for `restore_previous`."""
         response = self.client.put_secret_value(
@@ -405,8 +449,8 @@ class SecretRepository:
             raise
         return str(json.loads(value)["password"])
 
-    def delete(self, smtp_id: str, *, recoverable: bool = True) -> None:
-        """Schedule deletion (recoverable for some days) or, undoing a failed create, delete at once.
+    def delete(self, smtp_id: str, *, recoverable: bool = True) -> bool:
+        """Schedule deletion (recoverable for some days) or delete at once; False when nothing was to do.
 
         Idempotent: a secret that is gone, or already scheduled for deletion, is done with. (Secrets Manager
         answers InvalidRequestException for the latter; with the parameters used here, and secrets that
@@ -422,5 +466,6 @@ class SecretRepository:
         except Exception as error:
             code = _code(error)
             if code == "ResourceNotFoundException" or (recoverable and code == "InvalidRequestException"):
-                return
+                return False
             raise
+        return True

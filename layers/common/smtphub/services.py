@@ -1,23 +1,24 @@
 """Domain logic for apps and SMTP servers.
 
 Write ordering across DynamoDB and Secrets Manager, so that a failure half way never leaves a record
-pointing at a missing secret, nor a secret that nothing will clean up:
+pointing at a missing secret, nor a secret that nothing will clean up. The rule that makes it so: a
+secret is named after its server's id, and is only ever created while that server's record exists;
+every removal of a record goes through the table's stream to `smtphub.cleanup`, which deletes the
+secret of that name (whether or not the record said it had one). So a secret is cleaned up when its
+record goes, whatever happened in between, and `hasPassword` is true only once the secret exists.
 
-- create:  secret first, then the record (in a transaction with "the app exists"); if the record
-           cannot be written, the secret is deleted at once.
-- edit:    new secret version first, then the record (conditional on its version); if the record
-           cannot be written, the previous secret version is made current again.
-- remove:  record first, then the secret (scheduled for deletion, recoverable for a few days and
-           then purged by AWS itself).
-- app:     flagged `deleting` first (no server can be added from then on), then its servers in
-           batches (secrets, then records: a record is what lets a retry find its secret), then the
-           app. A retry picks up where a failure stopped.
+- create:  the record first, with hasPassword false (one transaction with "the app exists and is not
+           being removed"), then the secret, then hasPassword true. The secret failing: the record is
+           deleted again. The last step failing: the record stays (its secret is cleaned when it goes).
+- edit:    a new secret version (or the secret, for a server without one) first, then the record
+           (conditional on its version); if the record write is refused, a new version is undone.
+- remove:  the record only (apps/remove: the app is flagged `deleting`, then its servers are deleted
+           in batches, then the app); the stream does the secrets.
 """
 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -31,7 +32,6 @@ from smtphub.params import app_save_rules, smtp_save_rules, smtp_settings_proble
 from smtphub.repositories import AppRepository, SecretRepository, SmtpRepository
 from smtphub.settings import get_settings
 
-SECRET_DELETE_CONCURRENCY = 8
 REMOVE_BATCH = 25  # servers per step of apps/remove: one BatchWriteItem
 
 # Request parameter -> Smtp attribute, for the fields `save` copies as they are.
@@ -103,22 +103,32 @@ class SmtpService:
         now = now_iso()
         values = {attribute: params[name] for name, attribute in _SMTP_PARAMS.items() if name in params}
         password = params.get("password")
-        smtp = Smtp(
-            id=new_id(), owner=owner, created=now, modified=now, has_password=password is not None, **values
-        )
-        self._owned_app(owner, smtp.app_id)
-        if password is None:
-            self.smtps.create(smtp, self.apps.condition_exists(owner, smtp.app_id))
-        else:
-            self.secrets.create(smtp, password)
+        smtp = Smtp(id=new_id(), owner=owner, created=now, modified=now, has_password=False, **values)
+        # The app's check is a step of the transaction: AppNotFound comes from its condition.
+        self.smtps.create(smtp, self.apps.condition_exists(owner, smtp.app_id))
+        if password is not None:
             try:
-                self.smtps.create(smtp, self.apps.condition_exists(owner, smtp.app_id))
-            except ApiError:  # refused (the app went away, say): the record was not written
-                self.secrets.delete(smtp.id, recoverable=False)
+                self.secrets.create(smtp, password)
+            except Exception:
+                # No secret, so no server: delete the record (while nobody has edited it). If that fails
+                # too, the record stays without a password; had the secret been created after all, the
+                # record's removal cleans it up.
+                try:
+                    self.smtps.delete_new(smtp.id)
+                except Exception:
+                    logger.exception(
+                        "could not undo a create after its secret failed", extra={"idsmtp": smtp.id}
+                    )
                 raise
-            except Exception:  # unknown outcome: drop the secret only once the record is known absent
-                self._drop_secret_if_unused(smtp.id)
+            try:
+                self.smtps.mark_has_password(smtp.id)
+            except SmtpNotFound:
+                # Removed meanwhile: its cleanup may have run before the secret existed.
+                self._drop_secret_if_record_gone(smtp.id)
                 raise
+            # Any other failure: the record stays with hasPassword false; its secret, named after it,
+            # goes when the record does.
+            smtp.has_password = True
         logger.info("smtp created", extra={"idsmtp": smtp.id, "idapp": smtp.app_id})
         return smtp.to_json()
 
@@ -147,37 +157,36 @@ class SmtpService:
         if password is not None and current.has_password:
             new_version = self.secrets.put(current.id, password)
         elif password is not None:
-            self.secrets.create(edited, password)
+            # A secret left by an earlier failure is named after this server: a new version of it is fine.
+            new_version = self.secrets.create_or_put(edited, password)
         try:
             self.smtps.update(edited, changed, current.version, app_exists)
-        except ApiError:  # refused (a concurrent edit won): the record keeps the password it had
-            if new_version is not None:
+        except Exception as error:
+            if isinstance(error, ApiError) and new_version is not None:
+                # Refused (a concurrent edit won): the record keeps the password it had.
                 self.secrets.restore_previous(current.id, new_version)
-            elif password is not None:
-                self.secrets.delete(current.id, recoverable=False)
-            raise
-        except Exception:
-            if new_version is None and password is not None:
-                self._drop_secret_if_unused(current.id, has_password=True)
+            elif password is not None and not current.has_password:
+                # A secret made for a record that still says it has none stays (it is named after the
+                # record, and cleaned up when the record goes), unless the record is gone already.
+                self._drop_secret_if_record_gone(current.id)
             raise
         logger.info("smtp edited", extra={"idsmtp": edited.id, "changed": sorted(changed)})
         return edited.to_json()
 
-    def _drop_secret_if_unused(self, smtp_id: str, *, has_password: bool = False) -> None:
-        """After a write of unknown outcome: delete the new secret unless a record now relies on it."""
+    def _drop_secret_if_record_gone(self, smtp_id: str) -> None:
+        """A secret written for a record that was removed meanwhile: its cleanup may have run before the
+        secret existed, so delete it here (best effort: idempotent, and a failure is only logged)."""
         try:
-            stored = self.smtps.get(smtp_id)
-            if stored is None or (has_password and not stored.has_password):
-                self.secrets.delete(smtp_id, recoverable=False)
+            if self.smtps.get(smtp_id) is None:
+                self.secrets.delete(smtp_id)
         except Exception:
             logger.exception("could not tidy up a secret after a failed write", extra={"idsmtp": smtp_id})
 
     def remove(self, owner: str, smtp_id: str) -> None:
+        """One conditional DeleteItem; the secret goes through the table's stream (smtphub.cleanup)."""
         removed = self.smtps.delete(owner, smtp_id)
         if removed is None:
             raise SmtpNotFound()
-        if removed.has_password:
-            self.secrets.delete(smtp_id)
         logger.info("smtp removed", extra={"idsmtp": smtp_id, "idapp": removed.app_id})
 
 
@@ -232,22 +241,27 @@ class AppService:
         return edited.to_json()
 
     def remove(self, owner: str, app_id: str) -> None:
+        """Flag the app `deleting`, delete its servers' records in batches, then the app and its name lock.
+
+        The secrets go through the servers' table stream (smtphub.cleanup). After a failure the app stays
+        flagged (no server can be added) and the servers not yet deleted are still listed: a retry finishes.
+        """
         app = self.apps.mark_deleting(owner, app_id)
         servers = [smtp for smtp in self.smtps.list_by_app(app_id) if smtp.owner == owner]
-        # Secrets before their records, a batch at a time: after a failure, the servers not yet deleted
-        # are still listed, so a retry finds every secret left (deleting one again is harmless).
         for start in range(0, len(servers), REMOVE_BATCH):
-            batch = servers[start : start + REMOVE_BATCH]
-            with_secret = [smtp.id for smtp in batch if smtp.has_password]
-            if with_secret:
-                with ThreadPoolExecutor(max_workers=SECRET_DELETE_CONCURRENCY) as pool:
-                    list(pool.map(self.secrets.delete, with_secret))
-            self.smtps.delete_many([smtp.id for smtp in batch])
+            self.smtps.delete_many([smtp.id for smtp in servers[start : start + REMOVE_BATCH]])
         self.apps.delete(app)
         logger.info("app removed", extra={"idapp": app_id, "smtps": len(servers)})
 
 
 # --- Default instances for Lambda: built on first use, once per container -----------------------
+
+
+@cache
+def secret_repository() -> SecretRepository:
+    settings = get_settings()
+    # Its client is built on its first call: read-only functions never build one.
+    return SecretRepository(None, settings.secret_prefix, settings.secret_recovery_days)
 
 
 @cache
@@ -257,8 +271,7 @@ def _repositories() -> tuple[AppRepository, SmtpRepository, SecretRepository]:
     return (
         AppRepository(dynamodb, settings.apps_table),
         SmtpRepository(dynamodb, settings.smtps_table),
-        # Its client is built on its first call: read-only functions never build one.
-        SecretRepository(None, settings.secret_prefix, settings.secret_recovery_days),
+        secret_repository(),
     )
 
 
@@ -274,6 +287,6 @@ def app_service() -> AppService:
 
 def reset() -> None:
     """Forget the cached clients, settings and services (tests call this between cases)."""
-    for cached in (_repositories, smtp_service, app_service, get_settings):
+    for cached in (_repositories, secret_repository, smtp_service, app_service, get_settings):
         cached.cache_clear()
     aws.reset()
