@@ -59,9 +59,12 @@ run: $(BIN)/.installed ## serve the whole API on http://127.0.0.1:$(PORT)/api (n
 bench: $(BIN)/.installed ## measure cold start, AWS calls, overhead, size and cost
 	$(BIN)/python -m bench
 
+# sam build needs the runtime's Python (3.13) on PATH: take pyenv's when there is one.
+PY313_BIN := $(shell pyenv root 2>/dev/null)/versions/$(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | tail -1)/bin
+
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build (needs the runtime's Python on PATH)
-	$(SAM) build
+build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; pyenv's is used when present)
+	PATH="$(PY313_BIN):$$PATH" $(SAM) build
 
 .PHONY: deploy
 deploy: build ## sam deploy --guided

@@ -226,6 +226,25 @@ def test_415_and_413_through_a_handler(aws: Any) -> None:
     error_shape(call("apps_save", body="name=" + "a" * MAX_BODY_BYTES), 413, "PAYLOAD_TOO_LARGE")
 
 
+def test_unknown_parameters_are_ignored_even_repeated_or_nested(aws: Any) -> None:
+    """Only the endpoint's own parameters are judged: a tracking parameter given twice, or an unknown
+    JSON member holding an object, changes nothing."""
+    app = call("apps_save", body="name=Shop&utm=a&utm=b")
+    assert app.status == 200, app.text
+    body = json.dumps({"name": "Other", "meta": {"source": "import"}, "tags": ["x"]})
+    assert call("apps_save", body=body, content_type=JSON).status == 200
+
+
+def test_a_repeated_parameter_is_named_beside_every_other_bad_one(aws: Any) -> None:
+    reply = call("smtps_save", body="port=25&port=587&host=http://x&priority=-1", content_type=FORM)
+    assert error_shape(reply, 400, "BAD_REQUEST")["fields"] == {
+        "host": "must be a host name or IP address (no scheme, port or path)",
+        "idapp": "is required",
+        "port": "is given more than once with different values",
+        "priority": "must be an integer from 0 to 1000000",
+    }
+
+
 def test_a_400_through_a_handler_has_fields(aws: Any) -> None:
     body = error_shape(call("smtps_find_by_id", {"idsmtp": "nope"}), 400, "BAD_REQUEST")
     assert body["fields"] == {"idsmtp": "must be a 24-character hexadecimal id"}

@@ -72,6 +72,14 @@ def test_recovery_window_is_secrets_managers_7_to_30_days() -> None:
             Settings.from_environ({**ENV, "SECRET_RECOVERY_DAYS": bad})
 
 
+def test_check_deadline_is_bounded_inside_api_gateways_29_seconds() -> None:
+    assert Settings.from_environ(ENV).check_deadline_seconds == 20.0
+    assert Settings.from_environ({**ENV, "CHECK_DEADLINE_SECONDS": "1.5"}).check_deadline_seconds == 1.5
+    for bad in ("0", "-1", "26", "soon", "nan", "inf"):
+        with pytest.raises(SettingsError, match="CHECK_DEADLINE_SECONDS"):
+            Settings.from_environ({**ENV, "CHECK_DEADLINE_SECONDS": bad})
+
+
 def test_settings_are_frozen() -> None:
     settings = Settings.from_environ(ENV)
     with pytest.raises(dataclasses.FrozenInstanceError):

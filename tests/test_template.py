@@ -138,7 +138,14 @@ def test_current_python_on_arm64_with_tracing_and_powertools() -> None:
     (layer,) = template.resources(DOC, "AWS::Serverless::LayerVersion").values()
     assert runtime in layer["Properties"]["CompatibleRuntimes"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Metadata"]["BuildMethod"] == runtime
+    # Built by layers/common/Makefile, for the template's runtime and architecture, with bytecode.
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    recipe = (ROOT / "layers" / "common" / "Makefile").read_text()
+    assert "build-CommonLayer:" in recipe
+    assert f"--python-version {major}.{minor}" in recipe
+    assert f"PYTHON ?= python{major}.{minor}" in recipe
+    assert "manylinux2014_aarch64" in recipe
+    assert "compileall" in recipe
 
 
 def test_logs_are_kept_for_the_retention_parameter() -> None:

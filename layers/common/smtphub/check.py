@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import socket
 import ssl
@@ -40,8 +39,6 @@ from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, make_msgid
 from typing import Any, NoReturn
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from smtphub import netguard
 from smtphub.errors import AppNotFound, BadRequest, CheckFailed, Conflict, SmtpNotFound
@@ -68,16 +65,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 # --- Limits --------------------------------------------------------------------------------------
-
-
-class CheckSettings(BaseModel):
-    """The check's own environment variables (template.yaml sets them on the check function)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    # The whole check, AWS reads included, ends within this; the function's Timeout leaves room for
-    # the final write, and both stay well inside API Gateway's 29 s.
-    deadline_seconds: float = Field(default=20.0, alias="CHECK_DEADLINE_SECONDS", gt=0, le=25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -762,9 +749,9 @@ def check_service() -> CheckService:
     """The default instance for Lambda: the shared repositories, limits from the environment."""
     from smtphub import services  # noqa: PLC0415 - services' cached repositories, built on first use
 
-    settings = CheckSettings.model_validate(os.environ)
+    settings = get_settings()
     return CheckService(
         *services._repositories(),  # the one set of repositories per container
-        limits=Limits.within(settings.deadline_seconds),
-        allow_private=get_settings().allow_private_addresses,
+        limits=Limits.within(settings.check_deadline_seconds),
+        allow_private=settings.allow_private_addresses,
     )

@@ -12,7 +12,7 @@ import binascii
 import functools
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -84,20 +84,28 @@ def header(event: Event, name: str) -> str | None:
     return None
 
 
-def _collect(pairs: Iterable[tuple[str, Any]]) -> dict[str, str]:
-    """Canonical names to values; empty values are absent; one name given twice must agree."""
+def _collect(
+    pairs: Iterable[tuple[str, Any]], known: Container[str], problems: dict[str, str]
+) -> dict[str, str]:
+    """The endpoint's parameters under their canonical names; unknown names are ignored, empty values
+    are absent, and a parameter given twice with different values is recorded in `problems`."""
     values: dict[str, str] = {}
-    conflicts: dict[str, str] = {}
     for name, value in pairs:
-        if value is None or value == "":
-            continue
         key = canonical_name(name)
-        if key in values and values[key] != value:
-            conflicts[key] = "is given more than once with different values"
+        if key not in known or value is None or value == "":
+            continue
+        if isinstance(value, Nested):
+            problems[key] = "must be a single value"
+        elif key in values and values[key] != value:
+            problems[key] = "is given more than once with different values"
         values[key] = value
-    if conflicts:
-        raise BadRequest(conflicts)
     return values
+
+
+class Nested(str):
+    """A JSON member that is an object or array: only a problem when the endpoint has that parameter."""
+
+    __slots__ = ()
 
 
 def _query_pairs(event: Event) -> Iterable[tuple[str, str]]:
@@ -115,16 +123,13 @@ def _json_pairs(text: str) -> list[tuple[str, str]]:
     if not isinstance(document, dict):
         raise BadRequest({"body": "must be a JSON object"})
     pairs: list[tuple[str, str]] = []
-    nested: dict[str, str] = {}
     for name, value in document.items():
         if isinstance(value, bool):
             pairs.append((name, "true" if value else "false"))
         elif isinstance(value, str | int | float):
             pairs.append((name, str(value)))
         elif value is not None:
-            nested[canonical_name(name)] = "must be a single value"
-    if nested:
-        raise BadRequest(nested)
+            pairs.append((name, Nested("nested")))
     return pairs
 
 
@@ -156,11 +161,28 @@ def _body_pairs(event: Event) -> list[tuple[str, str]]:
         raise BadRequest({"body": "has too many parameters"}) from None
 
 
-def raw_params(event: Event) -> dict[str, str]:
-    """Query values, overridden by body values for POST, under their canonical names."""
-    params = _collect(_query_pairs(event))
+class _Everything:
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+def gather(event: Event, known: Container[str], problems: dict[str, str]) -> dict[str, str]:
+    """The endpoint's parameters (names in `known`): query values, overridden by body values for POST.
+
+    A known parameter given twice with different values, or as a JSON object or array, is recorded
+    in `problems`, so that the 400 names it beside every other bad parameter."""
+    params = _collect(_query_pairs(event), known, problems)
     if event.get("httpMethod", "GET").upper() == "POST":
-        params.update(_collect(_body_pairs(event)))
+        params.update(_collect(_body_pairs(event), known, problems))
+    return params
+
+
+def raw_params(event: Event, known: Container[str] | None = None) -> dict[str, str]:
+    """`gather` on its own (every name, unless `known` is given): its problems raise a 400 at once."""
+    problems: dict[str, str] = {}
+    params = gather(event, _Everything() if known is None else known, problems)
+    if problems:
+        raise BadRequest(problems)
     return params
 
 
@@ -176,9 +198,11 @@ Handler = Callable[[Request], Any]
 LambdaHandler = Callable[[Event, Any], Response]
 
 
-def parse(spec: Spec, raw: Mapping[str, str], rules: Rules | None = None) -> dict[str, Any]:
+def parse(event: Event, spec: Spec, rules: Rules | None = None) -> dict[str, Any]:
     """The request's typed parameters; one 400 names every bad one, the rules' findings included."""
-    values, errors = spec.check(raw)
+    problems: dict[str, str] = {}
+    values, errors = spec.check(gather(event, spec.names, problems))
+    errors.update(problems)
     if rules is not None:
         errors = {**rules(values, errors.keys()), **errors}  # a parameter's own problem comes first
     if errors:
@@ -203,7 +227,7 @@ def api(
             error: ApiError | None = None
             try:
                 account = "" if public else account_of(event)
-                params = parse(spec, raw_params(event), rules)
+                params = parse(event, spec, rules)
                 result = handler(Request(params, account, request_id, _source_ip(event)))
                 response = json_response(200, result)
             except ApiError as expected:

@@ -225,6 +225,7 @@ class Spec:
 
     def __init__(self, *params: Param) -> None:
         self.params = params
+        self.names = frozenset(param.name for param in params)
 
     def parse(self, raw: Mapping[str, str]) -> dict[str, Any]:
         """Typed values of the parameters present; raises BadRequest naming every bad one."""

@@ -1,8 +1,8 @@
 """Deployment settings, read once per container from the function's environment.
 
-A frozen dataclass checked by hand rather than a pydantic model: these six variables are read by every
-function, and importing pydantic for them alone cost every CRUD function ~40 ms of its cold start
-(make bench, "Cold start").
+A frozen dataclass checked by hand rather than a pydantic model: these few variables are read by every
+function, and importing pydantic for them alone cost every function ~40 ms of its cold start
+(make bench, "Cold start"), which is why the layer does not ship pydantic at all.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ _TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
 _FALSE = frozenset({"0", "false", "no", "off", "f", "n"})
 MIN_RECOVERY_DAYS = 7
 MAX_RECOVERY_DAYS = 30
+DEFAULT_CHECK_DEADLINE = 20.0
+MAX_CHECK_DEADLINE = 25.0  # API Gateway gives up at 29 s
 
 
 class SettingsError(ValueError):
@@ -37,6 +39,8 @@ class Settings:
     allow_private_addresses: bool = False  # ALLOW_PRIVATE_ADDRESSES
     # Days a deleted password stays recoverable in Secrets Manager before AWS purges it (7-30).
     secret_recovery_days: int = MIN_RECOVERY_DAYS  # SECRET_RECOVERY_DAYS
+    # Check: the whole check, AWS reads included, ends within this many seconds.
+    check_deadline_seconds: float = DEFAULT_CHECK_DEADLINE  # CHECK_DEADLINE_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -57,6 +61,13 @@ class Settings:
         days = int(days_text) if days_text.isascii() and days_text.isdigit() else 0
         if not MIN_RECOVERY_DAYS <= days <= MAX_RECOVERY_DAYS:
             errors["SECRET_RECOVERY_DAYS"] = f"must be from {MIN_RECOVERY_DAYS} to {MAX_RECOVERY_DAYS}"
+        deadline_text = environ.get("CHECK_DEADLINE_SECONDS", str(DEFAULT_CHECK_DEADLINE)).strip()
+        try:
+            deadline = float(deadline_text)
+        except ValueError:
+            deadline = 0.0
+        if not 0 < deadline <= MAX_CHECK_DEADLINE:
+            errors["CHECK_DEADLINE_SECONDS"] = f"must be seconds above 0, at most {MAX_CHECK_DEADLINE:g}"
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -66,6 +77,7 @@ class Settings:
             stage=environ.get("STAGE", "api"),
             allow_private_addresses=flag in _TRUE,
             secret_recovery_days=days,
+            check_deadline_seconds=deadline,
         )
 
 
