@@ -283,7 +283,7 @@ def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
     """Records only (mark, query, batches, app): every secret goes by the table's stream afterwards."""
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
-    repo = services.app_service().secrets
+    repo = services.secret_repository()  # the one every service and the cleanup share
     repo._client = NoCalls()
     assert call("apps_remove", {"idapp": idapp}).status == 200
     assert items(aws) == []

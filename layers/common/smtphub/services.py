@@ -191,10 +191,11 @@ class SmtpService:
 
 
 class AppService:
-    def __init__(self, apps: AppRepository, smtps: SmtpRepository, secrets: SecretRepository) -> None:
+    """Apps; removing one deletes its servers' records, and the table's stream deletes their secrets."""
+
+    def __init__(self, apps: AppRepository, smtps: SmtpRepository) -> None:
         self.apps = apps
         self.smtps = smtps
-        self.secrets = secrets
 
     def _owned(self, owner: str, app_id: str) -> App:
         app = self.apps.get(owner, app_id)
@@ -282,7 +283,8 @@ def smtp_service() -> SmtpService:
 
 @cache
 def app_service() -> AppService:
-    return AppService(*_repositories())
+    apps, smtps, _ = _repositories()
+    return AppService(apps, smtps)
 
 
 def reset() -> None:
