@@ -21,6 +21,15 @@ ACCOUNT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
 APPS_TABLE = "test-AppsTable"
 SMTPS_TABLE = "test-SmtpsTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
+# The contract's JSON fields, exactly (no password, nothing internal).
+SMTP_KEYS = frozenset(
+    {"_id", "idapp", "priority", "host", "port", "username", "auth", "starttls", "sslTls", "debug",
+     "defaultfromemail", "defaultfromname", "numerrors", "created", "modified", "status", "lastcheck"}
+)  # fmt: skip
+APP_KEYS = frozenset(
+    {"_id", "iduser", "name", "strategy", "testemail", "defaultfromemail", "defaultfromname",
+     "created", "modified", "status"}
+)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 from smtphub import services
-from tests.conftest import ACCOUNT_A, ACCOUNT_B, APPS_TABLE, SECRET_PREFIX, Reply, Stream, call, load_event
+from tests.conftest import (
+    ACCOUNT_A,
+    ACCOUNT_B,
+    APP_KEYS,
+    APPS_TABLE,
+    SECRET_PREFIX,
+    Reply,
+    Stream,
+    call,
+    load_event,
+)
 from tests.test_smtps import (
     PASSWORD,
     Failing,
@@ -33,18 +43,6 @@ from tests.test_smtps import (
 
 ID = re.compile(r"[0-9a-f]{24}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-APP_KEYS = {
-    "_id",
-    "iduser",
-    "name",
-    "strategy",
-    "testemail",
-    "defaultfromemail",
-    "defaultfromname",
-    "created",
-    "modified",
-    "status",
-}
 MISSING_APP = "6741f0a2c3d4e5f6a7b8c9d0"
 
 

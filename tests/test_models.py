@@ -9,40 +9,10 @@ import pytest
 
 from smtphub.ids import new_id, now_iso
 from smtphub.models import App, Smtp, from_attribute, from_item, to_attribute, to_item
+from tests.conftest import APP_KEYS, SMTP_KEYS
 
 ID = re.compile(r"[0-9a-f]{24}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-SMTP_KEYS = {
-    "_id",
-    "idapp",
-    "priority",
-    "host",
-    "port",
-    "username",
-    "auth",
-    "starttls",
-    "sslTls",
-    "debug",
-    "defaultfromemail",
-    "defaultfromname",
-    "numerrors",
-    "created",
-    "modified",
-    "status",
-    "lastcheck",
-}
-APP_KEYS = {
-    "_id",
-    "iduser",
-    "name",
-    "strategy",
-    "testemail",
-    "defaultfromemail",
-    "defaultfromname",
-    "created",
-    "modified",
-    "status",
-}
 
 
 def smtp(**changes: object) -> Smtp:

@@ -18,30 +18,21 @@ from botocore.exceptions import ClientError
 from smtphub import aws as smtphub_aws
 from smtphub import services
 from smtphub.models import Smtp
-from tests.conftest import ACCOUNT_A, ACCOUNT_B, SECRET_PREFIX, SMTPS_TABLE, Reply, Stream, call, load_event
+from tests.conftest import (
+    ACCOUNT_A,
+    ACCOUNT_B,
+    SECRET_PREFIX,
+    SMTP_KEYS,
+    SMTPS_TABLE,
+    Reply,
+    Stream,
+    call,
+    load_event,
+)
 
 ID = re.compile(r"[0-9a-f]{24}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 PASSWORD = "Sm7p-pa55word-never-shown"
-SMTP_KEYS = {
-    "_id",
-    "idapp",
-    "priority",
-    "host",
-    "port",
-    "username",
-    "auth",
-    "starttls",
-    "sslTls",
-    "debug",
-    "defaultfromemail",
-    "defaultfromname",
-    "numerrors",
-    "created",
-    "modified",
-    "status",
-    "lastcheck",
-}
 SERVER = {
     "host": "smtp.example.net",
     "port": 587,
