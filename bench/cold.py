@@ -1,12 +1,11 @@
 """1. Cold start: fresh processes on a Lambda-shaped path, each function beside the floor.
 
-Each round starts the floor process, then every function three times (layer as `sam build` ships it;
-the same without the packages the runtime already has; the full layer with bytecode compiled ahead of
-time), in a shuffled order, with the floor again half way: the
-floor is measured all along the run, so drift on a shared machine hits both sides alike. A figure
-is the median over the rounds of the wall time from starting the process to the end of init (handler
-module imported, its boto3 clients built). The first request (answered by the in-memory stub) and
-the peak RSS are read from the same processes.
+Each round starts the floor process, then every function twice (the layer as it is built, with its
+bytecode; the same layer without bytecode, for information), in a shuffled order, with the floor
+again half way: the floor is measured all along the run, so drift on a shared machine hits both
+sides alike. A figure is the median over the rounds of the wall time from starting the process to
+the end of init (handler module imported, its boto3 clients built). The first request (answered by
+the in-memory stub) and the peak RSS are read from the same processes.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from bench.lambdas import APPS_TABLE, BUILD, ROOT, SMTPS_TABLE, Function, functi
 from bench.stub import Stubs
 
 CHILD = Path(__file__).resolve().parent / "coldchild.py"
-VARIANTS = ("layer", "layer-lean", "layer-pyc")
+VARIANTS = ("layer", "layer-src")
 SEP = "\x1f"
 
 
@@ -168,6 +167,7 @@ def run(functions: tuple[Function, ...], rounds: int, log: Any) -> dict[str, Any
     floor = statistics.median(s["init_s"] for s in samples["floor"])
     floor_imports = _importtime(_run(floor_args, floor_env, out, importtime=True)["importtime"])
     results: dict[str, Any] = {
+        "layer_method": paths["layer_method"],
         "floor_ms": round(floor * 1000, 1),
         "floor_rss_mb": round(statistics.median(s["maxrss_kb"] for s in samples["floor"]) / 1024, 1),
         "rounds": rounds,
@@ -190,9 +190,9 @@ def run(functions: tuple[Function, ...], rounds: int, log: Any) -> dict[str, Any
                 figures["first_request_status"] = runs[0].get("status")
                 figures["first_request_stub_calls"] = runs[0].get("stub_calls")
             entry[variant] = figures
-        args, env = plans[(function.name, "layer-pyc")]
+        args, env = plans[(function.name, "layer")]
         profile = _run(args[:3], env, out, importtime=True)
         entry["extra_imports"] = _extra_imports(floor_imports, _importtime(profile["importtime"]))
-        entry["compile_ms"] = round(entry["layer"]["init_ms"] - entry["layer-pyc"]["init_ms"], 1)
+        entry["compile_ms"] = round(entry["layer-src"]["init_ms"] - entry["layer"]["init_ms"], 1)
         results["functions"][function.name] = entry
     return results

@@ -2,29 +2,39 @@
 
 In Lambda a Python function's import path is /var/task (the function's folder), then /opt/python (the
 layer), then the runtime's own site-packages with boto3. The runtime's packages come with compiled
-bytecode; `sam build` copies the layer's and the function's sources without any (we checked: the
-built CommonLayer holds no .pyc), and /opt and /var/task are read-only, so every cold start compiles
-every layer module it imports. This tree reproduces that with this machine's Python:
+bytecode, and so does the layer: `sam build` runs layers/common/Makefile (`BuildMethod: makefile`),
+which installs layers/common/requirements.txt for arm64 / Python 3.13 and compiles everything with
+`compileall --invalidation-mode unchecked-hash`. /opt and /var/task are read-only, so whatever has no
+bytecode is compiled again on every cold start. This tree reproduces that:
 
-  build/bench/lambda/runtime/        boto3 and its dependencies, compiled   (= the runtime's)
-  build/bench/lambda/layer/python/   the layer as `sam build` makes it: smtphub + the closure of
-                                     layers/common/requirements.txt, sources only
-  build/bench/lambda/layer-lean/python/ the same without what the runtime already has (botocore and
-                                     its dependencies, pulled in by aws-xray-sdk), sources only
-  build/bench/lambda/layer-pyc/python/  the full layer, compiled ahead of time (what a build step could ship)
-  build/bench/lambda/task/<function>/   each function's folder and its own requirements, sources only
+  build/bench/lambda/runtime/          boto3 and its dependencies, compiled   (= the runtime's)
+  build/bench/lambda/layer/python/     the layer as built: the layer's own Makefile, run with the
+                                       interpreter that runs the cold-start processes (the .pyc must
+                                       be that interpreter's, or they would be ignored and every
+                                       module compiled again: in Lambda, build and runtime are both
+                                       3.13). Without make or the package index: the installed
+                                       distributions of the same requirements, compiled the same way.
+  build/bench/lambda/layer-src/python/ the same layer without its bytecode (for information: what
+                                       the compile step saves)
+  build/bench/lambda/task/<function>/  each function's folder and its own requirements, sources only
+                                       (`sam build` compiles nothing in a function's package)
 
-The packages are copied from .venv (the same pinned versions the layer declares, for this machine's
-platform rather than arm64).
+The runtime's packages and the functions' requirements are copied from .venv (the same pinned
+versions, for this machine's platform rather than arm64).
 """
 
 from __future__ import annotations
 
 import compileall
+import os
+import py_compile
 import re
 import shutil
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 
@@ -104,7 +114,45 @@ def _stamp(dists: dict[str, metadata.Distribution]) -> str:
     return "\n".join(sorted(f"{name}=={dist.version}" for name, dist in dists.items()))
 
 
-def build(functions: tuple[Function, ...]) -> dict[str, Path]:
+def _make_layer(target: Path) -> str | None:
+    """The layer as `sam build` makes it: layers/common/Makefile, PYTHON = this interpreter."""
+    if shutil.which("make") is None:
+        return None
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(LAYER_SOURCE),
+            "build-CommonLayer",
+            f"ARTIFACTS_DIR={target}",
+            f"PYTHON={sys.executable}",
+        ],
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0 or not (target / "python" / "smtphub").is_dir():
+        return None
+    return f"layers/common/Makefile, PYTHON = this interpreter (Python {sys.version.split()[0]})"
+
+
+def _copy_layer(target: Path) -> str:
+    """Fallback: the installed distributions of the layer's requirements, compiled as the Makefile does."""
+    layer = target / "python"
+    layer.mkdir(parents=True)
+    for dist in layer_closure().values():
+        _copy_distribution(dist, layer)
+    _copy_tree(LAYER_SOURCE / "smtphub", layer / "smtphub")
+    compileall.compile_dir(
+        layer, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    return f"installed distributions + compileall unchecked-hash (Python {sys.version.split()[0]})"
+
+
+def build(functions: tuple[Function, ...]) -> dict[str, Any]:
     """(Re)build the tree; the runtime part is kept between runs while its versions match."""
     runtime = SANDBOX / "runtime"
     runtime_dists = runtime_closure()
@@ -117,21 +165,20 @@ def build(functions: tuple[Function, ...]) -> dict[str, Path]:
         compileall.compile_dir(runtime, quiet=2, workers=0)
         stamp.write_text(_stamp(runtime_dists))
 
-    layer = SANDBOX / "layer" / "python"
-    lean = SANDBOX / "layer-lean" / "python"
-    layer_pyc = SANDBOX / "layer-pyc" / "python"
-    for folder in (layer.parent, lean.parent, layer_pyc.parent, SANDBOX / "task"):
+    layer = SANDBOX / "layer"
+    source_only = SANDBOX / "layer-src"
+    for folder in (
+        layer,
+        source_only,
+        SANDBOX / "task",
+        *(SANDBOX / old for old in ("layer-lean", "layer-pyc")),
+    ):
         shutil.rmtree(folder, ignore_errors=True)
-    layer.mkdir(parents=True)
-    lean.mkdir(parents=True)
-    for name, dist in layer_closure().items():
-        _copy_distribution(dist, layer)
-        if name not in runtime_dists:
-            _copy_distribution(dist, lean)
-    _copy_tree(LAYER_SOURCE / "smtphub", layer / "smtphub")
-    _copy_tree(LAYER_SOURCE / "smtphub", lean / "smtphub")
-    shutil.copytree(layer, layer_pyc)
-    compileall.compile_dir(layer_pyc, quiet=2, workers=0)
+    method = _make_layer(layer)
+    if method is None:
+        shutil.rmtree(layer, ignore_errors=True)
+        method = _copy_layer(layer)
+    _copy_tree(layer, source_only)
     for function in functions:
         task = SANDBOX / "task" / function.name
         _copy_tree(function.folder, task)
@@ -139,8 +186,8 @@ def build(functions: tuple[Function, ...]) -> dict[str, Path]:
             _copy_distribution(dist, task)
     return {
         "runtime": runtime,
-        "layer": layer,
-        "layer-lean": lean,
-        "layer-pyc": layer_pyc,
+        "layer": layer / "python",
+        "layer-src": source_only / "python",
         "task": SANDBOX / "task",
+        "layer_method": method,
     }

@@ -1,10 +1,12 @@
 """6. Size: the built layer and each function's package, for Lambda (arm64, Python 3.13).
 
 With the SAM CLI (.venv-sam, from `make lint`) and a python3.13 (on PATH or in pyenv), `sam build`
-into build/bench/sam. Otherwise the same dependency sets are installed for the Lambda platform with
-`pip install --platform manylinux2014_aarch64 --only-binary=:all: --python-version 3.13` into
-build/bench/pip. Both read the package index; when neither works, the sizes are those of this
-machine's copies (build/bench/lambda, the cold-start tree) and the figure says so.
+into build/bench/sam (the layer by layers/common/Makefile, bytecode included). Otherwise the layer
+is built by running that Makefile directly and the functions' requirements are installed for the
+Lambda platform with `pip install --platform manylinux2014_aarch64 --only-binary=:all:
+--python-version 3.13`, into build/bench/pip. Both read the package index; when neither works, the
+sizes are those of this machine's copies (build/bench/lambda, the cold-start tree) and the figure
+says so. Sizes count every file, the layer's .pyc included.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def _python313() -> str | None:
 
 
 def _files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    """Every file, bytecode included: the layer ships its .pyc (layers/common/Makefile)."""
+    return [p for p in folder.rglob("*") if p.is_file()]
 
 
 def _zipped(folder: Path) -> int:
@@ -57,7 +60,9 @@ def _zipped(folder: Path) -> int:
 def _breakdown(folder: Path) -> dict[str, int]:
     sizes: dict[str, int] = defaultdict(int)
     for path in _files(folder):
-        top = path.relative_to(folder).parts[0]
+        parts = path.relative_to(folder).parts
+        # A top-level module's bytecode (__pycache__/typing_extensions.cpython-313.pyc) counts with it.
+        top = parts[1].split(".")[0] if parts[0] == "__pycache__" and len(parts) > 1 else parts[0]
         name = top.split("-")[0].removesuffix(".py") if top.endswith((".dist-info", ".py")) else top
         sizes[name] += path.stat().st_size
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
@@ -128,14 +133,26 @@ def _pip_build(functions: tuple[Function, ...], log: Any) -> Path | None:
     out = BUILD / "pip"
     shutil.rmtree(out, ignore_errors=True)
     log("size: pip install for manylinux2014_aarch64 / 3.13 ...")
-    layer = out / "CommonLayer" / "python"
-    if not _pip_install(ROOT / "layers" / "common" / "requirements.txt", layer):
-        return None
-    shutil.copytree(
-        ROOT / "layers" / "common" / "smtphub",
-        layer / "smtphub",
-        ignore=shutil.ignore_patterns("__pycache__"),
+    # The layer by its own Makefile, as sam build runs it (compiled by a python3.13 when there is one).
+    python_dir = _python313()
+    python = str(Path(python_dir) / "python3.13") if python_dir else sys.executable
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(ROOT / "layers" / "common"),
+            "build-CommonLayer",
+            f"ARTIFACTS_DIR={out / 'CommonLayer'}",
+            f"PYTHON={python}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
+    if done.returncode != 0:
+        return None
     for function in functions:
         target = out / function.logical_id
         if not _pip_install(function.folder / "requirements.txt", target):
