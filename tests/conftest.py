@@ -136,6 +136,21 @@ def stream(aws: Aws) -> Stream:
     return Stream(aws)
 
 
+@pytest.fixture
+def aws_calls(aws: Aws) -> list[str]:
+    """The operation of every DynamoDB and Secrets Manager call the functions make from here on, in order."""
+    from smtphub import aws as clients
+
+    calls: list[str] = []
+
+    def record(model: Any, **kwargs: Any) -> None:
+        calls.append(model.name)
+
+    for service in ("dynamodb", "secretsmanager"):
+        clients.client(service).meta.events.register("before-call.*.*", record)
+    return calls
+
+
 def load_event(name: str) -> dict[str, Any]:
     return copy.deepcopy(_events()[name])
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from local_runtime import template
-from smtphub import aws, check
+from smtphub import check
 from smtphub.models import Smtp
 from smtphub.observability import logger
 from tests.conftest import ACCOUNT_B, SMTPS_TABLE, call
@@ -314,18 +314,6 @@ def test_concurrent_failed_checks_each_count(aws, during_check):
 
 
 # --- AWS calls ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def aws_calls() -> list[str]:
-    calls: list[str] = []
-
-    def record(model: Any, **kwargs: Any) -> None:
-        calls.append(model.name)
-
-    for service in ("dynamodb", "secretsmanager"):
-        aws.client(service).meta.events.register("before-call.*.*", record)
-    return calls
 
 
 def test_without_auth_a_check_makes_three_aws_calls(aws, server, aws_calls):

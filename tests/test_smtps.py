@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smtphub import aws as smtphub_aws
 from smtphub import services
 from smtphub.models import Smtp
 from tests.conftest import (
@@ -145,19 +144,6 @@ def stored(aws: Any, idsmtp: str) -> dict[str, Any] | None:
         TableName=SMTPS_TABLE, Key={"_id": {"S": idsmtp}}, ConsistentRead=True
     ).get("Item")
     return item
-
-
-@pytest.fixture
-def aws_calls() -> list[str]:
-    """The operation of every AWS call the functions make from here on, in order."""
-    calls: list[str] = []
-
-    def record(model: Any, **kwargs: Any) -> None:
-        calls.append(model.name)
-
-    for service in ("dynamodb", "secretsmanager"):
-        smtphub_aws.client(service).meta.events.register("before-call.*.*", record)
-    return calls
 
 
 # --- create, read, list, remove: the contract's happy paths -----------------------------------------
@@ -782,11 +768,8 @@ def test_a_failing_transaction_leaves_no_secret(aws: Any) -> None:
     assert secret_names(aws) == set()
 
 
-def test_a_crash_after_the_secret_leaves_a_record_without_password_whose_removal_cleans_the_secret(
-    aws: Any, stream: Stream
-) -> None:
-    """The last step (hasPassword true) fails: the record says it has no password, never the opposite; its
-    secret is named after it, and goes when the record does."""
+def create_with_the_last_step_failing(aws: Any) -> str:
+    """A create with a password whose last step (hasPassword true) fails: its record and secret stay."""
     idapp = new_app()
     service = services.smtp_service()
     service.smtps.client = Failing(
@@ -795,8 +778,16 @@ def test_a_crash_after_the_secret_leaves_a_record_without_password_whose_removal
     error(call("smtps_save", {**SERVER, "idapp": idapp}), 500, "INTERNAL_ERROR")
     service.smtps.client = aws.dynamodb
     (item,) = items(aws)
-    idsmtp = item["_id"]["S"]
-    assert item["hasPassword"] == {"BOOL": False}
+    return str(item["_id"]["S"])
+
+
+def test_a_crash_after_the_secret_leaves_a_record_without_password_whose_removal_cleans_the_secret(
+    aws: Any, stream: Stream
+) -> None:
+    """The last step (hasPassword true) fails: the record says it has no password, never the opposite; its
+    secret is named after it, and goes when the record does."""
+    idsmtp = create_with_the_last_step_failing(aws)
+    assert stored(aws, idsmtp)["hasPassword"] == {"BOOL": False}  # type: ignore[index]
     assert secret_names(aws) == {SECRET_PREFIX + idsmtp}
     assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
     stream.drain()
@@ -806,15 +797,7 @@ def test_a_crash_after_the_secret_leaves_a_record_without_password_whose_removal
 def test_an_edit_after_a_crash_reuses_the_secret_left_behind(aws: Any) -> None:
     """CreateSecret finds the secret an earlier failure left (named after this server): it stores a new
     version of it instead."""
-    idapp = new_app()
-    service = services.smtp_service()
-    service.smtps.client = Failing(
-        aws.dynamodb, "update_item", client_error("InternalServerError", "UpdateItem")
-    )
-    error(call("smtps_save", {**SERVER, "idapp": idapp}), 500, "INTERNAL_ERROR")
-    service.smtps.client = aws.dynamodb
-    (item,) = items(aws)
-    idsmtp = item["_id"]["S"]
+    idsmtp = create_with_the_last_step_failing(aws)
     ok(call("smtps_save", {"idsmtp": idsmtp, "password": "second-try"}))
     assert secret(aws, idsmtp) == "second-try"
     assert stored(aws, idsmtp)["hasPassword"] == {"BOOL": True}  # type: ignore[index]

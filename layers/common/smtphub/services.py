@@ -52,12 +52,12 @@ _SMTP_ITEM_NAMES = {"app_id": "idapp", "ssltls": "sslTls"}
 _APP_PARAMS = ("name", "testemail", "defaultfromemail", "defaultfromname", "strategy")
 
 
-def _validate_smtp(smtp: Smtp, has_password: bool) -> None:
+def _validate_smtp(smtp: Smtp) -> None:
     """Rules across fields, checked on the server as it will be stored (after an edit is applied)."""
     errors = smtp_settings_problems(
         auth=smtp.auth,
         username=smtp.username,
-        has_password=has_password,
+        has_password=smtp.has_password,
         starttls=smtp.starttls,
         ssltls=smtp.ssltls,
     )
@@ -144,7 +144,7 @@ class SmtpService:
             return current.to_json()
         edited = replace(current, **changes, modified=now_iso(), version=current.version + 1)
         edited.has_password = current.has_password or password is not None
-        _validate_smtp(edited, edited.has_password)
+        _validate_smtp(edited)
         app_exists = None
         if "app_id" in changes:
             self._owned_app(owner, edited.app_id)
