@@ -41,7 +41,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any, NoReturn
 
 from smtphub import netguard
-from smtphub.errors import AppNotFound, BadRequest, CheckFailed, Conflict, SmtpNotFound
+from smtphub.errors import BadRequest, CheckFailed, Conflict, SmtpNotFound
 from smtphub.ids import now_iso
 from smtphub.models import App, Smtp
 from smtphub.observability import logger
@@ -634,9 +634,7 @@ class CheckService:
     def check(self, owner: str, smtp_id: str) -> None:
         """Send the test message; raises CheckFailed (406) with stage, code and message when it fails."""
         deadline = Deadline(self.limits.total)
-        smtp = self.smtps.get(smtp_id)
-        if smtp is None or smtp.owner != owner:
-            raise SmtpNotFound()
+        smtp = self.smtps.get_owned(owner, smtp_id)
         app, password = self._app_and_password(owner, smtp)
         plan = plan_for(smtp, app, password)
         at = now_iso()
@@ -666,17 +664,12 @@ class CheckService:
             raise CheckFailed(outcome.message, stage=outcome.stage, code=outcome.code)
 
     def _app_and_password(self, owner: str, smtp: Smtp) -> tuple[App, str | None]:
-        password: str | None = None
-        if smtp.auth and smtp.has_password:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-check-secret") as pool:
-                secret = pool.submit(self.secrets.get, smtp.id)
-                app = self.apps.get(owner, smtp.app_id)
-                password = secret.result()
-        else:
-            app = self.apps.get(owner, smtp.app_id)
-        if app is None or app.deleting:
-            raise AppNotFound()
-        return app, password
+        if not (smtp.auth and smtp.has_password):
+            return self.apps.get_live(owner, smtp.app_id), None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-check-secret") as pool:
+            secret = pool.submit(self.secrets.get, smtp.id)
+            app = self.apps.get_live(owner, smtp.app_id)
+            return app, secret.result()
 
 
 def plan_for(smtp: Smtp, app: App, password: str | None) -> Plan:

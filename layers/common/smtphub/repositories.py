@@ -66,6 +66,13 @@ class AppRepository:
         item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         return App.from_item(item) if item else None
 
+    def get_live(self, owner: str, app_id: str) -> App:
+        """The owner's app for SMTP work; AppNotFound when it is missing, someone else's or being removed."""
+        app = self.get(owner, app_id)
+        if app is None or app.deleting:
+            raise AppNotFound()
+        return app
+
     def list_owned(self, owner: str) -> list[App]:
         items = _pages(
             self.client.query,
@@ -186,6 +193,14 @@ class SmtpRepository:
         key = {"_id": {"S": smtp_id}}
         item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         return Smtp.from_item(item) if item else None
+
+    def get_owned(self, owner: str, smtp_id: str) -> Smtp:
+        """The owner's server; SmtpNotFound when there is none, and when it is another account's (the
+        contract: someone else's resource is indistinguishable from a missing one)."""
+        smtp = self.get(smtp_id)
+        if smtp is None or smtp.owner != owner:
+            raise SmtpNotFound()
+        return smtp
 
     def list_by_app(self, app_id: str) -> list[Smtp]:
         items = _pages(

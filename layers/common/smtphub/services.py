@@ -71,23 +71,11 @@ class SmtpService:
         self.smtps = smtps
         self.secrets = secrets
 
-    def _owned(self, owner: str, smtp_id: str) -> Smtp:
-        smtp = self.smtps.get(smtp_id)
-        if smtp is None or smtp.owner != owner:
-            raise SmtpNotFound()
-        return smtp
-
-    def _owned_app(self, owner: str, app_id: str) -> App:
-        app = self.apps.get(owner, app_id)
-        if app is None or app.deleting:
-            raise AppNotFound()
-        return app
-
     def find_by_id(self, owner: str, smtp_id: str) -> dict[str, Any]:
-        return self._owned(owner, smtp_id).to_json()
+        return self.smtps.get_owned(owner, smtp_id).to_json()
 
     def find_by_app(self, owner: str, app_id: str) -> list[dict[str, Any]]:
-        self._owned_app(owner, app_id)
+        self.apps.get_live(owner, app_id)
         # The index is ordered by rank (priority, created, id); the owner test is belt and braces.
         return [smtp.to_json() for smtp in self.smtps.list_by_app(app_id) if smtp.owner == owner]
 
@@ -133,7 +121,7 @@ class SmtpService:
         return smtp.to_json()
 
     def _edit(self, owner: str, params: dict[str, Any]) -> dict[str, Any]:
-        current = self._owned(owner, params["idsmtp"])
+        current = self.smtps.get_owned(owner, params["idsmtp"])
         changes = {
             attribute: params[name]
             for name, attribute in _SMTP_PARAMS.items()
@@ -147,7 +135,7 @@ class SmtpService:
         _validate_smtp(edited)
         app_exists = None
         if "app_id" in changes:
-            self._owned_app(owner, edited.app_id)
+            self.apps.get_live(owner, edited.app_id)
             app_exists = self.apps.condition_exists(owner, edited.app_id)
         changed = [_SMTP_ITEM_NAMES.get(attribute, attribute) for attribute in changes]
         if edited.has_password != current.has_password:
