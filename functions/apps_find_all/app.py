@@ -1,13 +1,13 @@
-"""GET /private/apps/findAll: the caller's apps, one page at a time."""
+"""GET /private/apps/findAll: the caller's apps, one page at a time (a Spring Data page)."""
 
 from typing import Any
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import APP_PAGE
-from smtphub.services import app_service
+from smtphub.http.requests import AppPageRequest
+from smtphub.http.responses import app_page_json
 
 
-@api(APP_PAGE)
-def lambda_handler(request: Request) -> dict[str, Any]:
-    params = request.params
-    return app_service().find_all(request.account_id, params.get("page", 0), params.get("size", 20))
+@api(AppPageRequest)
+def lambda_handler(request: Request[AppPageRequest]) -> dict[str, Any]:
+    return app_page_json(wiring.app_service().list(request.params.command(request.account_id)))

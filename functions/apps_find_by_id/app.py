@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import APP_BY_ID
-from smtphub.services import app_service
+from smtphub.http.requests import AppById
+from smtphub.http.responses import app_json
 
 
-@api(APP_BY_ID)
-def lambda_handler(request: Request) -> dict[str, Any]:
-    return app_service().find_by_id(request.account_id, request.params["idapp"])
+@api(AppById)
+def lambda_handler(request: Request[AppById]) -> dict[str, Any]:
+    return app_json(wiring.app_service().find(request.params.command(request.account_id)))

@@ -1,10 +1,10 @@
 """POST /private/apps/remove: delete an app with its SMTP servers and their passwords. Empty 200."""
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import APP_BY_ID
-from smtphub.services import app_service
+from smtphub.http.requests import AppById
 
 
-@api(APP_BY_ID)
-def lambda_handler(request: Request) -> None:
-    app_service().remove(request.account_id, request.params["idapp"])
+@api(AppById)
+def lambda_handler(request: Request[AppById]) -> None:
+    wiring.app_service().remove(request.params.command(request.account_id))

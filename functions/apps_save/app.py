@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import APP_SAVE, app_save_rules
-from smtphub.services import app_service
+from smtphub.http.requests import AppSave
+from smtphub.http.responses import app_json
 
 
-@api(APP_SAVE, rules=app_save_rules)
-def lambda_handler(request: Request) -> dict[str, Any]:
-    return app_service().save(request.account_id, request.params)
+@api(AppSave)
+def lambda_handler(request: Request[AppSave]) -> dict[str, Any]:
+    return app_json(wiring.app_service().save(request.params.command(request.account_id)))

@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from smtphub.accounts import account_service
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import LOGIN
+from smtphub.http.requests import Login
+from smtphub.http.responses import login_json
 
 
-@api(LOGIN, public=True)
-def lambda_handler(request: Request) -> dict[str, Any]:
+@api(Login, public=True)
+def lambda_handler(request: Request[Login]) -> dict[str, Any]:
     params = request.params
-    return account_service().login(params["username"], params["password"], request.source_ip)
+    return login_json(wiring.account_service().login(params.username, params.password, request.source_ip))

@@ -3,11 +3,11 @@
 A failed check is a 406 SMTP_CHECK_FAILED with `stage`, `code` and `message`; see smtphub.check.
 """
 
-from smtphub.check import check_service
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import SMTP_TARGET, smtp_target
+from smtphub.http.requests import SmtpTarget
 
 
-@api(SMTP_TARGET)
-def lambda_handler(request: Request) -> None:
-    check_service().check(request.account_id, smtp_target(request.params))
+@api(SmtpTarget)
+def lambda_handler(request: Request[SmtpTarget]) -> None:
+    wiring.check_service().check(request.params.command(request.account_id))

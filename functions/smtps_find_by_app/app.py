@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import SMTP_BY_APP
-from smtphub.services import smtp_service
+from smtphub.http.requests import SmtpsByApp
+from smtphub.http.responses import smtps_json
 
 
-@api(SMTP_BY_APP)
-def lambda_handler(request: Request) -> list[dict[str, Any]]:
-    return smtp_service().find_by_app(request.account_id, request.params["idapp"])
+@api(SmtpsByApp)
+def lambda_handler(request: Request[SmtpsByApp]) -> list[dict[str, Any]]:
+    return smtps_json(wiring.smtp_service().list_by_app(request.account_id, request.params.app_id))

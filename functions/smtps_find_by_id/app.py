@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import SMTP_BY_ID
-from smtphub.services import smtp_service
+from smtphub.http.requests import SmtpById
+from smtphub.http.responses import smtp_json
 
 
-@api(SMTP_BY_ID)
-def lambda_handler(request: Request) -> dict[str, Any]:
-    return smtp_service().find_by_id(request.account_id, request.params["idsmtp"])
+@api(SmtpById)
+def lambda_handler(request: Request[SmtpById]) -> dict[str, Any]:
+    return smtp_json(wiring.smtp_service().find(request.params.command(request.account_id)))

@@ -1,10 +1,10 @@
 """POST /private/smtps/remove: delete an SMTP server and its password. 200 with an empty body."""
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import SMTP_TARGET, smtp_target
-from smtphub.services import smtp_service
+from smtphub.http.requests import SmtpTarget
 
 
-@api(SMTP_TARGET)
-def lambda_handler(request: Request) -> None:
-    smtp_service().remove(request.account_id, smtp_target(request.params))
+@api(SmtpTarget)
+def lambda_handler(request: Request[SmtpTarget]) -> None:
+    wiring.smtp_service().remove(request.params.command(request.account_id))

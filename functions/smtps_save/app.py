@@ -2,11 +2,16 @@
 
 from typing import Any
 
+from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.params import SMTP_SAVE, smtp_save_rules
-from smtphub.services import smtp_service
+from smtphub.http.requests import SmtpSave
+from smtphub.http.responses import smtp_json
+from smtphub.smtps.models import CreateSmtp
 
 
-@api(SMTP_SAVE, rules=smtp_save_rules)
-def lambda_handler(request: Request) -> dict[str, Any]:
-    return smtp_service().save(request.account_id, request.params)
+@api(SmtpSave)
+def lambda_handler(request: Request[SmtpSave]) -> dict[str, Any]:
+    command = request.params.command(request.account_id)
+    service = wiring.smtp_service()
+    smtp = service.create(command) if isinstance(command, CreateSmtp) else service.edit(command)
+    return smtp_json(smtp)

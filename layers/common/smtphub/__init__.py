@@ -1,6 +1,7 @@
 """smtp-hub's shared package, shipped to every function in the common layer.
 
-handlers (functions/*/app.py) -> smtphub.http (request parsing, errors to HTTP)
-                              -> smtphub.services (domain logic)
-                              -> smtphub.repositories (DynamoDB, Secrets Manager: the only boto3 users)
+handler (functions/<route>/app.py)
+  -> smtphub.http      the edge: request models (pydantic), responses, errors to HTTP
+  -> smtphub.wiring    the composition root: the feature's service, built once per container
+  -> smtphub.<feature> smtps, apps, check, accounts: models, service, repository (the only boto3 users)
 """

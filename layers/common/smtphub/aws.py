@@ -1,19 +1,27 @@
-"""boto3 clients, built on first use and kept for the life of the container.
+"""boto3 clients, built on first use and kept for the life of the container; botocore errors by code.
 
-Nothing here runs at import time, so tests can start moto before the first client exists;
-`reset()` drops the cache between tests.
+Nothing here runs at import time, so tests can start moto before the first client exists; the composition
+root (`smtphub.wiring`) asks for clients and `wiring.reset()` drops them between tests.
 
-Every client comes from one boto3 session: a session loads botocore's endpoint and retry data once,
-so a function's second client (e.g. Secrets Manager after DynamoDB) costs ~40 ms less than it would
-from a session of its own (make bench, "Cold start"). A session is not thread-safe, so clients are
-built under a lock (apps/remove builds its Secrets Manager client from worker threads).
+Every client comes from one boto3 session: a session loads botocore's endpoint and retry data once, so a
+function's second client (e.g. Secrets Manager after DynamoDB) costs ~40 ms less than it would from a
+session of its own (make bench, "Cold start"). A session is not thread-safe, so clients are built under a
+lock (apps/remove and check use worker threads).
+
+The clients are typed with the mypy-boto3 stubs, imported for type checking only (no runtime cost).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # Bounded so that no AWS call can eat API Gateway's 29 s: standard retries with backoff, short timeouts.
 _CLIENT_CONFIG: dict[str, Any] = {
@@ -23,11 +31,29 @@ _CLIENT_CONFIG: dict[str, Any] = {
 }
 _LOCK = threading.Lock()
 
+# botocore logs whole request and response bodies at DEBUG: passwords (CreateSecret, PutSecretValue,
+# GetSecretValue, AdminInitiateAuth) and tokens. Those records are dropped at their source, so that no log
+# level set later can bring them back.
+_WIRE_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.hooks", "urllib3.connectionpool")
+
+
+class _DropDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def _quiet_wire_loggers() -> None:
+    for name in _WIRE_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(existing, _DropDebug) for existing in target.filters):
+            target.addFilter(_DropDebug())
+
 
 @cache
 def _session() -> Any:
     import boto3  # noqa: PLC0415 - boto3 is imported with the first client, not with the layer
 
+    _quiet_wire_loggers()
     return boto3.session.Session()
 
 
@@ -38,6 +64,12 @@ def _client(service: str) -> Any:
     return _session().client(service, config=Config(**_CLIENT_CONFIG))
 
 
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
+@overload
+def client(service: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
 def client(service: str) -> Any:
     with _LOCK:
         return _client(service)
@@ -47,3 +79,25 @@ def reset() -> None:
     with _LOCK:
         _client.cache_clear()
         _session.cache_clear()
+
+
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code of a botocore `ClientError` (e.g. "ConditionalCheckFailedException"), else None.
+
+    The one place that reads it: repositories match codes, never messages.
+    """
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore is loaded with any client
+
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "")) or None
+    return None
+
+
+def cancellation_codes(error: BaseException) -> list[str]:
+    """The per-step codes of a cancelled TransactWriteItems ("None" for a step that was fine)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    if not isinstance(error, ClientError):
+        return []
+    reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+    return [str(reason.get("Code", "None")) for reason in reasons]

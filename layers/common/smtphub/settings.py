@@ -20,6 +20,8 @@ MIN_RECOVERY_DAYS = 7
 MAX_RECOVERY_DAYS = 30
 DEFAULT_CHECK_DEADLINE = 20.0
 MAX_CHECK_DEADLINE = 25.0  # API Gateway gives up at 29 s
+DEFAULT_CHECKS_PER_MINUTE = 10
+MAX_CHECKS_PER_MINUTE = 100_000
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,10 @@ class Settings:
     secret_recovery_days: int = MIN_RECOVERY_DAYS  # SECRET_RECOVERY_DAYS
     # Check: the whole check, AWS reads included, ends within this many seconds.
     check_deadline_seconds: float = DEFAULT_CHECK_DEADLINE  # CHECK_DEADLINE_SECONDS
+    # Accounts: token revocation times and per-account counters (logout, the authorizer, check limits).
+    accounts_table: str = ""  # ACCOUNTS_TABLE (required by the functions that use it)
+    # Check: at most this many checks per account and minute, counted across every Lambda instance.
+    checks_per_minute: int = DEFAULT_CHECKS_PER_MINUTE  # CHECKS_PER_MINUTE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -68,6 +74,10 @@ class Settings:
             deadline = 0.0
         if not 0 < deadline <= MAX_CHECK_DEADLINE:
             errors["CHECK_DEADLINE_SECONDS"] = f"must be seconds above 0, at most {MAX_CHECK_DEADLINE:g}"
+        checks_text = environ.get("CHECKS_PER_MINUTE", str(DEFAULT_CHECKS_PER_MINUTE)).strip()
+        checks = int(checks_text) if checks_text.isascii() and checks_text.isdigit() else 0
+        if not 1 <= checks <= MAX_CHECKS_PER_MINUTE:
+            errors["CHECKS_PER_MINUTE"] = f"must be from 1 to {MAX_CHECKS_PER_MINUTE}"
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -78,6 +88,8 @@ class Settings:
             allow_private_addresses=flag in _TRUE,
             secret_recovery_days=days,
             check_deadline_seconds=deadline,
+            accounts_table=environ.get("ACCOUNTS_TABLE", ""),
+            checks_per_minute=checks,
         )
 
 

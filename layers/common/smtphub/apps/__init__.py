@@ -1,0 +1,1 @@
+"""Apps: an account's containers of SMTP servers (models, service, repository)."""

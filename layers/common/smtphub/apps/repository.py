@@ -1,0 +1,133 @@
+"""The apps table: key (iduser, _id). Beside each app a name-lock item (iduser, "#name#<casefolded name>")
+keeps names unique per account inside a transaction. App ids are hex, so the key range "0".."g" holds the
+apps and none of the locks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from smtphub.apps.models import App
+from smtphub.codec import Codec
+from smtphub.dynamo import condition_failed, pages, transact
+from smtphub.errors import AppNameTaken, AppNotFound, Conflict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+_NAME_LOCK = "#name#"
+_CODEC = Codec(App, {"id": "_id", "account_id": "iduser"})
+_NEW = {"ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": "_id"}}
+
+
+class AppRepository:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def _key(self, account_id: str, app_id: str) -> dict[str, Any]:
+        return {"iduser": {"S": account_id}, "_id": {"S": app_id}}
+
+    def _lock(self, account_id: str, name: str) -> dict[str, Any]:
+        return self._key(account_id, _NAME_LOCK + name.casefold())
+
+    def _put_lock(self, app: App) -> TransactWriteItemTypeDef:
+        lock = {**self._lock(app.account_id, app.name), "app": {"S": app.id}}
+        return {"Put": {"TableName": self.table, "Item": lock, **_NEW}}  # type: ignore[typeddict-item]
+
+    def get(self, account_id: str, app_id: str) -> App | None:
+        key = self._key(account_id, app_id)
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return _CODEC.decode(item) if item else None
+
+    def get_owned(self, account_id: str, app_id: str) -> App:
+        """The account's app; AppNotFound when it is missing or another account's."""
+        app = self.get(account_id, app_id)
+        if app is None:
+            raise AppNotFound()
+        return app
+
+    def get_live(self, account_id: str, app_id: str) -> App:
+        """The account's app for SMTP work; AppNotFound also while it is being removed."""
+        app = self.get_owned(account_id, app_id)
+        if app.deleting:
+            raise AppNotFound()
+        return app
+
+    def list_owned(self, account_id: str) -> list[App]:
+        items = pages(
+            self.client.query,
+            TableName=self.table,
+            KeyConditionExpression="iduser = :owner AND #id BETWEEN :low AND :high",
+            ExpressionAttributeNames={"#id": "_id"},
+            ExpressionAttributeValues={":owner": {"S": account_id}, ":low": {"S": "0"}, ":high": {"S": "g"}},
+        )
+        return [_CODEC.decode(item) for item in items]
+
+    def create(self, app: App) -> None:
+        """The app and its name lock together: AppNameTaken when the account has the name already."""
+        put = {"Put": {"TableName": self.table, "Item": self._item(app), **_NEW}}
+        transact(self.client, [put, self._put_lock(app)], failures=(Conflict, AppNameTaken))  # type: ignore[list-item]
+
+    def replace(self, app: App, expected_version: int, old_name: str) -> None:
+        """Write an edited app if nobody changed it since `expected_version` was read (else Conflict)."""
+        put: Any = {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._item(app),
+                "ConditionExpression": "version = :version AND attribute_not_exists(deleting)",
+                "ExpressionAttributeValues": {":version": {"N": str(expected_version)}},
+            }
+        }
+        if old_name.casefold() == app.name.casefold():
+            transact(self.client, [put], failures=(Conflict,))
+            return
+        unlock: Any = {"Delete": {"TableName": self.table, "Key": self._lock(app.account_id, old_name)}}
+        transact(
+            self.client, [put, unlock, self._put_lock(app)], failures=(Conflict, Conflict, AppNameTaken)
+        )
+
+    def mark_deleting(self, account_id: str, app_id: str) -> App:
+        """Flag an app as being removed (idempotent), so that no SMTP server can be added to it."""
+        try:
+            item = self.client.update_item(
+                TableName=self.table,
+                Key=self._key(account_id, app_id),
+                UpdateExpression="SET deleting = :yes",
+                ConditionExpression="attribute_exists(#id)",
+                ExpressionAttributeNames={"#id": "_id"},
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except Exception as error:
+            if condition_failed(error):
+                raise AppNotFound() from None
+            raise
+        return _CODEC.decode(item)
+
+    def delete(self, app: App) -> None:
+        """Remove an app and its name lock together."""
+        steps: list[Any] = [
+            {"Delete": {"TableName": self.table, "Key": self._key(app.account_id, app.id)}},
+            {"Delete": {"TableName": self.table, "Key": self._lock(app.account_id, app.name)}},
+        ]
+        transact(self.client, steps, failures=(AppNotFound, AppNotFound))
+
+    def live_condition(self, account_id: str, app_id: str) -> TransactWriteItemTypeDef:
+        """A transaction step that holds only while the app exists and is not being removed.
+
+        Handed to the SMTP repository, whose writes must not outlive their app: the condition is the apps
+        table's knowledge, the transaction the SMTP repository's.
+        """
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": self._key(account_id, app_id),  # type: ignore[typeddict-item]
+                "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(deleting)",
+                "ExpressionAttributeNames": {"#id": "_id"},
+            }
+        }
+
+    def _item(self, app: App) -> dict[str, Any]:
+        return _CODEC.encode(app, deleting=app.deleting or None)

@@ -1,0 +1,39 @@
+"""Domain dataclasses to DynamoDB items and back, with one table of renamed attributes per model.
+
+A field added to a model is stored and read back under its own name without touching a repository;
+`renamed` lists only the attributes whose stored name differs (kept as upstream spells them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, Generic, TypeVar
+
+from smtphub.dynamo import Item, from_item, to_item
+
+T = TypeVar("T")
+
+
+class Codec(Generic[T]):
+    def __init__(self, model: type[T], renamed: Mapping[str, str]) -> None:
+        self.model = model
+        self.to_stored = dict(renamed)
+        self.to_field = {stored: name for name, stored in renamed.items()}
+        self.names = tuple(f.name for f in fields(model))  # type: ignore[arg-type]
+
+    def stored(self, name: str) -> str:
+        """The item attribute that holds field `name`."""
+        return self.to_stored.get(name, name)
+
+    def values(self, obj: T) -> dict[str, Any]:
+        """The item's values by stored name (None included: `to_item` leaves it out)."""
+        return {self.stored(name): getattr(obj, name) for name in self.names}
+
+    def encode(self, obj: T, **extra: Any) -> Item:
+        return to_item({**self.values(obj), **extra})
+
+    def decode(self, item: Mapping[str, Any]) -> T:
+        values = from_item(item)
+        known = {self.to_field.get(key, key): value for key, value in values.items()}
+        return self.model(**{name: known[name] for name in self.names if name in known})

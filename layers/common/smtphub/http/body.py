@@ -1,0 +1,195 @@
+"""A request's parameters as the contract's *Requests* section says, before any model sees them.
+
+Query parameters, overridden for POST by the body's: `application/x-www-form-urlencoded` (percent-escapes
+decoded in the `charset` the Content-Type declares, UTF-8 when none) or `application/json` (an object).
+Names are matched case-insensitively with the contract's aliases folded in; an empty value is absent; a
+known parameter given twice with different values, or as a JSON object or array, is a problem named
+beside every other.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import json
+from collections.abc import Container, Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 1000  # far more than any endpoint has; bounds the work a form body can cause
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+# Parameter spellings accepted besides the canonical (lower-case) name.
+ALIASES: dict[str, str] = {
+    "ssl_tls": "ssltls",
+    "defaulfromemail": "defaultfromemail",  # the upstream page's typo
+}
+
+Event = Mapping[str, Any]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class UnsupportedBody(Exception):
+    pass
+
+
+class BadParameters(Exception):
+    """Problems found before any model ran, by parameter (or `body`)."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("bad parameters")
+        self.problems = problems
+
+
+class _Nested(str):
+    """A JSON member that is an object or array: only a problem when the endpoint has that parameter."""
+
+    __slots__ = ()
+
+
+class _Undecodable(str):
+    """A form value whose bytes are not valid in the body's charset (the string is the charset's name)."""
+
+    __slots__ = ()
+
+
+def canonical_name(name: str) -> str:
+    lowered = name.lower()
+    return ALIASES.get(lowered, lowered)
+
+
+def header(event: Event, name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted:
+            return str(value) if value is not None else None
+    return None
+
+
+def gather(event: Event, known: Container[str], problems: dict[str, str]) -> dict[str, str]:
+    """The endpoint's parameters (names in `known`): query values, overridden by body values for POST."""
+    params = _collect(_query_pairs(event), known, problems)
+    if str(event.get("httpMethod", "GET")).upper() == "POST":
+        params.update(_collect(_body_pairs(event), known, problems))
+    return params
+
+
+def _collect(pairs: Iterable[tuple[str, str]], known: Container[str], problems: dict[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, value in pairs:
+        key = canonical_name(name)
+        if key not in known or value is None or value == "":
+            continue
+        if isinstance(value, _Nested):
+            problems[key] = "must be a single value"
+        elif isinstance(value, _Undecodable):
+            problems[key] = f"is not valid {value} text"
+        elif key in values and values[key] != value:
+            problems[key] = "is given more than once with different values"
+        values[key] = value
+    return values
+
+
+def _query_pairs(event: Event) -> Iterable[tuple[str, str]]:
+    multi = event.get("multiValueQueryStringParameters")
+    if multi:
+        return ((name, value) for name, values in multi.items() for value in values or ())
+    return (event.get("queryStringParameters") or {}).items()
+
+
+def _raw_body(event: Event) -> bytes:
+    body = event.get("body")
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise BadParameters({"body": "is not valid base64"}) from None
+    else:
+        raw = str(body).encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise BodyTooLarge()
+    return raw
+
+
+def _media_type(event: Event) -> tuple[str, str | None]:
+    """The Content-Type's media type and its charset parameter, if any."""
+    media, *parameters = (header(event, "content-type") or "").split(";")
+    charset = None
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"') or None
+    return media.strip().lower(), charset
+
+
+def _body_pairs(event: Event) -> list[tuple[str, str]]:
+    if not event.get("body"):
+        return []
+    raw = _raw_body(event)
+    media, charset = _media_type(event)
+    if media not in (FORM, JSON):
+        raise UnsupportedBody()
+    encoding = charset or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UnsupportedBody() from None
+    if media == JSON:
+        return _json_pairs(_decode(raw, encoding, "body"))
+    return _form_pairs(raw, encoding)
+
+
+def _decode(raw: bytes, encoding: str, name: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        label = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+        raise BadParameters({name: f"must be {label}"}) from None
+
+
+def _form_pairs(raw: bytes, encoding: str) -> list[tuple[str, str]]:
+    """A form body, each name and value percent-decoded and then decoded in `encoding`."""
+    _decode(raw, encoding, "body")  # the body's own bytes (escapes aside) must be valid too
+    fields = [field for field in raw.split(b"&") if field]
+    if len(fields) > MAX_FORM_FIELDS:
+        raise BadParameters({"body": "has too many parameters"})
+    pairs: list[tuple[str, str]] = []
+    for field in fields:
+        raw_name, _, raw_value = field.partition(b"=")
+        name = _unquote(raw_name, encoding)
+        if name is None:
+            continue  # a name that is not text cannot be a known parameter
+        value = _unquote(raw_value, encoding)
+        pairs.append((name, _Undecodable(encoding) if value is None else value))
+    return pairs
+
+
+def _unquote(raw: bytes, encoding: str) -> str | None:
+    try:
+        return unquote_to_bytes(raw.replace(b"+", b" ")).decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _json_pairs(text: str) -> list[tuple[str, str]]:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        raise BadParameters({"body": "must be a JSON object"}) from None
+    if not isinstance(document, dict):
+        raise BadParameters({"body": "must be a JSON object"})
+    pairs: list[tuple[str, str]] = []
+    for name, value in document.items():
+        if isinstance(value, bool):
+            pairs.append((name, "true" if value else "false"))
+        elif isinstance(value, str | int | float):
+            pairs.append((name, str(value)))
+        elif value is not None:
+            pairs.append((name, _Nested("nested")))
+    return pairs

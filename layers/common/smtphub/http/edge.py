@@ -1,0 +1,139 @@
+"""`api(Model)`: the decorator every API handler wears.
+
+It reads the parameters (`smtphub.http.body`), validates them into the endpoint's model, finds the caller's
+account in the authorizer's context, calls the handler with a typed `Request`, and turns its result (JSON,
+or None for the contract's empty 200) or a domain error into a proxy response, logging one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from smtphub.errors import DomainError, InvalidInput
+from smtphub.http import body
+from smtphub.http.errors import (
+    INTERNAL,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    describe,
+    error_body,
+)
+from smtphub.http.requests import RequestModel
+from smtphub.observability import logger
+
+# The key under requestContext.authorizer where the Lambda authorizer puts the caller's account id
+# (the Cognito `sub`). Every /private handler reads the account from here and nowhere else.
+ACCOUNT_ID_KEY = "accountId"
+JSON = "application/json"
+# On every response: API answers are not to be cached by browsers or proxies, nor sniffed.
+BASE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+M = TypeVar("M", bound=RequestModel)
+Event = Mapping[str, Any]
+Response = dict[str, Any]
+LambdaHandler = Callable[[Event, Any], Response]
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Generic[M]):
+    """What a handler needs of an API Gateway event: the validated parameters and who is asking."""
+
+    params: M
+    account_id: str
+    request_id: str
+    source_ip: str | None = None
+
+
+def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """A proxy response; None is the contract's empty body, which carries no JSON Content-Type."""
+    all_headers = {**BASE_HEADERS, **(headers or {})}
+    text = ""
+    if payload is not None:
+        all_headers["Content-Type"] = JSON
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return {"statusCode": status, "headers": all_headers, "body": text, "isBase64Encoded": False}
+
+
+def error_response(error: DomainError, request_id: str) -> Response:
+    status, code, extra, headers = describe(error)
+    return json_response(status, error_body(status, code, error.message, request_id, **extra), headers)
+
+
+def request_id_of(event: Event, context: Any) -> str:
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    return str(request_id or getattr(context, "aws_request_id", "") or "unknown")
+
+
+def account_of(event: Event) -> str:
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    account = authorizer.get(ACCOUNT_ID_KEY)
+    if not account:
+        raise Unauthorized()
+    return str(account)
+
+
+def source_ip_of(event: Event) -> str | None:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    ip = identity.get("sourceIp")
+    return str(ip) if ip else None
+
+
+def parse(event: Event, model: type[M]) -> M:
+    """The event's parameters as `model`; one InvalidInput names every bad one."""
+    problems: dict[str, str] = {}
+    try:
+        raw = body.gather(event, model.request_names(), problems)
+    except body.BodyTooLarge:
+        raise PayloadTooLarge() from None
+    except body.UnsupportedBody:
+        raise UnsupportedMediaType() from None
+    except body.BadParameters as bad:
+        raise InvalidInput(bad.problems) from None
+    return model.parse(raw, problems)
+
+
+def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[M]], Any]], LambdaHandler]:
+    """Turn `handler(Request[Model]) -> JSON-able | None` into the Lambda handler of an API Gateway route."""
+
+    def wrap(handler: Callable[[Request[M]], Any]) -> LambdaHandler:
+        @functools.wraps(handler)
+        def lambda_handler(event: Event, context: Any) -> Response:
+            started = time.perf_counter()
+            request_id = request_id_of(event, context)
+            error: DomainError | None = None
+            try:
+                account = "" if public else account_of(event)
+                request = Request(parse(event, model), account, request_id, source_ip_of(event))
+                response = json_response(200, handler(request))
+            except DomainError as expected:
+                error = expected
+                response = error_response(expected, request_id)
+            except Exception:
+                logger.exception("unexpected error")
+                status, code, message = INTERNAL
+                response = json_response(status, error_body(status, code, message, request_id))
+            logger.info(
+                "request",
+                extra={
+                    "route": f"{event.get('httpMethod')} {event.get('resource')}",
+                    "status": response["statusCode"],
+                    "error": describe(error)[1] if error else None,
+                    "fields": sorted(error.fields) if isinstance(error, InvalidInput) else None,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            return response
+
+        return logger.inject_lambda_context(
+            lambda_handler, correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False
+        )
+
+    return wrap

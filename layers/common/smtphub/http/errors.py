@@ -1,0 +1,74 @@
+"""Domain errors to HTTP: the contract's statuses, `error` codes and the one error body. Nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smtphub.errors import (
+    AppNameTaken,
+    AppNotFound,
+    CheckFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    LoginRefused,
+    RateLimited,
+    SmtpNotFound,
+)
+
+
+class EdgeError(DomainError):
+    """A failure only the HTTP edge can have (no token, a body it cannot read)."""
+
+
+class Unauthorized(EdgeError):
+    default_message = "Unauthorized"
+
+
+class PayloadTooLarge(EdgeError):
+    default_message = "Request body is larger than 64 KiB"
+
+
+class UnsupportedMediaType(EdgeError):
+    default_message = "Send the body as application/x-www-form-urlencoded or application/json"
+
+
+# Most specific first: the first class an error is an instance of decides.
+_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
+    (InvalidInput, 400, "BAD_REQUEST"),
+    (Unauthorized, 401, "UNAUTHORIZED"),
+    (LoginRefused, 403, "FORBIDDEN"),
+    (SmtpNotFound, 406, "SMTP_NOT_FOUND"),
+    (AppNotFound, 406, "APP_NOT_FOUND"),
+    (AppNameTaken, 406, "APP_NAME_TAKEN"),
+    (Conflict, 406, "CONFLICT"),
+    (CheckFailed, 406, "SMTP_CHECK_FAILED"),
+    (PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
+    (UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),
+    (RateLimited, 429, "TOO_MANY_REQUESTS"),
+)
+INTERNAL = (500, "INTERNAL_ERROR", "Internal server error")
+
+
+def error_body(status: int, code: str, message: str, request_id: str, /, **extra: Any) -> dict[str, Any]:
+    """The one error body shape of the contract (also used by the authorizer and the local runtime).
+
+    Positional-only, so that `extra` may carry a member named `code` (a failed check's SMTP reply code).
+    """
+    return {"status": status, "error": code, "message": message, "requestId": request_id, **extra}
+
+
+def describe(error: DomainError) -> tuple[int, str, dict[str, Any], dict[str, str]]:
+    """(status, error code, extra body members, extra headers) of a domain error."""
+    status, code = next(((s, c) for kind, s, c in _STATUS if isinstance(error, kind)), INTERNAL[:2])
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(error, InvalidInput):
+        extra["fields"] = error.fields
+    elif isinstance(error, CheckFailed):
+        extra.update(stage=error.stage, code=error.code)
+    elif isinstance(error, LoginRefused) and error.challenge:
+        extra["challenge"] = error.challenge
+    elif isinstance(error, RateLimited) and error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return status, code, extra, headers

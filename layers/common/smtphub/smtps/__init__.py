@@ -1,0 +1,1 @@
+"""SMTP servers: models and rules, service, repository, their password secrets and the secrets' cleanup."""

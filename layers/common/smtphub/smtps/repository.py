@@ -1,0 +1,223 @@
+"""The SMTP servers table: key _id; index byApp (idapp, rank), rank ordering by priority, then creation.
+
+Every write here is conditional: on the record's `version` for edits (a concurrent edit loses with
+Conflict), on its owner for deletes, on its app for writes that must not outlive the app (the apps table's
+condition, handed in by the composition root, runs in the same transaction).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from smtphub.codec import Codec
+from smtphub.dynamo import condition_failed, pages, to_attribute, transact
+from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
+from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+BY_APP_INDEX = "byApp"
+_BATCH = 25  # BatchWriteItem's limit
+_CODEC = Codec(
+    Smtp,
+    {"id": "_id", "app_id": "idapp", "account_id": "iduser", "ssltls": "sslTls", "secret_version": "secretVersion"},
+)
+AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]
+
+
+class SmtpRepository:
+    def __init__(self, client: DynamoDBClient, table: str, app_condition: AppCondition) -> None:
+        self.client = client
+        self.table = table
+        self.app_condition = app_condition  # (account, app id) -> a step that holds while the app is live
+
+    def _key(self, smtp_id: str) -> dict[str, Any]:
+        return {"_id": {"S": smtp_id}}
+
+    def get(self, smtp_id: str) -> Smtp | None:
+        item = self.client.get_item(TableName=self.table, Key=self._key(smtp_id), ConsistentRead=True).get("Item")
+        return _CODEC.decode(item) if item else None
+
+    def get_owned(self, account_id: str, smtp_id: str) -> Smtp:
+        """The account's server; SmtpNotFound when there is none, and when it is another account's."""
+        smtp = self.get(smtp_id)
+        if smtp is None or smtp.account_id != account_id:
+            raise SmtpNotFound()
+        return smtp
+
+    def list_by_app(self, app_id: str) -> list[Smtp]:
+        items = pages(
+            self.client.query,
+            TableName=self.table,
+            IndexName=BY_APP_INDEX,
+            KeyConditionExpression="idapp = :app",
+            ExpressionAttributeValues={":app": {"S": app_id}},
+        )
+        return [_CODEC.decode(item) for item in items]
+
+    def create(self, smtp: Smtp) -> None:
+        """Store a new server, in one transaction with the condition that its app is live."""
+        put: Any = {
+            "Put": {
+                "TableName": self.table,
+                "Item": _CODEC.encode(smtp, rank=smtp.rank),
+                "ConditionExpression": "attribute_not_exists(#id)",
+                "ExpressionAttributeNames": {"#id": "_id"},
+            }
+        }
+        app_live = self.app_condition(smtp.account_id, smtp.app_id)
+        transact(self.client, [app_live, put], failures=(AppNotFound, Conflict))
+
+    def update(self, smtp: Smtp, changed: Iterable[str], expected_version: int, *, app_moved: bool) -> None:
+        """Write the changed fields if the server is still at `expected_version` (else Conflict).
+
+        Only what the edit changed is written, so a concurrent check's status and counters survive. When
+        the server moves to another app, the new app's condition is part of the same transaction.
+        """
+        values = _CODEC.values(smtp)
+        names = {"#version": "version", "#modified": "modified", "#rank": "rank", "#owner": "iduser"}
+        attributes: dict[str, Any] = {
+            ":expected": {"N": str(expected_version)},
+            ":version": {"N": str(smtp.version)},
+            ":modified": {"S": smtp.modified},
+            ":rank": {"S": smtp.rank},
+            ":owner": {"S": smtp.account_id},
+        }
+        sets = ["#version = :version", "#modified = :modified", "#rank = :rank"]
+        removes = []
+        for position, name in enumerate(sorted({_CODEC.stored(field) for field in changed})):
+            names[f"#f{position}"] = name
+            if values.get(name) is None:
+                removes.append(f"#f{position}")
+            else:
+                attributes[f":f{position}"] = to_attribute(values[name])
+                sets.append(f"#f{position} = :f{position}")
+        update: Any = {
+            "TableName": self.table,
+            "Key": self._key(smtp.id),
+            "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            "ConditionExpression": "#version = :expected AND #owner = :owner",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": attributes,
+        }
+        if app_moved:
+            steps = [self.app_condition(smtp.account_id, smtp.app_id), {"Update": update}]
+            transact(self.client, steps, failures=(AppNotFound, Conflict))
+            return
+        try:
+            self.client.update_item(**update)
+        except Exception as error:
+            if condition_failed(error):
+                raise Conflict() from None
+            raise
+
+    def attach_secret(self, smtp_id: str, secret_version: str) -> bool:
+        """Create's last step: the record now names its secret's version. SmtpNotFound if it is gone;
+        False (nothing written) when an edit attached a version of its own meanwhile.
+
+        `version` stays as it is: this completes the create, it is not an edit a concurrent one should lose to.
+        """
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(smtp_id),
+                UpdateExpression="SET secretVersion = :version",
+                ConditionExpression="attribute_exists(#id) AND attribute_not_exists(secretVersion)",
+                ExpressionAttributeNames={"#id": "_id"},
+                ExpressionAttributeValues={":version": {"S": secret_version}},
+            )
+        except Exception as error:
+            if not condition_failed(error):
+                raise
+            if self.get(smtp_id) is None:
+                raise SmtpNotFound() from None
+            return False
+        return True
+
+    def delete_new(self, smtp_id: str) -> None:
+        """Undo a create whose secret could not be written: delete the record while nobody edited it."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=self._key(smtp_id),
+                ConditionExpression="version = :first",
+                ExpressionAttributeValues={":first": {"N": "1"}},
+            )
+        except Exception as error:
+            if not condition_failed(error):  # gone, or edited since: theirs now
+                raise
+
+    def delete(self, account_id: str, smtp_id: str) -> Smtp | None:
+        """Delete a server the account has; None when there is none (or it is another account's)."""
+        try:
+            old = self.client.delete_item(
+                TableName=self.table,
+                Key=self._key(smtp_id),
+                ConditionExpression="iduser = :owner",
+                ExpressionAttributeValues={":owner": {"S": account_id}},
+                ReturnValues="ALL_OLD",
+            )
+        except Exception as error:
+            if condition_failed(error):
+                return None
+            raise
+        attributes = old.get("Attributes")
+        return _CODEC.decode(attributes) if attributes else None
+
+    def delete_many(self, smtp_ids: list[str]) -> None:
+        """BatchWriteItem in chunks of 25, retrying unprocessed items with backoff."""
+        for start in range(0, len(smtp_ids), _BATCH):
+            chunk = smtp_ids[start : start + _BATCH]
+            pending: Any = {self.table: [{"DeleteRequest": {"Key": self._key(i)}} for i in chunk]}
+            for attempt in range(8):
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            if pending:
+                raise RuntimeError("DynamoDB left deletions unprocessed after retries")
+
+    def record_check(self, smtp: Smtp, *, ok: bool, lastcheck: Mapping[str, Any]) -> None:
+        """Store a check's outcome in one conditional UpdateItem.
+
+        Success: status A, numerrors 0; failure: status D, numerrors + 1 (atomic ADD, so concurrent checks
+        all count). `version` and `modified` stay as they are: a check is not an edit and never makes a
+        concurrent edit fail. The write holds only while the server exists, is the same account's and is
+        still at the version the check used: otherwise SmtpNotFound when it is gone, Conflict when it was
+        edited meanwhile, and nothing is written.
+        """
+        names = {"#id": "_id", "#owner": "iduser", "#version": "version", "#status": "status",
+                 "#numerrors": "numerrors", "#lastcheck": "lastcheck"}  # fmt: skip
+        values: dict[str, Any] = {
+            ":expected": {"N": str(smtp.version)},
+            ":owner": {"S": smtp.account_id},
+            ":status": {"S": STATUS_ACTIVE if ok else STATUS_DISABLED},
+            ":lastcheck": to_attribute(lastcheck),
+        }
+        if ok:
+            expression = "SET #status = :status, #lastcheck = :lastcheck, #numerrors = :zero"
+            values[":zero"] = {"N": "0"}
+        else:
+            expression = "SET #status = :status, #lastcheck = :lastcheck ADD #numerrors :one"
+            values[":one"] = {"N": "1"}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(smtp.id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(#id) AND #owner = :owner AND #version = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:
+            if not condition_failed(error):
+                raise
+            old = getattr(error, "response", {}).get("Item") or {}
+            if old.get("iduser") != {"S": smtp.account_id}:
+                raise SmtpNotFound() from None
+            raise Conflict() from None

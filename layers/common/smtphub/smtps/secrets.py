@@ -1,0 +1,156 @@
+"""The password secrets: one secret per SMTP server, named prefix + server id, holding {"password": ...}.
+
+Version pinning. Every write makes a new version whose VersionId this code chooses (ClientRequestToken),
+and the server's record names the one version that belongs to it (`secretVersion`, written under the
+record's own `version` condition). A check reads that version, never "whatever is current", so concurrent
+edits cannot cross a record with another edit's password, whatever order their writes land in.
+
+Labels keep pinned versions alive: Secrets Manager may delete versions that carry no staging label. A
+version written by an edit carries its own label `sh-r<record version it edits>-<token>` from the moment
+it exists. When the edit's record write wins, `adopt` moves AWSCURRENT to it and removes the labels of
+every version based on the same or an older record version (those edits lost, or were superseded); when
+it loses, `abandon` removes its label and AWS purges the version later. So the version a record points at
+is always labelled, and at most a few labels are ever attached (a secret holds 20).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from smtphub.aws import error_code
+from smtphub.observability import logger
+from smtphub.smtps.models import Smtp
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+CURRENT = "AWSCURRENT"
+_LABEL = re.compile(r"sh-r(\d+)-[0-9a-f]{12}")
+
+
+def _label(base_version: int, version_id: str) -> str:
+    return f"sh-r{base_version}-{version_id.replace('-', '')[:12]}"
+
+
+class SecretRepository:
+    def __init__(
+        self, client: Callable[[], SecretsManagerClient], prefix: str, recovery_days: int = 7
+    ) -> None:
+        self._build_client = client  # called on first use: functions that only read servers never build one
+        self._client: SecretsManagerClient | None = None
+        self.prefix = prefix
+        self.recovery_days = recovery_days
+
+    @property
+    def client(self) -> SecretsManagerClient:
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
+
+    def name(self, smtp_id: str) -> str:
+        return self.prefix + smtp_id
+
+    def create(self, smtp: Smtp, password: str) -> str:
+        """A new secret for `smtp`; its first version's id (labelled AWSCURRENT)."""
+        version_id = str(uuid.uuid4())
+        self.client.create_secret(
+            Name=self.name(smtp.id),
+            ClientRequestToken=version_id,
+            Description=f"smtp-hub: password of SMTP server {smtp.id}",
+            SecretString=json.dumps({"password": password}),
+            Tags=[
+                {"Key": "smtp-hub:smtp", "Value": smtp.id},
+                {"Key": "smtp-hub:app", "Value": smtp.app_id},
+                {"Key": "smtp-hub:owner", "Value": smtp.account_id},
+            ],
+        )
+        return version_id
+
+    def put(self, smtp_id: str, password: str, base_version: int) -> str:
+        """A new version for an edit of record version `base_version`, under a label of its own (AWSCURRENT
+        does not move until `adopt`); its id."""
+        version_id = str(uuid.uuid4())
+        self.client.put_secret_value(
+            SecretId=self.name(smtp_id),
+            ClientRequestToken=version_id,
+            SecretString=json.dumps({"password": password}),
+            VersionStages=[_label(base_version, version_id)],
+        )
+        return version_id
+
+    def write(self, smtp: Smtp, password: str, base_version: int) -> str:
+        """A version for an edit: a new version of the server's secret, or the secret itself when there is
+        none yet (a secret left by an earlier failure is named after this very server: a version of it)."""
+        if smtp.has_password:
+            return self.put(smtp.id, password, base_version)
+        try:
+            return self.create(smtp, password)
+        except Exception as error:
+            if error_code(error) != "ResourceExistsException":
+                raise
+        return self.put(smtp.id, password, base_version)
+
+    def get(self, smtp_id: str, version_id: str) -> str | None:
+        """The password of exactly that version; None when the secret or the version is gone."""
+        try:
+            value = self.client.get_secret_value(SecretId=self.name(smtp_id), VersionId=version_id)
+        except Exception as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return None
+            raise
+        return str(json.loads(value["SecretString"])["password"])
+
+    def adopt(self, smtp_id: str, version_id: str, base_version: int) -> None:
+        """After the record now names `version_id`: AWSCURRENT to it, and the labels of versions based on
+        record versions up to `base_version` (lost or superseded edits) removed. Best effort: a failure
+        leaves extra labels, never a pinned version without one."""
+        try:
+            stages = self.client.describe_secret(SecretId=self.name(smtp_id)).get("VersionIdsToStages", {})
+            holder = next((v for v, labels in stages.items() if CURRENT in labels), None)
+            if holder != version_id:
+                self._move(smtp_id, CURRENT, to=version_id, away_from=holder)
+            for other, labels in stages.items():
+                for label in labels:
+                    match = _LABEL.fullmatch(label)
+                    if other != version_id and match and int(match.group(1)) <= base_version:
+                        self._move(smtp_id, label, to=None, away_from=other)
+        except Exception:
+            logger.warning("could not tidy the labels of a secret", extra={"idsmtp": smtp_id}, exc_info=True)
+
+    def abandon(self, smtp_id: str, version_id: str, base_version: int) -> None:
+        """An edit lost its record write: its version loses its label (AWS purges unlabelled versions)."""
+        try:
+            self._move(smtp_id, _label(base_version, version_id), to=None, away_from=version_id)
+        except Exception:
+            logger.warning("could not unlabel a lost secret version", extra={"idsmtp": smtp_id}, exc_info=True)
+
+    def _move(self, smtp_id: str, label: str, *, to: str | None, away_from: str | None) -> None:
+        request: dict[str, str] = {"SecretId": self.name(smtp_id), "VersionStage": label}
+        if to:
+            request["MoveToVersionId"] = to
+        if away_from:
+            request["RemoveFromVersionId"] = away_from
+        self.client.update_secret_version_stage(**request)  # type: ignore[arg-type]
+
+    def delete(self, smtp_id: str, *, recoverable: bool = True) -> bool:
+        """Schedule deletion (recoverable for some days) or delete at once; False when nothing was to do.
+
+        Idempotent: a secret that is gone, or already scheduled for deletion, is done with. (Secrets Manager
+        answers InvalidRequestException for the latter; with the parameters used here, and secrets that have
+        no replicas, that is its only cause.)
+        """
+        try:
+            if recoverable:
+                self.client.delete_secret(SecretId=self.name(smtp_id), RecoveryWindowInDays=self.recovery_days)
+            else:
+                self.client.delete_secret(SecretId=self.name(smtp_id), ForceDeleteWithoutRecovery=True)
+        except Exception as error:
+            code = error_code(error)
+            if code == "ResourceNotFoundException" or (recoverable and code == "InvalidRequestException"):
+                return False
+            raise
+        return True

@@ -1,0 +1,129 @@
+"""SMTP servers: create, edit, find, list, remove.
+
+Write ordering across DynamoDB and Secrets Manager, so that a failure half way never leaves a record
+pointing at a missing secret, nor a secret that nothing will clean up, nor a record holding another edit's
+password. A secret is named after its server's id and only ever created while that record exists; every
+removal of a record reaches `smtphub.smtps.cleanup` through the table's stream, which deletes the secret of
+that name. A record names the exact secret version that belongs to it (`secretVersion`).
+
+- create: the record first, without a secret version (one transaction with "the app is live"), then the
+          secret, then the record's `secretVersion`. The secret failing: the record is deleted again. The
+          last step failing: the record stays without a password (its secret goes when the record does).
+- edit:   a new secret version under a label of its own first, then the record naming it (conditional on
+          the record's version); the record write refused: the version loses its label. Won: it becomes
+          AWSCURRENT and the labels of older edits' versions go (smtphub.smtps.secrets).
+- remove: the record only; the stream does the secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from smtphub.apps.repository import AppRepository
+from smtphub.errors import InvalidInput, SmtpNotFound
+from smtphub.ids import new_id, now_iso
+from smtphub.observability import logger
+from smtphub.smtps.models import (
+    CreateSmtp,
+    EditSmtp,
+    Smtp,
+    SmtpRef,
+    rebinding_problems,
+    settings_problems,
+)
+from smtphub.smtps.repository import SmtpRepository
+from smtphub.smtps.secrets import SecretRepository
+
+
+class SmtpService:
+    def __init__(self, apps: AppRepository, smtps: SmtpRepository, secrets: SecretRepository) -> None:
+        self.apps = apps
+        self.smtps = smtps
+        self.secrets = secrets
+
+    def find(self, ref: SmtpRef) -> Smtp:
+        return self.smtps.get_owned(ref.account_id, ref.smtp_id)
+
+    def list_by_app(self, account_id: str, app_id: str) -> list[Smtp]:
+        self.apps.get_live(account_id, app_id)
+        # The index is ordered by rank (priority, created, id); the owner test is belt and braces.
+        return [smtp for smtp in self.smtps.list_by_app(app_id) if smtp.account_id == account_id]
+
+    def create(self, command: CreateSmtp) -> Smtp:
+        now = now_iso()
+        smtp = Smtp(id=new_id(), account_id=command.account_id, created=now, modified=now, **command.fields)  # type: ignore[arg-type]
+        self.smtps.create(smtp)  # AppNotFound from the transaction's app condition
+        if command.password is None:
+            logger.info("smtp created", extra={"idsmtp": smtp.id, "idapp": smtp.app_id})
+            return smtp
+        try:
+            version = self.secrets.create(smtp, command.password)
+        except Exception:
+            # No secret, so no server: delete the record (while nobody has edited it). If that fails too,
+            # the record stays without a password; had the secret been created after all, the record's
+            # removal cleans it up.
+            try:
+                self.smtps.delete_new(smtp.id)
+            except Exception:
+                logger.exception("could not undo a create after its secret failed", extra={"idsmtp": smtp.id})
+            raise
+        try:
+            self.smtps.attach_secret(smtp.id, version)
+        except SmtpNotFound:
+            self._drop_secret_if_record_gone(smtp.id)  # removed meanwhile: its cleanup may have run first
+            raise
+        logger.info("smtp created", extra={"idsmtp": smtp.id, "idapp": smtp.app_id})
+        return replace(smtp, secret_version=version)
+
+    def edit(self, command: EditSmtp) -> Smtp:
+        current = self.smtps.get_owned(command.account_id, command.smtp_id)  # ownership before any rule
+        changes = {name: value for name, value in command.changes.items() if value != getattr(current, name)}
+        password = command.password
+        if not changes and password is None:
+            return current
+        edited = replace(current, **changes, modified=now_iso(), version=current.version + 1)  # type: ignore[arg-type]
+        problems = settings_problems(
+            auth=edited.auth,
+            username=edited.username,
+            has_password=current.has_password or password is not None,
+            starttls=edited.starttls,
+            ssltls=edited.ssltls,
+        )
+        problems = {**rebinding_problems(current, edited, password_given=password is not None), **problems}
+        if problems:
+            raise InvalidInput(problems)
+        app_moved = "app_id" in changes
+        if app_moved:
+            self.apps.get_live(command.account_id, edited.app_id)
+        changed = sorted(changes)
+        if password is not None:
+            edited = replace(edited, secret_version=self.secrets.write(current, password, current.version))
+            changed.append("secret_version")
+        try:
+            self.smtps.update(edited, changed, current.version, app_moved=app_moved)
+        except Exception:
+            if password is not None and edited.secret_version is not None:
+                self.secrets.abandon(current.id, edited.secret_version, current.version)
+                if not current.has_password:
+                    self._drop_secret_if_record_gone(current.id)
+            raise
+        if edited.secret_version is not None and password is not None:
+            self.secrets.adopt(current.id, edited.secret_version, current.version)
+        logger.info("smtp edited", extra={"idsmtp": edited.id, "changed": changed})
+        return edited
+
+    def _drop_secret_if_record_gone(self, smtp_id: str) -> None:
+        """A secret written for a record that was removed meanwhile: its cleanup may have run before the
+        secret existed, so delete it here (best effort: idempotent, and a failure is only logged)."""
+        try:
+            if self.smtps.get(smtp_id) is None:
+                self.secrets.delete(smtp_id)
+        except Exception:
+            logger.exception("could not tidy up a secret after a failed write", extra={"idsmtp": smtp_id})
+
+    def remove(self, ref: SmtpRef) -> None:
+        """One conditional DeleteItem; the secret goes through the table's stream (smtphub.smtps.cleanup)."""
+        removed = self.smtps.delete(ref.account_id, ref.smtp_id)
+        if removed is None:
+            raise SmtpNotFound()
+        logger.info("smtp removed", extra={"idsmtp": ref.smtp_id, "idapp": removed.app_id})

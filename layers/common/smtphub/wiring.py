@@ -1,0 +1,143 @@
+"""The composition root: every repository and service, built once per container on first use.
+
+Handlers ask here for the service they call; nothing else builds a client, a repository or a service.
+Imports are local to each builder, so a function loads only the features it uses (make bench, "Cold
+start"). Tests call `reset()` between cases (settings, clients, everything built), and may replace a
+builder's product with `override(name, instance)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from smtphub import aws
+from smtphub.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from smtphub.accounts.limits import CheckLimiter
+    from smtphub.accounts.service import AccountService
+    from smtphub.apps.repository import AppRepository
+    from smtphub.apps.service import AppService
+    from smtphub.check.service import CheckService
+    from smtphub.smtps.repository import SmtpRepository
+    from smtphub.smtps.secrets import SecretRepository
+    from smtphub.smtps.service import SmtpService
+
+T = TypeVar("T")
+_BUILT: list[Callable[..., Any]] = []
+_OVERRIDES: dict[str, Any] = {}
+
+
+def _component(build: Callable[[], T]) -> Callable[[], T]:
+    """A builder whose product is made once per container (or taken from `override`)."""
+    cached = cache(build)
+    _BUILT.append(cached)
+
+    def get() -> T:
+        if build.__name__ in _OVERRIDES:
+            return _OVERRIDES[build.__name__]  # type: ignore[no-any-return]
+        return cached()
+
+    get.__name__ = build.__name__
+    get.__doc__ = build.__doc__
+    return get
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@_component
+def app_repository() -> AppRepository:
+    from smtphub.apps.repository import AppRepository  # noqa: PLC0415
+
+    return AppRepository(aws.client("dynamodb"), settings().apps_table)
+
+
+@_component
+def smtp_repository() -> SmtpRepository:
+    from smtphub.smtps.repository import SmtpRepository  # noqa: PLC0415
+
+    # An SMTP write that must not outlive its app carries the apps table's condition in its transaction.
+    return SmtpRepository(aws.client("dynamodb"), settings().smtps_table, app_repository().live_condition)
+
+
+@_component
+def secret_repository() -> SecretRepository:
+    from smtphub.smtps.secrets import SecretRepository  # noqa: PLC0415
+
+    config = settings()
+    # The client is built on the first call that needs it: read-only functions never build one.
+    return SecretRepository(lambda: aws.client("secretsmanager"), config.secret_prefix, config.secret_recovery_days)
+
+
+@_component
+def smtp_service() -> SmtpService:
+    from smtphub.smtps.service import SmtpService  # noqa: PLC0415
+
+    return SmtpService(app_repository(), smtp_repository(), secret_repository())
+
+
+@_component
+def app_service() -> AppService:
+    from smtphub.apps.service import AppService  # noqa: PLC0415
+
+    return AppService(app_repository(), smtp_repository())
+
+
+@_component
+def check_limiter() -> CheckLimiter:
+    from smtphub.accounts.limits import CheckLimiter  # noqa: PLC0415
+
+    config = settings()
+    if not config.accounts_table:
+        raise SettingsError("ACCOUNTS_TABLE is required")
+    return CheckLimiter(aws.client("dynamodb"), config.accounts_table, config.checks_per_minute)
+
+
+@_component
+def check_service() -> CheckService:
+    from smtphub.check.limits import Limits  # noqa: PLC0415
+    from smtphub.check.service import CheckService  # noqa: PLC0415
+
+    config = settings()
+    return CheckService(
+        app_repository(),
+        smtp_repository(),
+        secret_repository(),
+        check_limiter(),
+        limits=Limits.within(config.check_deadline_seconds),
+        allow_private=config.allow_private_addresses,
+    )
+
+
+@_component
+def account_service() -> AccountService:
+    import os  # noqa: PLC0415
+
+    from smtphub.accounts.repository import AccountsRepository, CognitoRepository  # noqa: PLC0415
+    from smtphub.accounts.service import AccountService  # noqa: PLC0415
+
+    missing = [name for name in ("USER_POOL_ID", "USER_POOL_CLIENT_ID") if not os.environ.get(name)]
+    if missing:
+        raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+    cognito = CognitoRepository(
+        aws.client("cognito-idp"), os.environ["USER_POOL_ID"], os.environ["USER_POOL_CLIENT_ID"]
+    )
+    return AccountService(cognito, AccountsRepository(aws.client("dynamodb"), settings().accounts_table))
+
+
+def override(name: str, instance: Any) -> None:
+    """Tests: make builder `name` return `instance` until the next `reset()`."""
+    _OVERRIDES[name] = instance
+
+
+def reset() -> None:
+    """Forget everything built, the settings and the clients (tests call this between cases)."""
+    for built in _BUILT:
+        built.cache_clear()  # type: ignore[attr-defined]
+    _OVERRIDES.clear()
+    get_settings.cache_clear()
+    aws.reset()
