@@ -12,7 +12,7 @@ pytest.register_assert_rewrite("tests.support")
 from smtphub import wiring  # noqa: E402
 from tests.support.aws import ACCOUNTS_TABLE, APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE  # noqa: E402
 
-pytest_plugins = ["tests.support.aws", "tests.support.logs"]
+pytest_plugins = ["tests.support.aws", "tests.support.logs", "tests.support.smtp_peers"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,12 @@
 """POST /private/smtps/check: read, converse, record.
 
-1. Take one of the account's checks for this minute (smtphub.accounts.limits: beyond it, RateLimited).
-2. GetItem the server (owner, settings, version, the secret version that belongs to it).
-3. GetItem its app (testemail, From fallback) and, only when auth is on, GetSecretValue of exactly the
+1. Take one of the account's checks for this minute (smtphub.accounts.limits: beyond it, RateLimited,
+   whatever else the request would have found) while GetItem reads the server (owner, settings, version,
+   the secret version that belongs to it): two calls, one round trip.
+2. GetItem its app (testemail, From fallback) and, only when auth is on, GetSecretValue of exactly the
    server's pinned secret version: the two run concurrently, one round trip.
-4. The SMTP conversation (smtphub.check.converse), under the check's one deadline.
-5. One conditional UpdateItem recording the outcome (SmtpRepository.record_check), one log line and one
+3. The SMTP conversation (smtphub.check.converse), under the check's one deadline.
+4. One conditional UpdateItem recording the outcome (SmtpRepository.record_check), one log line and one
    metric (smtphub.check.report). A failed check is CheckFailed; a result made stale by an edit during
    the check is not recorded (Conflict).
 """
@@ -58,8 +59,7 @@ class CheckService:
     def check(self, ref: SmtpRef) -> None:
         """Send the test message; CheckFailed with stage, code and message when the server fails."""
         deadline = Deadline(self.limits.total)
-        self.limiter.take(ref.account_id)
-        smtp = self.smtps.get_owned(ref.account_id, ref.smtp_id)
+        smtp = self._limited_read(ref)
         app, password = self._app_and_password(smtp)
         plan = plan_for(smtp, app, password)
         at = now_iso()
@@ -85,6 +85,14 @@ class CheckService:
             report(plan, outcome, recorded=recorded, total_ms=deadline.elapsed_ms())
         if not outcome.ok:
             raise CheckFailed(outcome.message, stage=outcome.stage, code=outcome.code)
+
+    def _limited_read(self, ref: SmtpRef) -> Smtp:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-check-limit") as pool:
+            taken = pool.submit(self.limiter.take, ref.account_id)
+            try:
+                return self.smtps.get_owned(ref.account_id, ref.smtp_id)
+            finally:
+                taken.result()  # RateLimited wins: a flood of checks learns nothing else
 
     def _app_and_password(self, smtp: Smtp) -> tuple[App, str | None]:
         if not (smtp.auth and smtp.secret_version):

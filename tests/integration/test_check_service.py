@@ -15,11 +15,15 @@ from typing import Any
 import pytest
 
 from local_runtime import template
-from smtphub import check
-from smtphub.models import Smtp
+from smtphub import wiring
+from smtphub.check import service as check_service
+from smtphub.check.plan import CheckOutcome
 from smtphub.observability import logger
-from tests.conftest import ACCOUNT_B, SMTPS_TABLE, call
-from tests.test_check import PASSWORD, USERNAME, free_port, running_raw, running_smtpd, silent
+from smtphub.smtps.models import Smtp
+from smtphub.smtps.repository import _CODEC
+from tests.support.aws import SMTPS_TABLE
+from tests.support.lambdas import ACCOUNT_B, call
+from tests.support.smtp_peers import PASSWORD, USERNAME, free_port, running_raw, running_smtpd, silent
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +50,8 @@ def create_smtp(idapp: str, port: int, **values: Any) -> str:
     if params.get("auth"):
         params.setdefault("username", USERNAME)
         params.setdefault("password", PASSWORD)
+        # The test servers speak plain SMTP on loopback: AUTH in clear needs the explicit opt-in.
+        params.setdefault("insecureauth", not (params.get("starttls") or params.get("ssltls")))
     reply = call("smtps_save", params)
     assert reply.status == 200, reply.text
     return str(reply.json["_id"])
@@ -59,7 +65,7 @@ def smtp_json(idsmtp: str) -> dict[str, Any]:
 
 def stored(aws_fixture: Any, idsmtp: str) -> Smtp:
     item = aws_fixture.dynamodb.get_item(TableName=SMTPS_TABLE, Key={"_id": {"S": idsmtp}})["Item"]
-    return Smtp.from_item(item)
+    return _CODEC.decode(item)
 
 
 def test_a_successful_check_is_200_with_an_empty_body_and_records_it(aws, server):
@@ -273,15 +279,15 @@ def test_nothing_listening_is_406_at_connect(aws):
 def during_check(monkeypatch):
     """Run `action()` while the SMTP conversation is under way (after the reads, before the write)."""
     actions: list[Any] = []
-    original = check.converse
+    original = check_service.converse
 
-    def converse(*args: Any, **kwargs: Any) -> check.Outcome:
+    def converse(*args: Any, **kwargs: Any) -> CheckOutcome:
         outcome = original(*args, **kwargs)
         for action in actions:
             action()
         return outcome
 
-    monkeypatch.setattr(check, "converse", converse)
+    monkeypatch.setattr(check_service, "converse", converse)
     return actions.append
 
 
@@ -306,9 +312,7 @@ def test_a_removal_during_the_check_is_not_found(aws, server, during_check):
 def test_concurrent_failed_checks_each_count(aws, during_check):
     idsmtp = create_smtp(create_app(), free_port(), defaultfromemail="info@example.net")
     # Another check of the same server finishes while this one runs: both failures count.
-    during_check(lambda: check.check_service().smtps.record_check(
-        idsmtp, stored(aws, idsmtp).owner, stored(aws, idsmtp).version, ok=False, lastcheck={"ok": False}
-    ))  # fmt: skip
+    during_check(lambda: wiring.smtp_repository().record_check(stored(aws, idsmtp), ok=False, lastcheck={"ok": False}))
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 406
     assert smtp_json(idsmtp)["numerrors"] == 2
 
@@ -316,20 +320,23 @@ def test_concurrent_failed_checks_each_count(aws, during_check):
 # --- AWS calls ----------------------------------------------------------------------------------
 
 
-def test_without_auth_a_check_makes_three_aws_calls(aws, server, aws_calls):
+def test_without_auth_a_check_makes_three_round_trips_to_aws(aws, server, aws_calls):
     idsmtp = create_smtp(create_app(), server.port, defaultfromemail="info@example.net")
     aws_calls.clear()
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 200
-    assert aws_calls == ["GetItem", "GetItem", "UpdateItem"]
+    # The account's check counter (UpdateItem on the accounts table) alongside the server's GetItem,
+    # then the app, then the one write of the result.
+    assert sorted(aws_calls[:2]) == ["GetItem", "UpdateItem"]
+    assert aws_calls[2:] == ["GetItem", "UpdateItem"]
 
 
 def test_with_auth_the_password_is_read_alongside_the_app(aws, server, aws_calls):
     idsmtp = create_smtp(create_app(), server.port, auth=True, defaultfromemail="info@example.net")
     aws_calls.clear()
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 200
-    assert aws_calls[0] == "GetItem"
-    assert sorted(aws_calls[1:3]) == ["GetItem", "GetSecretValue"]  # one round trip, concurrently
-    assert aws_calls[3:] == ["UpdateItem"]
+    assert sorted(aws_calls[:2]) == ["GetItem", "UpdateItem"]  # the server and the check counter
+    assert sorted(aws_calls[2:4]) == ["GetItem", "GetSecretValue"]  # one round trip, concurrently
+    assert aws_calls[4:] == ["UpdateItem"]
 
 
 # --- Template ------------------------------------------------------------------------------------
@@ -360,6 +367,77 @@ def test_the_template_bounds_and_confines_the_check_function():
     assert sorted(granted["dynamodb:GetItem"]) == sorted(
         [json.dumps({"Fn::GetAtt": ["AppsTable", "Arn"]}), json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})]
     )
-    assert granted["dynamodb:UpdateItem"] == [json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})]
+    assert sorted(granted["dynamodb:UpdateItem"]) == sorted(
+        [json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]}), json.dumps({"Fn::GetAtt": ["AccountsTable", "Arn"]})]
+    )  # the result, and the account's check counter
     (secrets,) = granted["secretsmanager:GetSecretValue"]
     assert secrets.endswith(':secret:${AWS::StackName}/${StageName}/smtp/*"}')
+
+
+# --- Credentials stay where they were given (issue: stored SMTP credentials) --------------------------
+
+
+def auth_attempts(sink: Any) -> list[str]:
+    return [line for line in sink.commands if line.upper().startswith("AUTH ")]
+
+
+def test_a_redirected_server_never_receives_the_stored_password(aws):
+    """Read-back by redirect: an edit pointing a server with a stored password at another host, without the
+    password, is refused; nothing the caller does afterwards sends the password to that host."""
+    with running_smtpd() as real, running_smtpd() as attacker:
+        # given a server with a stored password
+        idsmtp = create_smtp(create_app(), real.port, auth=True, defaultfromemail="info@example.net")
+        # when its address is changed without the password
+        edit = call("smtps_save", {"idsmtp": idsmtp, "port": attacker.port})
+        # then the edit is refused, naming the password, and the server still points at the real host
+        assert (edit.status, edit.json["fields"]) == (
+            400,
+            {"password": "must be given again when the server's address, user or encryption changes"},
+        )
+        assert smtp_json(idsmtp)["port"] == real.port
+        assert call("smtps_check", {"idsmtp": idsmtp}).status == 200
+        assert auth_attempts(attacker.sink) == []
+        assert attacker.sink.commands == []
+        assert [line.split()[:2] for line in auth_attempts(real.sink)] == [["AUTH", "PLAIN"]]
+
+
+def test_auth_over_a_plain_connection_is_refused_before_any_credential_is_sent(aws, server):
+    # given a server with auth on, no encryption and no opt-in to clear-text AUTH
+    idsmtp = create_smtp(create_app(), server.port, auth=True, insecureauth=False, defaultfromemail="i@example.net")
+    # when it is checked
+    reply = call("smtps_check", {"idsmtp": idsmtp})
+    # then the check fails at AUTH, says how to fix it, and the server saw no AUTH at all
+    assert (reply.status, reply.json["stage"], reply.json["code"]) == (406, "AUTH", None)
+    assert "insecureauth" in reply.json["message"]
+    assert auth_attempts(server.sink) == []
+    assert PASSWORD not in "".join(server.sink.commands)
+    assert smtp_json(idsmtp)["status"] == "D"
+
+
+def test_the_check_uses_the_pinned_secret_version_not_whatever_is_current(aws, server):
+    # given a server whose record names its secret version
+    idsmtp = create_smtp(create_app(), server.port, auth=True, defaultfromemail="info@example.net")
+    pinned = stored(aws, idsmtp).secret_version
+    assert pinned is not None
+    # when someone makes another version current behind the record's back
+    name = aws.secrets.list_secrets()["SecretList"][0]["Name"]
+    aws.secrets.put_secret_value(SecretId=name, SecretString=json.dumps({"password": "not-the-one"}))
+    assert json.loads(aws.secrets.get_secret_value(SecretId=name)["SecretString"])["password"] == "not-the-one"
+    # then the check still authenticates with the record's own password
+    assert call("smtps_check", {"idsmtp": idsmtp}).status == 200
+    assert server.sink.received[0].authenticated
+
+
+def test_checks_are_limited_per_account_and_minute_with_retry_after(aws, server, monkeypatch):
+    monkeypatch.setenv("CHECKS_PER_MINUTE", "2")
+    wiring.reset()
+    idsmtp = create_smtp(create_app(), server.port, defaultfromemail="info@example.net")
+    assert [call("smtps_check", {"idsmtp": idsmtp}).status for _ in range(2)] == [200, 200]
+    limited = call("smtps_check", {"idsmtp": idsmtp})
+    assert (limited.status, limited.json["error"]) == (429, "TOO_MANY_REQUESTS")
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert len(server.sink.received) == 2  # the third never reached the server
+    # Another account has its own allowance, and a missing server counts too (no free probing).
+    other = call("smtps_check", {"idsmtp": "6741f0a2c3d4e5f6a7b8c9d0"}, account=ACCOUNT_B)
+    assert other.json["error"] == "SMTP_NOT_FOUND"
+    assert call("smtps_check", {"idsmtp": "6741f0a2c3d4e5f6a7b8c9d0"}).json["error"] == "TOO_MANY_REQUESTS"
