@@ -99,5 +99,5 @@ def cancellation_codes(error: BaseException) -> list[str]:
 
     if not isinstance(error, ClientError):
         return []
-    reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+    reasons = error.response.get("CancellationReasons", [])
     return [str(reason.get("Code", "None")) for reason in reasons]

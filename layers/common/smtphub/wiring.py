@@ -70,7 +70,9 @@ def secret_repository() -> SecretRepository:
 
     config = settings()
     # The client is built on the first call that needs it: read-only functions never build one.
-    return SecretRepository(lambda: aws.client("secretsmanager"), config.secret_prefix, config.secret_recovery_days)
+    return SecretRepository(
+        lambda: aws.client("secretsmanager"), config.secret_prefix, config.secret_recovery_days
+    )
 
 
 @_component

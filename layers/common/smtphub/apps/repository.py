@@ -84,9 +84,7 @@ class AppRepository:
             transact(self.client, [put], failures=(Conflict,))
             return
         unlock: Any = {"Delete": {"TableName": self.table, "Key": self._lock(app.account_id, old_name)}}
-        transact(
-            self.client, [put, unlock, self._put_lock(app)], failures=(Conflict, Conflict, AppNameTaken)
-        )
+        transact(self.client, [put, unlock, self._put_lock(app)], failures=(Conflict, Conflict, AppNameTaken))
 
     def mark_deleting(self, account_id: str, app_id: str) -> App:
         """Flag an app as being removed (idempotent), so that no SMTP server can be added to it."""
@@ -123,7 +121,7 @@ class AppRepository:
         return {
             "ConditionCheck": {
                 "TableName": self.table,
-                "Key": self._key(account_id, app_id),  # type: ignore[typeddict-item]
+                "Key": self._key(account_id, app_id),
                 "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(deleting)",
                 "ExpressionAttributeNames": {"#id": "_id"},
             }

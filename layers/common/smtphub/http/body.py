@@ -80,7 +80,9 @@ def gather(event: Event, known: Container[str], problems: dict[str, str]) -> dic
     return params
 
 
-def _collect(pairs: Iterable[tuple[str, str]], known: Container[str], problems: dict[str, str]) -> dict[str, str]:
+def _collect(
+    pairs: Iterable[tuple[str, str]], known: Container[str], problems: dict[str, str]
+) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, value in pairs:
         key = canonical_name(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -86,17 +86,23 @@ def source_ip_of(event: Event) -> str | None:
     return str(ip) if ip else None
 
 
-def parse(event: Event, model: type[M]) -> M:
-    """The event's parameters as `model`; one InvalidInput names every bad one."""
+def read_params(event: Event, known: Container[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The event's raw parameters with names in `known`, and the problems found reading them (a repeated
+    or nested parameter); a body that cannot be read at all raises its edge or domain error."""
     problems: dict[str, str] = {}
     try:
-        raw = body.gather(event, model.request_names(), problems)
+        return body.gather(event, known, problems), problems
     except body.BodyTooLarge:
         raise PayloadTooLarge() from None
     except body.UnsupportedBody:
         raise UnsupportedMediaType() from None
     except body.BadParameters as bad:
         raise InvalidInput(bad.problems) from None
+
+
+def parse(event: Event, model: type[M]) -> M:
+    """The event's parameters as `model`; one InvalidInput names every bad one."""
+    raw, problems = read_params(event, model.request_names())
     return model.parse(raw, problems)
 
 
@@ -132,8 +138,11 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
             )
             return response
 
-        return logger.inject_lambda_context(
+        wrapped: Any = logger.inject_lambda_context(
             lambda_handler, correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False
         )
+        wrapped.request_model = model  # for the OpenAPI generator and the tests: the route's parameters
+        wrapped.public = public
+        return wrapped  # type: ignore[no-any-return]
 
     return wrap

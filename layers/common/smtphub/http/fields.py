@@ -170,7 +170,9 @@ def _text_schema(max_length: int, **extra: Any) -> WithJsonSchema:
 _PASSWORD = {"writeOnly": True, "format": "password"}
 
 Boolean = Annotated[bool, PlainValidator(_boolean), WithJsonSchema({"type": "boolean"})]
-Id = Annotated[str, PlainValidator(_identifier), WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"})]
+Id = Annotated[
+    str, PlainValidator(_identifier), WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"})
+]
 Host = Annotated[str, PlainValidator(parse_host), _text_schema(MAX_HOST)]
 Email = Annotated[str, PlainValidator(parse_email), _text_schema(MAX_EMAIL, format="email")]
 Port = Annotated[int, PlainValidator(_integer(1, 65535)), _integer_schema(1, 65535)]
@@ -185,5 +187,7 @@ LoginPassword = Annotated[
     str, PlainValidator(_secret(MAX_LOGIN_PASSWORD)), _text_schema(MAX_LOGIN_PASSWORD, **_PASSWORD)
 ]
 Strategy = Annotated[
-    str, PlainValidator(_choice("RANDOM", "PRIORITY")), WithJsonSchema({"type": "string", "enum": ["RANDOM", "PRIORITY"]})
+    str,
+    PlainValidator(_choice("RANDOM", "PRIORITY")),
+    WithJsonSchema({"type": "string", "enum": ["RANDOM", "PRIORITY"]}),
 ]

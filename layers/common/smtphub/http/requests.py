@@ -39,7 +39,12 @@ class RequestModel(BaseModel):
     """A request's parameters. `parse` reports every problem in one InvalidInput: each parameter's own,
     and the rules across parameters (`problems`) judged on the parameters that are fine."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", validate_by_alias=True, validate_by_name=False)
+    # hide_input_in_errors: a ValidationError's text never holds a value (a password), wherever it ends up.
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", validate_by_alias=True, validate_by_name=False, hide_input_in_errors=True
+    )
+    # Parameters whose white space is part of the value; any other blank value counts as absent.
+    VERBATIM: ClassVar[frozenset[str]] = frozenset({"password"})
 
     @classmethod
     def request_names(cls) -> frozenset[str]:
@@ -48,6 +53,7 @@ class RequestModel(BaseModel):
     @classmethod
     def parse(cls, raw: Mapping[str, str], problems: Mapping[str, str] | None = None) -> Self:
         found = dict(problems or {})
+        raw = {k: v for k, v in raw.items() if k in cls.VERBATIM or v.strip()}
         try:
             model = cls.model_validate({k: v for k, v in raw.items() if k not in found})
         except ValidationError as error:

@@ -38,7 +38,10 @@ def clean(event: dict[str, Any], secrets: SecretRepository) -> dict[str, Any]:
             tally["failed"] += 1
             logger.exception(
                 "could not delete the secret of a removed SMTP server",
-                extra={"idsmtp": smtp_id, "sequenceNumber": record.dynamodb and record.dynamodb.sequence_number},
+                extra={
+                    "idsmtp": smtp_id,
+                    "sequenceNumber": record.dynamodb and record.dynamodb.sequence_number,
+                },
             )
             raise
         tally["deleted" if deleted else "doneAlready"] += 1

@@ -17,7 +17,8 @@ PRIORITY_DIGITS = 7  # priorities go up to 1,000,000
 
 REQUIRED_WITH_AUTH = "is required when auth is true"
 BOTH_TLS = "cannot be true together with starttls"
-PASSWORD_AGAIN = "must be given again when the server's address, user or encryption changes"
+# A message, not a password.
+PASSWORD_AGAIN = "must be given again when the server's address, user or encryption changes"  # noqa: S105  # nosec B105
 # Changing any of these sends the stored password somewhere else: the password must come with the change.
 BOUND_TO_PASSWORD = ("host", "port", "username", "auth")
 
@@ -120,5 +121,7 @@ def rebinding_problems(current: Smtp, edited: Smtp, *, password_given: bool) -> 
     if password_given or not current.has_password:
         return {}
     moved = any(getattr(current, name) != getattr(edited, name) for name in BOUND_TO_PASSWORD)
-    weaker = (current.encrypted and not edited.encrypted) or (edited.insecureauth and not current.insecureauth)
+    weaker = (current.encrypted and not edited.encrypted) or (
+        edited.insecureauth and not current.insecureauth
+    )
     return {"password": PASSWORD_AGAIN} if moved or weaker else {}

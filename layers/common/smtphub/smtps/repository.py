@@ -24,7 +24,13 @@ BY_APP_INDEX = "byApp"
 _BATCH = 25  # BatchWriteItem's limit
 _CODEC = Codec(
     Smtp,
-    {"id": "_id", "app_id": "idapp", "account_id": "iduser", "ssltls": "sslTls", "secret_version": "secretVersion"},
+    {
+        "id": "_id",
+        "app_id": "idapp",
+        "account_id": "iduser",
+        "ssltls": "sslTls",
+        "secret_version": "secretVersion",
+    },
 )
 AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]
 
@@ -39,7 +45,9 @@ class SmtpRepository:
         return {"_id": {"S": smtp_id}}
 
     def get(self, smtp_id: str) -> Smtp | None:
-        item = self.client.get_item(TableName=self.table, Key=self._key(smtp_id), ConsistentRead=True).get("Item")
+        item = self.client.get_item(TableName=self.table, Key=self._key(smtp_id), ConsistentRead=True).get(
+            "Item"
+        )
         return _CODEC.decode(item) if item else None
 
     def get_owned(self, account_id: str, smtp_id: str) -> Smtp:
@@ -99,13 +107,15 @@ class SmtpRepository:
         update: Any = {
             "TableName": self.table,
             "Key": self._key(smtp.id),
-            "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            "UpdateExpression": "SET "
+            + ", ".join(sets)
+            + (" REMOVE " + ", ".join(removes) if removes else ""),
             "ConditionExpression": "#version = :expected AND #owner = :owner",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": attributes,
         }
         if app_moved:
-            steps = [self.app_condition(smtp.account_id, smtp.app_id), {"Update": update}]
+            steps: list[Any] = [self.app_condition(smtp.account_id, smtp.app_id), {"Update": update}]
             transact(self.client, steps, failures=(AppNotFound, Conflict))
             return
         try:
@@ -119,7 +129,7 @@ class SmtpRepository:
         """Create's last step: the record now names its secret's version. SmtpNotFound if it is gone;
         False (nothing written) when an edit attached a version of its own meanwhile.
 
-        `version` stays as it is: this completes the create, it is not an edit a concurrent one should lose to.
+        `version` stays as it is: this completes the create, not an edit a concurrent one should lose to.
         """
         try:
             self.client.update_item(

@@ -126,7 +126,9 @@ class SecretRepository:
         try:
             self._move(smtp_id, _label(base_version, version_id), to=None, away_from=version_id)
         except Exception:
-            logger.warning("could not unlabel a lost secret version", extra={"idsmtp": smtp_id}, exc_info=True)
+            logger.warning(
+                "could not unlabel a lost secret version", extra={"idsmtp": smtp_id}, exc_info=True
+            )
 
     def _move(self, smtp_id: str, label: str, *, to: str | None, away_from: str | None) -> None:
         request: dict[str, str] = {"SecretId": self.name(smtp_id), "VersionStage": label}
@@ -134,7 +136,7 @@ class SecretRepository:
             request["MoveToVersionId"] = to
         if away_from:
             request["RemoveFromVersionId"] = away_from
-        self.client.update_secret_version_stage(**request)  # type: ignore[arg-type]
+        self.client.update_secret_version_stage(**request)
 
     def delete(self, smtp_id: str, *, recoverable: bool = True) -> bool:
         """Schedule deletion (recoverable for some days) or delete at once; False when nothing was to do.
@@ -145,7 +147,9 @@ class SecretRepository:
         """
         try:
             if recoverable:
-                self.client.delete_secret(SecretId=self.name(smtp_id), RecoveryWindowInDays=self.recovery_days)
+                self.client.delete_secret(
+                    SecretId=self.name(smtp_id), RecoveryWindowInDays=self.recovery_days
+                )
             else:
                 self.client.delete_secret(SecretId=self.name(smtp_id), ForceDeleteWithoutRecovery=True)
         except Exception as error:

@@ -51,7 +51,7 @@ class SmtpService:
 
     def create(self, command: CreateSmtp) -> Smtp:
         now = now_iso()
-        smtp = Smtp(id=new_id(), account_id=command.account_id, created=now, modified=now, **command.fields)  # type: ignore[arg-type]
+        smtp = Smtp(id=new_id(), account_id=command.account_id, created=now, modified=now, **command.fields)
         self.smtps.create(smtp)  # AppNotFound from the transaction's app condition
         if command.password is None:
             logger.info("smtp created", extra={"idsmtp": smtp.id, "idapp": smtp.app_id})
