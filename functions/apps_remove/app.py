@@ -2,7 +2,7 @@
 
 from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.http.requests import AppById
+from smtphub.http.requests.apps import AppById
 
 
 @api(AppById)

@@ -4,7 +4,7 @@ from typing import Any
 
 from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.http.requests import AppSave
+from smtphub.http.requests.apps import AppSave
 from smtphub.http.responses import app_json
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.http.requests import Login
+from smtphub.http.requests.accounts import Login
 from smtphub.http.responses import login_json
 
 

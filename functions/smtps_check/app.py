@@ -5,7 +5,7 @@ A failed check is a 406 SMTP_CHECK_FAILED with `stage`, `code` and `message`; se
 
 from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.http.requests import SmtpTarget
+from smtphub.http.requests.smtps import SmtpTarget
 
 
 @api(SmtpTarget)

@@ -4,7 +4,7 @@ from typing import Any
 
 from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.http.requests import SmtpsByApp
+from smtphub.http.requests.smtps import SmtpsByApp
 from smtphub.http.responses import smtps_json
 
 

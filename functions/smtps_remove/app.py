@@ -2,7 +2,7 @@
 
 from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.http.requests import SmtpTarget
+from smtphub.http.requests.smtps import SmtpTarget
 
 
 @api(SmtpTarget)

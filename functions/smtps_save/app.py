@@ -4,7 +4,7 @@ from typing import Any
 
 from smtphub import wiring
 from smtphub.http import Request, api
-from smtphub.http.requests import SmtpSave
+from smtphub.http.requests.smtps import SmtpSave
 from smtphub.http.responses import smtp_json
 from smtphub.smtps.models import CreateSmtp
 
