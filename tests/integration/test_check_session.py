@@ -1,280 +1,46 @@
 """The SMTP conversation of POST /private/smtps/check against real servers on 127.0.0.1.
 
-aiosmtpd plays well-behaved servers (plain, STARTTLS, implicit TLS, AUTH), with certificates from
-a trustme CA that SSL_CERT_FILE points at; small socket servers play the badly behaved ones (silent,
-slow-drip, endless banner, scripted). Bounds are short, so every test takes well under 2 s.
-Nothing here connects anywhere but 127.0.0.1 (resolution of other names is mocked).
+The peers (aiosmtpd for well-behaved servers, small socket servers for the badly behaved ones) and the
+helpers that run a check against them are in tests/support/smtp_peers.py. Bounds are short, so every
+test takes well under 2 s. Nothing here connects anywhere but 127.0.0.1 (resolution of other names is
+mocked). Checks that authenticate over a plain connection say `insecure_auth=True`: without it the
+check refuses to send credentials in clear (tested below, under "Secrets stay secret").
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import email
 import email.policy
 import hashlib
 import hmac
 import socket
-import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
-from smtphub import check
-from smtphub.check import Deadline, Limits, Outcome, Plan, converse
-
-USERNAME = "mailer@example.net"
-PASSWORD = "Pw-s3cret-\u00e9-1234"  # non-ASCII on purpose
-BOUND = 1.0  # the check's deadline in the tests that wait for it
-
-
-# --- Servers -------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-    tls: bool
-    authenticated: bool
-
-    @property
-    def message(self) -> email.message.EmailMessage:
-        parsed = email.message_from_bytes(self.content, policy=email.policy.default)
-        assert isinstance(parsed, email.message.EmailMessage)
-        return parsed
-
-
-class Sink:
-    """An aiosmtpd handler that keeps what it accepts; `nobody@...` is an unknown recipient."""
-
-    def __init__(self, data_reply: str = "250 2.0.0 Ok: queued as 4F1A2B") -> None:
-        self.received: list[Received] = []
-        self.data_reply = data_reply
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return "550 5.1.1 <nobody@example.net>: Recipient address rejected: User unknown"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(
-            Received(
-                envelope.mail_from,
-                list(envelope.rcpt_tos),
-                envelope.original_content or envelope.content,
-                session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
-                session.authenticated,
-            )
-        )
-        return self.data_reply
-
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = auth_data.login == USERNAME.encode() and auth_data.password == PASSWORD.encode()
-    return AuthResult(success=ok, handled=False)
-
-
-@dataclass
-class Server:
-    port: int
-    sink: Sink
-
-
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(autouse=True)
-def trust_test_ca(ca, tmp_path_factory, monkeypatch):
-    """The check trusts the system store, which SSL_CERT_FILE replaces: here, with the test CA only."""
-    path = tmp_path_factory.getbasetemp() / "test-ca.pem"
-    if not path.exists():
-        ca.cert_pem.write_to_path(str(path))
-    monkeypatch.setenv("SSL_CERT_FILE", str(path))
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-
-
-def server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(*names).configure_cert(context)
-    return context
-
-
-@contextlib.contextmanager
-def running_smtpd(sink: Sink | None = None, **options: Any) -> Iterator[Server]:
-    """aiosmtpd on 127.0.0.1 (options go to aiosmtpd's SMTP: tls_context, require_starttls, ...)."""
-    sink = sink or Sink()
-    options.setdefault("authenticator", authenticator)
-    options.setdefault("auth_require_tls", False)
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, server_hostname="mx.test", **options)
-    controller.start()
-    try:
-        yield Server(port, sink)
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def smtpd() -> Iterator[Callable[..., Server]]:
-    with contextlib.ExitStack() as stack:
-        yield lambda sink=None, **options: stack.enter_context(running_smtpd(sink, **options))
-
-
-Behaviour = Callable[[socket.socket, threading.Event, list[bytes]], None]
-
-
-@dataclass
-class RawServer:
-    port: int
-    connections: list[int] = field(default_factory=lambda: [0])
-    lines: list[bytes] = field(default_factory=list)  # what clients sent (scripted servers)
-
-    @property
-    def accepted(self) -> int:
-        return self.connections[0]
-
-
-@contextlib.contextmanager
-def running_raw(behaviour: Behaviour) -> Iterator[RawServer]:
-    """A TCP server on 127.0.0.1 that runs `behaviour(conn, stop, lines)` for each connection."""
-    stop = threading.Event()
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.05)
-    server = RawServer(listener.getsockname()[1])
-
-    def handle(conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            behaviour(conn, stop, server.lines)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            server.connections[0] += 1
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
-
-
-@pytest.fixture
-def raw() -> Iterator[Callable[[Behaviour], RawServer]]:
-    with contextlib.ExitStack() as stack:
-        yield lambda behaviour: stack.enter_context(running_raw(behaviour))
-
-
-def silent(conn: socket.socket, stop: threading.Event, lines: list[bytes]) -> None:
-    stop.wait(10)
-
-
-def slow_drip(conn: socket.socket, stop: threading.Event, lines: list[bytes]) -> None:
-    conn.sendall(b"220-")
-    while not stop.wait(0.02):
-        conn.sendall(b"x")
-
-
-def huge_banner(conn: socket.socket, stop: threading.Event, lines: list[bytes]) -> None:
-    conn.sendall(b"220 " + b"x" * 100_000)
-    stop.wait(10)
-
-
-def endless_banner(conn: socket.socket, stop: threading.Event, lines: list[bytes]) -> None:
-    while not stop.is_set():
-        conn.sendall(b"220-still talking\r\n" * 50)
-
-
-Reply = str | Callable[[bytes], str]
-MESSAGE = "<message>"  # a step that reads the whole message, up to the line with a lone dot
-
-
-def scripted(greeting: str, *steps: tuple[str, Reply]) -> Behaviour:
-    """Greet, then for each step read one line (it must start with the step's command) and reply."""
-
-    def behaviour(conn: socket.socket, stop: threading.Event, lines: list[bytes]) -> None:
-        reader = conn.makefile("rb")
-        conn.sendall(greeting.encode() + b"\r\n")
-        for expected, reply in steps:
-            line = reader.readline()
-            lines.append(line)
-            while expected == MESSAGE and line not in (b".\r\n", b""):
-                line = reader.readline()
-            if expected != MESSAGE and not line.upper().startswith(expected.upper().encode()):
-                conn.sendall(b"500 unexpected\r\n")
-                return
-            text = reply(line) if callable(reply) else reply
-            if text:
-                conn.sendall(text.encode() + b"\r\n")
-        stop.wait(10)
-
-    return behaviour
-
-
-# --- Running a check -----------------------------------------------------------------------------
-
-
-def plan(port: int, **changes: Any) -> Plan:
-    values: dict[str, Any] = {
-        "smtp_id": "6741f0b7d1e2f3a4b5c6d7e8",
-        "app_id": "6741f0a2c3d4e5f6a7b8c9d0",
-        "app_name": "Caf\u00e9 shop",
-        "host": "127.0.0.1",
-        "port": port,
-        "sender": "info@example.net",
-        "sender_name": "\u00c9quipe Info",
-        "recipient": "ops@example.org",
-    }
-    values.update(changes)
-    if values.get("auth"):
-        values.setdefault("username", USERNAME)
-        values.setdefault("password", PASSWORD)
-    return Plan(**values)
-
-
-def run(the_plan: Plan, *, total: float = 3.0, allow_private: bool = True) -> Outcome:
-    return converse(
-        the_plan, limits=Limits.within(total), deadline=Deadline(total), allow_private=allow_private
-    )
-
-
-def timed(the_plan: Plan, total: float = BOUND) -> tuple[Outcome, float]:
-    started = time.monotonic()
-    outcome = run(the_plan, total=total)
-    return outcome, time.monotonic() - started
-
-
-def assert_failed(outcome: Outcome, stage: str, code: int | None = None) -> None:
-    assert not outcome.ok, outcome
-    assert (outcome.stage, outcome.code) == (stage, code), outcome
-    assert outcome.message
-    assert PASSWORD not in outcome.message
+from smtphub.check.message import data_bytes
+from tests.support.smtp_peers import (
+    BOUND,
+    MESSAGE,
+    PASSWORD,
+    USERNAME,
+    Sink,
+    assert_failed,
+    endless_banner,
+    free_port,
+    huge_banner,
+    plan,
+    run,
+    scripted,
+    server_context,
+    silent,
+    slow_drip,
+    timed,
+)
+
+pytestmark = pytest.mark.usefixtures("trust_test_ca")
 
 
 # --- Success -------------------------------------------------------------------------------------
@@ -315,7 +81,7 @@ def test_plain_check_delivers_a_proper_test_message(smtpd):
 
 def test_auth_plain_success(smtpd):
     server = smtpd()
-    outcome = run(plan(server.port, auth=True))
+    outcome = run(plan(server.port, auth=True, insecure_auth=True))
     assert outcome.ok, outcome
     (received,) = server.sink.received
     assert received.authenticated
@@ -324,7 +90,7 @@ def test_auth_plain_success(smtpd):
 
 def test_auth_login_when_plain_is_not_offered(smtpd):
     server = smtpd(auth_exclude_mechanism=["PLAIN"])
-    assert run(plan(server.port, auth=True)).ok
+    assert run(plan(server.port, auth=True, insecure_auth=True)).ok
     assert server.sink.received[0].authenticated
 
 
@@ -346,7 +112,7 @@ def test_auth_cram_md5(raw):
             ("QUIT", "221 bye"),
         )
     )
-    outcome = run(plan(server.port, auth=True), total=BOUND)
+    outcome = run(plan(server.port, auth=True, insecure_auth=True), total=BOUND)
     assert outcome.ok, outcome
     assert server.lines[2].strip() == expected
 
@@ -422,7 +188,7 @@ def test_non_ascii_addresses_use_smtputf8(smtpd):
 
 def test_wrong_password_fails_at_auth_with_535(smtpd):
     server = smtpd()
-    outcome = run(plan(server.port, auth=True, password="wrong-" + PASSWORD))
+    outcome = run(plan(server.port, auth=True, insecure_auth=True, password="wrong-" + PASSWORD))
     assert_failed(outcome, "AUTH", 535)
     assert "username or password" in outcome.message
     assert "wrong-" not in outcome.message
@@ -431,7 +197,7 @@ def test_wrong_password_fails_at_auth_with_535(smtpd):
 
 def test_auth_offered_only_after_starttls_says_so(smtpd, ca):
     server = smtpd(tls_context=server_context(ca, "127.0.0.1"), auth_require_tls=True)
-    outcome = run(plan(server.port, auth=True))
+    outcome = run(plan(server.port, auth=True, insecure_auth=True))
     assert_failed(outcome, "AUTH")
     assert "starttls" in outcome.message
 
@@ -615,7 +381,7 @@ def test_server_text_that_echoes_the_password_is_scrubbed(raw):
             ("RCPT", f"550 no mailbox for {PASSWORD} / {plain_token}"),
         )
     )
-    outcome = run(plan(server.port, auth=True, debug=True), total=BOUND)
+    outcome = run(plan(server.port, auth=True, insecure_auth=True, debug=True), total=BOUND)
     assert_failed(outcome, "RCPT", 550)
     assert plain_token not in outcome.message
     assert "***" in outcome.message
@@ -637,12 +403,57 @@ def test_auth_replies_are_never_quoted(raw):
             ("", lambda line: f"535 you sent {base64.b64decode(line.strip()).decode()[::-1]}"),
         )
     )
-    outcome = run(plan(server.port, auth=True, debug=True), total=BOUND)
+    outcome = run(plan(server.port, auth=True, insecure_auth=True, debug=True), total=BOUND)
     assert_failed(outcome, "AUTH", 535)
     assert outcome.message == "The server rejected the username or password (535)"
     assert outcome.transcript is not None
     assert "S: 535 ..." in outcome.transcript
     assert all(PASSWORD[::-1] not in line for line in outcome.transcript)
+
+
+def credential_forms() -> list[bytes]:
+    """What of USERNAME and PASSWORD may not cross a clear connection, in any form AUTH would use."""
+    user, secret = USERNAME.encode(), PASSWORD.encode()
+    return [
+        secret,
+        base64.b64encode(secret),
+        base64.b64encode(b"\0" + user + b"\0" + secret),
+        base64.b64encode(user),  # AUTH LOGIN's first answer
+    ]
+
+
+@pytest.mark.parametrize("excluded", [[], ["PLAIN"]], ids=["plain-offered", "login-only"])
+def test_credentials_are_never_sent_over_a_clear_connection(smtpd, excluded):
+    server = smtpd(auth_exclude_mechanism=excluded)  # offers AUTH in clear (auth_require_tls=False)
+    outcome = run(plan(server.port, auth=True))
+    assert_failed(outcome, "AUTH")
+    assert outcome.message == (
+        "Refusing to send the password over an unencrypted connection: turn starttls or sslTls on, "
+        "or set insecureauth=true if you accept the risk"
+    )
+    commands = server.sink.commands
+    assert commands[0].startswith("EHLO ")
+    assert not any(line.upper().startswith("AUTH") for line in commands), commands
+    wire = bytes(server.sink.wire)
+    assert not any(form in wire for form in credential_forms()), wire
+    assert server.sink.received == []
+
+
+def test_insecure_auth_lets_credentials_go_over_a_clear_connection(smtpd):
+    server = smtpd()
+    outcome = run(plan(server.port, auth=True, insecure_auth=True))
+    assert outcome.ok, outcome
+    assert server.sink.received[0].authenticated
+    assert any(line.startswith("AUTH PLAIN ") for line in server.sink.commands)
+
+
+def test_with_starttls_credentials_go_only_after_the_handshake(smtpd, ca):
+    server = smtpd(tls_context=server_context(ca, "127.0.0.1"))
+    outcome = run(plan(server.port, starttls=True, auth=True))  # insecure_auth stays False
+    assert outcome.ok, outcome
+    commands = [line.split(" ")[0].upper() for line in server.sink.commands]
+    assert commands[:4] == ["EHLO", "STARTTLS", "EHLO", "AUTH"], commands
+    assert server.sink.received[0].authenticated
 
 
 def test_plan_repr_hides_the_password():
@@ -703,7 +514,7 @@ def test_data_is_dot_stuffed_and_terminated():
     message = email.message.EmailMessage(policy=email.policy.SMTP)
     message["Subject"] = "x"
     message.set_content(".hidden line\n..two dots\nlast")
-    data = check._data_bytes(message)
+    data = data_bytes(message)
     assert b"\r\n..hidden line\r\n...two dots\r\nlast\r\n.\r\n" in data
     assert data.endswith(b"\r\nlast\r\n.\r\n")
     assert b"\n" not in data.replace(b"\r\n", b"")

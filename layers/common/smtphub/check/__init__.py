@@ -1,0 +1,63 @@
+"""POST /private/smtps/check: one real SMTP conversation with a stored server, safe and bounded.
+
+`converse(plan, ...)` runs the conversation and returns a `CheckOutcome` (never raises for what the
+server or the network does); `report` writes its log line and metric. Reading the server, its app and
+its password from AWS and recording the outcome is smtphub.check.service's job (the only part that
+touches boto3; this package's `__init__` does not import it).
+
+    stages.py        the stage names, in order (DNS CONNECT TLS EHLO AUTH MAIL RCPT DATA)
+    limits.py        Limits (per-step caps) and Deadline (one end for the whole check)
+    plan.py          Plan (what to check), CheckOutcome (what came of it), StageFailure
+    scrub.py         Scrubber: server text without the credentials in any usual encoding
+    session.py       Session: bytes and replies on one socket under the deadline; SmtpReply
+    commands.py      EHLO, and AUTH (PLAIN, LOGIN, CRAM-MD5; never in clear unless insecure_auth)
+    conversation.py  converse: the stages in order
+    message.py       the test message and its DATA bytes
+    report.py        report: one log line, one metric
+
+Why a small client of our own rather than smtplib, even subclassed to connect to the checked address
+and to honour one deadline (as read in CPython 3.11's Lib/smtplib.py):
+- smtplib's only bound is the socket timeout, applied to each recv: `getreply` reads through
+  `sock.makefile().readline`, so a server that drips one byte every few seconds never trips it and a
+  reply may take forever. There is no deadline across connect, EHLO, STARTTLS, AUTH and DATA either;
+  adding one means rewriting `getreply`, the heart of the class.
+- `getreply` loops over continuation lines without a count: `_MAXLINE` (8192) bounds one line only,
+  so an endless multi-line banner is read, and kept, until the server stops.
+- Its errors (SMTPServerDisconnected, SMTPResponseException, a bare TimeoutError) do not say which
+  step failed; the contract's `stage` would have to be rebuilt around every call.
+- `connect` resolves the host itself (`socket.create_connection`), while the check must connect to the
+  address netguard resolved and checked, and still verify the certificate for the host name.
+- `auth` encodes the PLAIN and LOGIN answers, and CRAM-MD5 the password, as ASCII: a non-ASCII
+  username or password raises UnicodeEncodeError instead of authenticating.
+- `set_debuglevel` prints every line sent, AUTH included, to stderr: a transcript holding credentials.
+What would be left of smtplib after overriding all that is the command strings, which are simpler
+written out here.
+"""
+
+from __future__ import annotations
+
+from smtphub.check.conversation import converse
+from smtphub.check.limits import Deadline, Limits
+from smtphub.check.plan import CheckOutcome, Plan, StageFailure
+from smtphub.check.report import METRIC, report
+from smtphub.check.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, STAGES, TLS
+
+__all__ = [
+    "AUTH",
+    "CONNECT",
+    "DATA",
+    "DNS",
+    "EHLO",
+    "MAIL",
+    "METRIC",
+    "RCPT",
+    "STAGES",
+    "TLS",
+    "CheckOutcome",
+    "Deadline",
+    "Limits",
+    "Plan",
+    "StageFailure",
+    "converse",
+    "report",
+]

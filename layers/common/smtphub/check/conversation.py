@@ -1,0 +1,166 @@
+"""`converse`: one check, stage by stage, from the DNS lookup to the 250 that accepts the message."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable
+
+from smtphub import netguard
+from smtphub.check.commands import authenticate, ehlo
+from smtphub.check.limits import Deadline, Limits
+from smtphub.check.message import build_message, data_bytes, ehlo_name, needs_smtputf8
+from smtphub.check.plan import CheckOutcome, Plan, StageFailure
+from smtphub.check.scrub import Scrubber
+from smtphub.check.session import Session
+from smtphub.check.stages import AUTH, CONNECT, DATA, EHLO, MAIL, RCPT, TLS
+from smtphub.ids import now_iso
+
+TlsContext = Callable[[], ssl.SSLContext]
+
+
+def converse(
+    plan: Plan,
+    *,
+    limits: Limits,
+    deadline: Deadline,
+    allow_private: bool,
+    tls_context: TlsContext = ssl.create_default_context,
+    at: str | None = None,
+) -> CheckOutcome:
+    """Run one check; every failure comes back as a CheckOutcome with its stage, never as an exception.
+
+    `deadline` bounds the whole conversation (create it when the request starts, so the reads before
+    count too); `allow_private` lets the check reach loopback and private addresses (local runs only);
+    `tls_context` makes the client context for implicit TLS and STARTTLS; `at` is the ISO time the
+    test message is dated (now by default).
+    """
+    started = time.monotonic()
+    session = Session(plan, limits, deadline, Scrubber(plan.username, plan.password))
+    outcome: CheckOutcome
+    try:
+        outcome = _converse(session, allow_private, tls_context, at or now_iso())
+    except StageFailure as failure:
+        outcome = CheckOutcome(False, failure.stage, failure.code, failure.message)
+    finally:
+        if session.sock is not None:
+            session.sock.close()
+    session.enter(session.stage)
+    outcome.ms = round((time.monotonic() - started) * 1000)
+    outcome.timings = dict(session.timings)
+    outcome.transcript = session.transcript if plan.debug else None
+    return outcome
+
+
+def _converse(session: Session, allow_private: bool, tls_context: TlsContext, at: str) -> CheckOutcome:
+    plan = session.plan
+    if plan.auth:
+        _credentials_usable(session)
+    _open(session, allow_private, tls_context)
+    if plan.auth:
+        session.enter(AUTH)
+        authenticate(session, plan.username or "", plan.password or "")
+    return _deliver(session, at)
+
+
+def _credentials_usable(session: Session) -> None:
+    """Fail at AUTH before connecting when the credentials could not be sent at all."""
+    plan = session.plan
+    if not (plan.username and plan.password):
+        session.stage = AUTH
+        session.fail("No username or password is stored for this server: save it again with both")
+    try:
+        plan.username.encode("utf-8")
+        plan.password.encode("utf-8")
+    except UnicodeEncodeError:
+        session.stage = AUTH
+        session.fail("The username or password is not valid text: save it again")
+
+
+def _open(session: Session, allow_private: bool, tls_context: TlsContext) -> None:
+    """DNS, CONNECT, TLS, EHLO: a session ready for AUTH or MAIL, encrypted when configured so."""
+    plan = session.plan
+    try:
+        timeout = session.wait(session.limits.dns)
+        addresses = netguard.resolve(plan.host, plan.port, allow_private=allow_private, timeout=timeout)
+    except netguard.ResolveError as error:
+        session.fail(error.message)
+    session.enter(CONNECT)
+    session.connect(addresses)
+    if plan.ssltls:
+        session.enter(TLS)
+        session.start_tls(tls_context())
+        session.enter(CONNECT)
+    hint = "" if plan.ssltls else " (if this port uses implicit TLS, usually 465, turn sslTls on)"
+    greeting = session.reply("greeting", hint)
+    if greeting.code != 220:
+        session.refused(greeting, "The server refused the connection")
+    name = ehlo_name(plan.sender)
+    session.enter(EHLO)
+    ehlo(session, name)
+    if plan.starttls:
+        _starttls(session, name, tls_context)
+
+
+def _starttls(session: Session, name: str, tls_context: TlsContext) -> None:
+    """STARTTLS, the handshake, and EHLO again (what the server said in clear is forgotten)."""
+    session.enter(TLS)
+    if "STARTTLS" not in session.extensions:
+        session.fail(
+            "The server does not offer STARTTLS: turn starttls off, or use sslTls if the port "
+            "expects TLS from the start (usually 465)"
+        )
+    reply = session.command("STARTTLS")
+    if reply.code != 220:
+        session.refused(reply, "The server refused STARTTLS")
+    session.start_tls(tls_context())
+    session.enter(EHLO)
+    ehlo(session, name)
+
+
+def _deliver(session: Session, at: str) -> CheckOutcome:
+    """MAIL, RCPT, DATA, then QUIT."""
+    plan = session.plan
+    session.enter(MAIL)
+    utf8 = needs_smtputf8(plan)
+    if utf8 and "SMTPUTF8" not in session.extensions:
+        session.fail("The addresses contain non-ASCII characters and the server does not support SMTPUTF8")
+    reply = session.command(f"MAIL FROM:<{plan.sender}>" + (" SMTPUTF8" if utf8 else ""))
+    if reply.code != 250:
+        hint = ""
+        if reply.code == 530 and not session.tls and "STARTTLS" in session.extensions:
+            hint = ": the server requires STARTTLS, turn starttls on"
+        elif reply.code == 530 and not plan.auth:
+            hint = ": the server requires authentication, turn auth on"
+        session.refused(reply, f"The server refused the sender {plan.sender}", hint)
+    session.enter(RCPT)
+    reply = session.command(f"RCPT TO:<{plan.recipient}>")
+    if reply.code not in (250, 251):
+        hint = ": check the app's testemail" if reply.code in (550, 553) else ""
+        session.refused(reply, f"The server refused the recipient {plan.recipient}", hint)
+    session.enter(DATA)
+    reply = session.command("DATA")
+    if reply.code != 354:
+        session.refused(reply, "The server refused DATA")
+    data = data_bytes(build_message(plan, at))
+    session.send(data, f"<message, {len(data)} bytes>")
+    reply = session.reply()
+    if reply.code != 250:
+        session.refused(reply, "The server did not accept the message")
+    accepted = session.scrub(" ".join(reply.lines))
+    _quit(session)
+    detail = f"{reply.code} {accepted}" if accepted else str(reply.code)
+    return CheckOutcome(
+        True, None, reply.code, f"The server accepted the test message for {plan.recipient} ({detail})"
+    )
+
+
+def _quit(session: Session) -> None:
+    """QUIT politely, but the message is already accepted: no failure here counts, nor waits long."""
+    try:
+        session.send("QUIT")
+        if session.sock is not None:
+            session.sock.settimeout(min(0.5, max(session.deadline.remaining(), 0.01)))
+            session.sock.recv(512)
+    except (StageFailure, OSError):
+        pass

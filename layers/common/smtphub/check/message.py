@@ -1,0 +1,59 @@
+"""The test message the check sends, and the bytes DATA puts on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8
+from email.utils import format_datetime, make_msgid
+
+from smtphub.check.plan import Plan
+
+_SECURITY = {"implicit-tls": "implicit TLS", "starttls": "STARTTLS", "none": "none (plain text)"}
+
+
+def needs_smtputf8(plan: Plan) -> bool:
+    """True when an address is not ASCII, so MAIL needs the server's SMTPUTF8."""
+    return not (plan.sender.isascii() and plan.recipient.isascii())
+
+
+def ehlo_name(sender: str) -> str:
+    """What to say after EHLO: the sender's domain (a checking client has no host name of its own)."""
+    domain = sender.rpartition("@")[2].strip().rstrip(".")
+    return domain if domain.isascii() and domain else "localhost"
+
+
+def build_message(plan: Plan, at: str) -> EmailMessage:
+    """A short, self-explaining test message: which server, which app, when; never the password."""
+    message = EmailMessage(policy=SMTPUTF8 if needs_smtputf8(plan) else SMTP)
+    sender_local, _, sender_domain = plan.sender.rpartition("@")
+    message["From"] = Address(plan.sender_name or "", sender_local, sender_domain)
+    message["To"] = plan.recipient
+    message["Subject"] = f"smtp-hub test of {plan.host}:{plan.port} for app {plan.app_name}"
+    message["Date"] = format_datetime(datetime.fromisoformat(at.replace("Z", "+00:00")))
+    message["Message-ID"] = make_msgid("smtp-check", domain=sender_domain)
+    message["Auto-Submitted"] = "auto-generated"
+    body = (
+        "This is a test message from smtp-hub: it checks that an SMTP server can send e-mail.\n"
+        "\n"
+        f"SMTP server:     {plan.host} port {plan.port} (id {plan.smtp_id})\n"
+        f"Encryption:      {_SECURITY[plan.security]}\n"
+        f"Authentication:  {'as ' + (plan.username or '') if plan.auth else 'none'}\n"
+        f"App:             {plan.app_name} (id {plan.app_id})\n"
+        f"Sent at:         {at}\n"
+        "\n"
+        f"The server accepted this message for {plan.recipient}, so it works. No action is needed.\n"
+    )
+    message.set_content(body, cte="7bit" if body.isascii() else "quoted-printable")
+    return message
+
+
+def data_bytes(message: EmailMessage) -> bytes:
+    """The message as DATA sends it: CRLF lines, dot-stuffed, ending with <CRLF>.<CRLF>."""
+    raw = message.as_bytes()
+    lines = raw.replace(b"\r\n", b"\n").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    stuffed = [b"." + line if line.startswith(b".") else line for line in lines]
+    return b"\r\n".join(stuffed) + b"\r\n.\r\n"

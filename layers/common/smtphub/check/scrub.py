@@ -1,0 +1,161 @@
+"""Server text made safe to show and store: without the password, one line, bounded.
+
+Whatever the server says may end up in an outcome message (so in `lastcheck`, the 406 body and the
+log line), in the debug transcript, or in the detail of an accepted message. A hostile or buggy
+server can echo what it was sent, in any encoding, so every such text goes through `Scrubber`:
+
+1. **Mask** every occurrence of a secret form with `***` (overlapping and adjacent occurrences
+   become one mask). The forms are:
+   - the password as it is, and each of its pieces between line breaks (a reply is read line by
+     line, so an echoed password holding CR or LF arrives in pieces), with or without a leading
+     reply code;
+   - base64 (standard and URL-safe, with and without padding) of the password's
+     UTF-8 bytes, of the PLAIN tokens `\\0user\\0password` and `user\\0user\\0password`, and of the
+     username alone (the LOGIN forms are the username's and the password's);
+   - hex, lower and upper case, of the UTF-8 bytes of the password and of the username;
+   - URL encoding of the password (`quote` and `quote_plus`, with `/` kept or not, upper- and
+     lower-case escapes);
+   - anything the conversation adds later (the CRAM-MD5 answer).
+   The username itself is not masked: servers name the account ("user x is unknown"), and it is
+   not a secret. Its encodings are, because they only appear where credentials were echoed.
+2. **Then** replace control, format and line/paragraph separator characters (Unicode Cc, Cf, Zl,
+   Zp) by a space and strip the ends: matching runs on the text as received, so a password holding
+   a TAB or a CR is found before those characters are rewritten.
+3. Mask again (collapsing cannot create a password unless it holds spaces, but this costs nothing),
+   then truncate to `MAX_SERVER_TEXT` characters. Truncation comes last, so it cannot cut a secret
+   in half and let a prefix through: every whole occurrence is gone before anything is cut.
+4. If a secret form still occurs (only possible when it is made of the mask, the ellipsis or spaces
+   next to them), the whole text is dropped.
+
+Length rule. Every form is masked whatever its length: a one-character password masks that character
+everywhere in server text. That is ugly but never leaks, and the contract keeps passwords in sane
+shapes anyway. What the scrubber cannot promise is that a very short password is absent from a whole
+outcome message, which also holds our own words and numbers: "a" or "550" occur there whatever the
+server says. So the guarantee, and the property test that checks it
+(tests/unit/test_check_scrub_property.py), is stated for passwords of at least `MIN_ASSERTED` (4)
+characters, and differentially: such a password, or any of its forms, occurs in what a check
+returns, stores or logs only where it also occurs when the server never echoes it (e.g. in the
+reply code of a password "550 ", which is not a disclosure).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+MAX_SERVER_TEXT = 160
+MIN_ASSERTED = 4  # see "Length rule" above
+_UNSHOWN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_BREAKS = re.compile(r"[\r\n]+")
+_REPLY_CODE = re.compile(r"^[0-9]{3}[ -]?")
+_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8, keeping even a lone surrogate (such a password could never be sent, but is masked)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _base64(data: bytes) -> list[str]:
+    padded = [base64.b64encode(data).decode("ascii"), base64.urlsafe_b64encode(data).decode("ascii")]
+    return padded + [form.rstrip("=") for form in padded]
+
+
+def _hex(data: bytes) -> list[str]:
+    return [data.hex(), data.hex().upper()]
+
+
+def _url(data: bytes) -> list[str]:
+    forms = [
+        quote(data, safe=""),
+        quote(data, safe="/"),
+        quote_plus(data, safe=""),
+        quote_plus(data, safe="/"),
+    ]
+    return forms + [_ESCAPE.sub(lambda escape: escape.group().lower(), form) for form in forms]
+
+
+def _pieces(password: str) -> list[str]:
+    pieces = [piece for piece in _BREAKS.split(password) if piece]
+    if len(pieces) < 2:
+        return []
+    return pieces + [_REPLY_CODE.sub("", piece) for piece in pieces]
+
+
+def secret_forms(username: str | None, password: str | None) -> set[str]:
+    """Every form of the credentials that server text may not show (see the module's docstring)."""
+    forms: set[str] = set()
+    user = _utf8(username or "")
+    if user:
+        forms.update(_base64(user) + _hex(user))
+    if password:
+        secret = _utf8(password)
+        forms.add(password)
+        forms.update(_pieces(password))
+        forms.update(_base64(secret) + _hex(secret) + _url(secret))
+        for token in (b"\0" + user + b"\0" + secret, user + b"\0" + user + b"\0" + secret):
+            forms.update(_base64(token))
+    forms.discard("")
+    return forms
+
+
+def _collapse(text: str) -> str:
+    """Unshowable characters (Cc, Cf, Zl, Zp, Cs) to single spaces, ends stripped."""
+    if text.isprintable():
+        return text.strip()
+    out: list[str] = []
+    for char in text:
+        if unicodedata.category(char) in _UNSHOWN:
+            if not out or out[-1] != " ":
+                out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out).strip()
+
+
+class Scrubber:
+    """Masks the credentials' forms in server text; `scrubber(text)` also makes it one short line."""
+
+    def __init__(self, username: str | None, password: str | None) -> None:
+        self.forms = secret_forms(username, password)
+
+    def add(self, *forms: str) -> None:
+        """More secret forms learned during the conversation (the CRAM-MD5 answer)."""
+        self.forms.update(form for form in forms if form)
+
+    def mask(self, text: str) -> str:
+        """`text` with every occurrence of every form (overlapping ones merged) replaced by the mask."""
+        merged: list[list[int]] = []
+        for start, end in sorted(_occurrences(text, self.forms)):
+            if merged and start <= merged[-1][1]:  # overlapping or adjacent: one mask
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        out: list[str] = []
+        done = 0
+        for start, end in merged:
+            out += [text[done:start], MASK]
+            done = end
+        out.append(text[done:])
+        return "".join(out)
+
+    def leaks(self, text: str) -> bool:
+        return any(form in text for form in self.forms)
+
+    def __call__(self, text: str) -> str:
+        text = self.mask(_collapse(self.mask(text)))
+        if len(text) > MAX_SERVER_TEXT:
+            text = text[:MAX_SERVER_TEXT] + "..."
+        return "" if self.leaks(text) else text
+
+
+def _occurrences(text: str, forms: Iterable[str]) -> Iterable[tuple[int, int]]:
+    for form in forms:
+        start = text.find(form)
+        while start >= 0:
+            yield start, start + len(form)
+            start = text.find(form, start + 1)
