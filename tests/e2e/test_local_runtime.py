@@ -229,11 +229,27 @@ def test_the_java_clients_calls_end_to_end(runtime: Running, session: requests.S
         smtp["_id"],
     ]  # priority 5, then 20
 
-    # An edit with the fields the client read back (no password): the stored password is kept.
-    edit = {**java_smtp_form(idapp, port="2525"), "idsmtp": smtp["_id"]}
+    # An edit with the fields the client read back (no password) and a new priority: the stored password
+    # is kept. Moving the server to another port without the password is refused (the password is bound
+    # to where it was given for); with the password it goes through.
+    edit = {**java_smtp_form(idapp, priority="30"), "idsmtp": smtp["_id"]}
     del edit["password"]
     edited = session.post(f"{api}/private/smtps/save", data=edit, headers=JAVA_HEADERS, timeout=TIMEOUT)
     assert edited.status_code == 200, edited.text
+    assert edited.json()["priority"] == 30
+    moved = session.post(
+        f"{api}/private/smtps/save", data={**edit, "port": "2525"}, headers=JAVA_HEADERS, timeout=TIMEOUT
+    )
+    assert assert_contract_error(moved, 400, "BAD_REQUEST")["fields"] == {
+        "password": "must be given again when the server's address, user or encryption changes"
+    }
+    moved = session.post(
+        f"{api}/private/smtps/save",
+        data={**java_smtp_form(idapp, port="2525"), "idsmtp": smtp["_id"]},
+        headers=JAVA_HEADERS,
+        timeout=TIMEOUT,
+    )
+    assert moved.status_code == 200, moved.text
     found = session.get(f"{api}/private/smtps/findById", params={"idsmtp": smtp["_id"]}, timeout=TIMEOUT)
     assert found.json()["port"] == 2525
     assert found.json()["auth"] is True
