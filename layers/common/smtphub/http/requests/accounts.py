@@ -11,5 +11,5 @@ from smtphub.http.requests import RequestModel
 class Login(RequestModel):
     """POST /auth/login. A wrong username is Cognito's to refuse (403), so it is not checked as an e-mail."""
 
-    username: LoginName
-    password: LoginPassword = Field(repr=False)
+    username: LoginName = Field(description="The account's username (its e-mail address).")
+    password: LoginPassword = Field(repr=False, description="The account's password.")

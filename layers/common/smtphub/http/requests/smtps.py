@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, cast
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from smtphub.http.fields import Boolean, Email, Host, Id, Name, Password, Port, Priority, Username
 from smtphub.http.requests import REQUIRED, RequestModel
@@ -15,21 +15,62 @@ class SmtpSave(RequestModel):
     """smtps/save: a create without `idsmtp`, an edit with it (omitted fields keep their value)."""
 
     CREATE_REQUIRED: ClassVar[tuple[str, ...]] = ("idapp", "host", "port")
+    # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it.
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["idsmtp"]}, {"required": list(CREATE_REQUIRED)}]}
+    )
 
-    smtp_id: Id | None = Field(None, alias="idsmtp")
-    app_id: Id | None = Field(None, alias="idapp")
-    priority: Priority | None = None
-    host: Host | None = None
-    port: Port | None = None
-    username: Username | None = None
-    password: Password | None = Field(None, repr=False)
-    auth: Boolean | None = None
-    starttls: Boolean | None = None
-    ssltls: Boolean | None = None
-    debug: Boolean | None = None
-    insecureauth: Boolean | None = None
-    defaultfromemail: Email | None = None
-    defaultfromname: Name | None = None
+    smtp_id: Id | None = Field(None, alias="idsmtp", description="The server to edit; absent to create one.")
+    app_id: Id | None = Field(
+        None,
+        alias="idapp",
+        description="The app the server belongs to: required to create; on an edit, moves the server to "
+        "another of the account's apps.",
+    )
+    priority: Priority | None = Field(
+        None, description="Lower is tried first; ties by creation time. A new server without one gets 10."
+    )
+    host: Host | None = Field(
+        None,
+        description="A DNS name or an IP literal (IPv6 with or without brackets): no scheme, port, path, "
+        "user info or spaces. Required to create.",
+    )
+    port: Port | None = Field(None, description="Required to create (587 submission, 465 SMTPS, 25 relay).")
+    username: Username | None = Field(None, description="Required when `auth` is true.")
+    password: Password | None = Field(
+        None,
+        repr=False,
+        description="Write-only: kept exactly as sent (spaces too; no NUL, valid Unicode), stored in AWS "
+        "Secrets Manager, never returned or logged. Required when `auth` is true and no password is "
+        "stored yet; omitted on an edit, the stored one is kept, unless the edit changes `host`, `port`, "
+        "`username` or `auth`, or lowers the encryption (`ssltls`/`starttls` to neither, `insecureauth` "
+        "to true): then it must be given again (a 400 naming `password`).",
+    )
+    auth: Boolean | None = Field(
+        None, description="Log in (SMTP AUTH) with `username` and `password`. A new server: false."
+    )
+    starttls: Boolean | None = Field(
+        None,
+        description="Upgrade the connection with STARTTLS. Not together with `ssltls`. A new server: false.",
+    )
+    ssltls: Boolean | None = Field(
+        None,
+        description="Implicit TLS from the first byte (SMTPS, usually port 465); QueueMail's clients send it "
+        "as `sslTls`. Not together with `starttls`. A new server: false.",
+    )
+    debug: Boolean | None = Field(
+        None,
+        description="Log the SMTP conversation of each check (credentials scrubbed). A new server: false.",
+    )
+    insecureauth: Boolean | None = Field(
+        None,
+        description="Let `check` send the credentials over a connection that is not encrypted. A new server: "
+        "false, and a check without TLS then fails at `AUTH` having sent nothing.",
+    )
+    defaultfromemail: Email | None = Field(
+        None, description="From address of the test e-mail (else the app's)."
+    )
+    defaultfromname: Name | None = Field(None, description="Display name of that From address.")
 
     def problems(self) -> dict[str, str]:
         if self.smtp_id is not None:  # an edit: the rest is judged on the server as it will be stored
@@ -54,7 +95,7 @@ class SmtpSave(RequestModel):
 
 
 class SmtpById(RequestModel):
-    smtp_id: Id = Field(alias="idsmtp")
+    smtp_id: Id = Field(alias="idsmtp", description="The SMTP server's id.")
 
     def command(self, account_id: str) -> SmtpRef:
         return SmtpRef(account_id, self.smtp_id)
@@ -63,8 +104,16 @@ class SmtpById(RequestModel):
 class SmtpTarget(RequestModel):
     """remove and check: upstream's page calls the SMTP id `idapp`; it is read so when `idsmtp` is absent."""
 
-    smtp_id: Id | None = Field(None, alias="idsmtp")
-    legacy_id: Id | None = Field(None, alias="idapp")
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["idsmtp"]}, {"required": ["idapp"]}]}
+    )
+
+    smtp_id: Id | None = Field(None, alias="idsmtp", description="The SMTP server's id.")
+    legacy_id: Id | None = Field(
+        None,
+        alias="idapp",
+        description="Read as the SMTP server's id when `idsmtp` is absent (the upstream page names it so).",
+    )
 
     def problems(self) -> dict[str, str]:
         return {"idsmtp": REQUIRED} if self.smtp_id is None and self.legacy_id is None else {}
@@ -74,4 +123,4 @@ class SmtpTarget(RequestModel):
 
 
 class SmtpsByApp(RequestModel):
-    app_id: Id = Field(alias="idapp")
+    app_id: Id = Field(alias="idapp", description="The app's id.")
