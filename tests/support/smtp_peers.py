@@ -58,10 +58,8 @@ class Received:
 
 
 class Sink:
-    """An aiosmtpd handler that keeps what it accepts; `nobody@...` is an unknown recipient.
-
-    `wire` is every byte clients sent (decrypted, when over TLS), so a test can prove what never left.
-    """
+    """An aiosmtpd handler that keeps what it accepts (`nobody@...` is an unknown recipient) and, in
+    `wire`, every byte clients sent (decrypted over TLS), so a test can prove what was never sent."""
 
     def __init__(self, data_reply: str = "250 2.0.0 Ok: queued as 4F1A2B") -> None:
         self.received: list[Received] = []

@@ -21,21 +21,24 @@ server can echo what it was sent, in any encoding, so every such text goes throu
 2. **Then** replace control, format and line/paragraph separator characters (Unicode Cc, Cf, Zl,
    Zp) by a space and strip the ends: matching runs on the text as received, so a password holding
    a TAB or a CR is found before those characters are rewritten.
-3. Mask again (collapsing cannot create a password unless it holds spaces, but this costs nothing),
-   then truncate to `MAX_SERVER_TEXT` characters. Truncation comes last, so it cannot cut a secret
-   in half and let a prefix through: every whole occurrence is gone before anything is cut.
-4. If a secret form still occurs (only possible when it is made of the mask, the ellipsis or spaces
-   next to them), the whole text is dropped.
+3. Mask again (collapsing can join a password that holds a space, and a mask next to text can
+   rebuild one: "a" + "a***" masked is "a***"), then truncate to `MAX_SERVER_TEXT` characters.
+   Truncation comes last, so it cannot cut a secret in half and let a prefix through: every whole
+   occurrence is gone before anything is cut.
+4. If a form still occurs (only when the "..." of the truncation completes one), the text is dropped.
 
-Length rule. Every form is masked whatever its length: a one-character password masks that character
-everywhere in server text. That is ugly but never leaks, and the contract keeps passwords in sane
-shapes anyway. What the scrubber cannot promise is that a very short password is absent from a whole
-outcome message, which also holds our own words and numbers: "a" or "550" occur there whatever the
-server says. So the guarantee, and the property test that checks it
-(tests/unit/test_check_scrub_property.py), is stated for passwords of at least `MIN_ASSERTED` (4)
-characters, and differentially: such a password, or any of its forms, occurs in what a check
-returns, stores or logs only where it also occurs when the server never echoes it (e.g. in the
-reply code of a password "550 ", which is not a disclosure).
+Length rule. Every form is masked whatever its length, for any non-empty str (the contract refuses
+passwords with control, format or surrogate characters, but the scrubber does not rely on it): a
+one-character password masks that character everywhere in server text, which is ugly but never leaks.
+Scrubbed server text never holds a form, whatever the password (tests/unit/test_check_scrub.py).
+What cannot be promised is that a very short password is absent from a whole outcome or log line,
+which also hold our own words, ids, codes, timings and timestamps: "a", "550" or "0000" occur there
+whatever the server says. So the end-to-end guarantee, and the Hypothesis property that checks it
+(tests/integration/test_check_scrubbing.py), is stated for passwords of at least `MIN_ASSERTED` (4)
+characters (their hex is at least 8 characters and their base64 at least 6, lengths no timing or
+timestamp reproduces by chance), and differentially: such a password, or any of its forms, occurs in
+what a check returns, stores, shows or logs only where it also occurs when the server never echoes it
+(e.g. a password "550 " in the reply code we quote, or "0000" in the log's "+0000": no disclosure).
 """
 
 from __future__ import annotations
