@@ -173,7 +173,15 @@ def test_private_routes_need_a_valid_token(runtime: Running, session: requests.S
 
 # --- every endpoint, as QueueMail's Java client calls them ------------------------------------------
 def test_the_java_clients_calls_end_to_end(runtime: Running, session: requests.Session) -> None:
-    api = runtime.api
+    # given an app and two SMTP servers created as the Java client creates them
+    idapp, smtp, first = _java_client_creates(runtime.api, session)
+    # when it edits them, then the password stays bound to where it was given for
+    _java_client_edits(runtime.api, session, idapp, smtp)
+    # and its reads, bad input and removals answer as the contract says
+    _java_client_reads_and_removes(runtime.api, session, idapp, smtp, first)
+
+
+def _java_client_creates(api: str, session: requests.Session) -> tuple[str, dict[str, Any], Any]:
     app = session.post(
         f"{api}/private/apps/save",
         data={"name": "Java shop", "testemail": "ops@example.net", "strategy": "PRIORITY"},
@@ -228,7 +236,10 @@ def test_the_java_clients_calls_end_to_end(runtime: Running, session: requests.S
         first.json()["_id"],
         smtp["_id"],
     ]  # priority 5, then 20
+    return idapp, smtp, first
 
+
+def _java_client_edits(api: str, session: requests.Session, idapp: str, smtp: dict[str, Any]) -> None:
     # An edit with the fields the client read back (no password) and a new priority: the stored password
     # is kept. Moving the server to another port without the password is refused (the password is bound
     # to where it was given for); with the password it goes through.
@@ -254,6 +265,10 @@ def test_the_java_clients_calls_end_to_end(runtime: Running, session: requests.S
     assert found.json()["port"] == 2525
     assert found.json()["auth"] is True
 
+
+def _java_client_reads_and_removes(
+    api: str, session: requests.Session, idapp: str, smtp: dict[str, Any], first: Any
+) -> None:
     bad = session.post(
         f"{api}/private/smtps/save",
         data=java_smtp_form(idapp, port="70000", sslTls="maybe"),
@@ -496,6 +511,62 @@ def lambda_handler(event, context):
 USERS = {"alice@example.com": "Alice-password-1!", "bob@example.com": "Bob-password-1!"}
 
 
+def _add_test_routes(document: dict[str, Any], folder: Any, calls: Any) -> None:
+    """The custom template: two fake authorizers, a throttled route and an echo function on four routes."""
+    resources = document["Resources"]
+    api = resources["Api"]["Properties"]
+    auth = api.setdefault("Auth", {})
+    authorizers = auth.setdefault("Authorizers", {})
+    for name, ttl in (("FakeAuthorizer", 300), ("FakeUncached", 0)):
+        authorizers[name] = {
+            "FunctionArn": {"Fn::GetAtt": ["FakeAuthorizerFunction", "Arn"]},
+            "Identity": {
+                "Header": "X-Token",
+                "ValidationExpression": "^Token [a-z-]+$",
+                "ReauthorizeEvery": ttl,
+            },
+        }
+    api.setdefault("MethodSettings", []).append(
+        {
+            "ResourcePath": "/~1test~1throttled",
+            "HttpMethod": "GET",
+            "ThrottlingRateLimit": 0.01,
+            "ThrottlingBurstLimit": 2,
+        }
+    )
+    _add_echo_functions(resources, folder, calls)
+
+
+def _add_echo_functions(resources: dict[str, Any], folder: Any, calls: Any) -> None:
+    events = {
+        "Echo": {"Path": "/test/echo/{name}", "Method": "ANY", "Auth": {"Authorizer": "FakeAuthorizer"}},
+        "Uncached": {"Path": "/test/uncached", "Method": "GET", "Auth": {"Authorizer": "FakeUncached"}},
+        "Public": {"Path": "/test/public/{proxy+}", "Method": "GET", "Auth": {"Authorizer": "NONE"}},
+        "Throttled": {"Path": "/test/throttled", "Method": "GET", "Auth": {"Authorizer": "NONE"}},
+    }
+    resources["EchoFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": str(folder / "echo"),
+            "Timeout": 1,
+            "Environment": {
+                "Variables": {"ECHO_SUB": {"Fn::Sub": "${AWS::StackName}-${StageName}-${AppsTable}"}}
+            },
+            "Events": {
+                name: {"Type": "Api", "Properties": {"RestApiId": {"Ref": "Api"}, **event}}
+                for name, event in events.items()
+            },
+        },
+    }
+    resources["FakeAuthorizerFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": str(folder / "fake_authorizer"),
+            "Environment": {"Variables": {"CALLS_FILE": str(calls)}},
+        },
+    }
+
+
 @pytest.fixture(scope="module")
 def custom(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("custom")
@@ -505,57 +576,7 @@ def custom(tmp_path_factory: pytest.TempPathFactory) -> Any:
     calls = folder / "calls.txt"
     calls.write_text("")
 
-    def change(document: dict[str, Any]) -> None:
-        resources = document["Resources"]
-        api = resources["Api"]["Properties"]
-        auth = api.setdefault("Auth", {})
-        authorizers = auth.setdefault("Authorizers", {})
-        for name, ttl in (("FakeAuthorizer", 300), ("FakeUncached", 0)):
-            authorizers[name] = {
-                "FunctionArn": {"Fn::GetAtt": ["FakeAuthorizerFunction", "Arn"]},
-                "Identity": {
-                    "Header": "X-Token",
-                    "ValidationExpression": "^Token [a-z-]+$",
-                    "ReauthorizeEvery": ttl,
-                },
-            }
-        api.setdefault("MethodSettings", []).append(
-            {
-                "ResourcePath": "/~1test~1throttled",
-                "HttpMethod": "GET",
-                "ThrottlingRateLimit": 0.01,
-                "ThrottlingBurstLimit": 2,
-            }
-        )
-        events = {
-            "Echo": {"Path": "/test/echo/{name}", "Method": "ANY", "Auth": {"Authorizer": "FakeAuthorizer"}},
-            "Uncached": {"Path": "/test/uncached", "Method": "GET", "Auth": {"Authorizer": "FakeUncached"}},
-            "Public": {"Path": "/test/public/{proxy+}", "Method": "GET", "Auth": {"Authorizer": "NONE"}},
-            "Throttled": {"Path": "/test/throttled", "Method": "GET", "Auth": {"Authorizer": "NONE"}},
-        }
-        resources["EchoFunction"] = {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "CodeUri": str(folder / "echo"),
-                "Timeout": 1,
-                "Environment": {
-                    "Variables": {"ECHO_SUB": {"Fn::Sub": "${AWS::StackName}-${StageName}-${AppsTable}"}}
-                },
-                "Events": {
-                    name: {"Type": "Api", "Properties": {"RestApiId": {"Ref": "Api"}, **event}}
-                    for name, event in events.items()
-                },
-            },
-        }
-        resources["FakeAuthorizerFunction"] = {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "CodeUri": str(folder / "fake_authorizer"),
-                "Environment": {"Variables": {"CALLS_FILE": str(calls)}},
-            },
-        }
-
-    path = copy_template(folder, change)
+    path = copy_template(folder, lambda document: _add_test_routes(document, folder, calls))
     users = ",".join(f"{user}:{password}" for user, password in USERS.items())
     running = Running(
         [
