@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from local_runtime import events
-from smtphub.http import ACCOUNT_ID_KEY
-from tests.conftest import call, load_event
+from smtphub.http.edge import ACCOUNT_ID_KEY
+from tests.support.lambdas import call, load_event
 
 CHECKED_IN = sorted(path.name for path in events.EVENTS_DIR.glob("*.json"))
 

@@ -11,9 +11,10 @@ import json
 from typing import Any
 
 from local_runtime import events, template
-from smtphub import services
-from tests.conftest import SECRET_PREFIX, LambdaContext, Stream, call, load_event
-from tests.test_smtps import Failing, client_error, new_app, new_smtp, scheduled_for_deletion, secret_names
+from smtphub import wiring
+from tests.support.api import Failing, client_error, new_app, new_smtp, scheduled_for_deletion, secret_names
+from tests.support.aws import SECRET_PREFIX, Stream
+from tests.support.lambdas import LambdaContext, call, load_event
 
 STREAM = events.stream_arn("test-SmtpsTable")
 FUNCTION = "functions/secrets_cleanup/"
@@ -75,7 +76,7 @@ def test_a_failing_delete_is_reported_and_the_others_are_still_deleted(aws: Any)
     for idsmtp in IDS:
         make_secret(aws, idsmtp)
     doomed = SECRET_PREFIX + IDS[2]
-    services.secret_repository()._client = Failing(
+    wiring.secret_repository()._client = Failing(
         aws.secrets,
         "delete_secret",
         client_error("InternalServiceError", "DeleteSecret"),
@@ -84,7 +85,7 @@ def test_a_failing_delete_is_reported_and_the_others_are_still_deleted(aws: Any)
     records = [removal(idsmtp, 100 + n) for n, idsmtp in enumerate(IDS)]
     assert handle(records) == {"batchItemFailures": [{"itemIdentifier": "102"}]}
     assert [scheduled_for_deletion(aws, idsmtp) for idsmtp in IDS] == [True, True, False, True, True]
-    services.secret_repository()._client = aws.secrets
+    wiring.secret_repository()._client = aws.secrets
     assert handle(records[2:]) == {"batchItemFailures": []}  # Lambda's retry, from the failed record on
     assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in IDS)
 
@@ -116,14 +117,14 @@ def test_end_to_end_through_the_table_stream_and_the_templates_filter(aws: Any, 
 def test_a_failed_record_is_retried_by_the_local_event_source(aws: Any, stream: Stream) -> None:
     idapp = new_app()
     idsmtp = new_smtp(idapp)["_id"]
-    services.secret_repository()._client = Failing(
+    wiring.secret_repository()._client = Failing(
         aws.secrets, "delete_secret", client_error("InternalServiceError", "DeleteSecret")
     )
     assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
     stream.drain()
     assert len(stream.answers[-1]["batchItemFailures"]) == 1
     assert not scheduled_for_deletion(aws, idsmtp)
-    services.secret_repository()._client = aws.secrets
+    wiring.secret_repository()._client = aws.secrets
     stream.drain()  # the pending record again
     assert stream.answers[-1] == {"batchItemFailures": []}
     assert scheduled_for_deletion(aws, idsmtp)

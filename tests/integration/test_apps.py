@@ -8,25 +8,16 @@ per account, tenancy.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pytest
 
-from smtphub import services
-from tests.conftest import (
-    ACCOUNT_A,
-    ACCOUNT_B,
-    APP_KEYS,
-    APPS_TABLE,
-    SECRET_PREFIX,
-    Reply,
-    Stream,
-    call,
-    load_event,
-)
-from tests.test_smtps import (
+from smtphub import wiring
+from tests.support.api import (
+    ID,
+    MISSING_APP,
     PASSWORD,
+    TIMESTAMP,
     Failing,
     NoCalls,
     bad,
@@ -36,14 +27,14 @@ from tests.test_smtps import (
     new_app,
     new_smtp,
     ok,
+    pinned_password,
     scheduled_for_deletion,
     secret,
     secret_names,
 )
-
-ID = re.compile(r"[0-9a-f]{24}")
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-MISSING_APP = "6741f0a2c3d4e5f6a7b8c9d0"
+from tests.support.aws import APPS_TABLE, SECRET_PREFIX, Stream
+from tests.support.contract import APP_KEYS
+from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
 
 
 def app_items(aws: Any) -> list[dict[str, Any]]:
@@ -220,7 +211,7 @@ def test_removing_an_app_frees_its_name(aws: Any) -> None:
 
 def test_a_stale_app_edit_gets_conflict(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     idapp = new_app("Shop")
-    repository = services.app_service().apps
+    repository = wiring.app_repository()
     stale = repository.get(ACCOUNT_A, idapp)
     winner = ok(call("apps_save", {"idapp": idapp, "defaultfromname": "Winner"}))
     monkeypatch.setattr(repository, "get", lambda owner, app_id: stale)
@@ -247,6 +238,7 @@ def test_another_accounts_app_is_not_found_and_untouched(aws: Any) -> None:
     assert ok(as_b("apps_find_all", {}))["content"] == []
     assert (app_items(aws), items(aws)) == before
     assert secret(aws, idsmtp) == PASSWORD
+    assert pinned_password(aws, idsmtp) == PASSWORD
     assert not scheduled_for_deletion(aws, idsmtp)
 
 
@@ -281,7 +273,7 @@ def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
     """Records only (mark, query, batches, app): every secret goes by the table's stream afterwards."""
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
-    repo = services.secret_repository()  # the one every service and the cleanup share
+    repo = wiring.secret_repository()  # the one every service and the cleanup share
     repo._client = NoCalls()
     assert call("apps_remove", {"idapp": idapp}).status == 200
     assert items(aws) == []
@@ -295,7 +287,7 @@ def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
 def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(aws: Any, stream: Stream) -> None:
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
-    service = services.app_service()
+    service = wiring.app_service()
     service.smtps.client = Failing(
         aws.dynamodb, "batch_write_item", client_error("InternalServerError", "BatchWriteItem"), after=1
     )

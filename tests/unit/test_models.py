@@ -1,4 +1,5 @@
-"""smtphub.models: the contract's JSON, the DynamoDB items, ids and timestamps shaped like upstream's."""
+"""The domain models as the contract's JSON (smtphub.http.responses) and as DynamoDB items (smtphub.codec
+with the repositories' renamed attributes, smtphub.dynamo); ids and timestamps shaped like upstream's."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ import time
 
 import pytest
 
+from smtphub.apps.models import App
+from smtphub.apps.repository import _CODEC as APP_CODEC
+from smtphub.apps.repository import AppRepository
+from smtphub.dynamo import from_attribute, from_item, to_attribute, to_item
+from smtphub.http.responses import app_json, smtp_json
 from smtphub.ids import new_id, now_iso
-from smtphub.models import App, Smtp, from_attribute, from_item, to_attribute, to_item
-from tests.conftest import APP_KEYS, SMTP_KEYS
+from smtphub.smtps.models import Smtp
+from smtphub.smtps.repository import _CODEC as SMTP_CODEC
+from tests.support.contract import APP_KEYS, SMTP_KEYS
 
 ID = re.compile(r"[0-9a-f]{24}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+SECRET_VERSION = "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
 
 
 def smtp(**changes: object) -> Smtp:
     values: dict[str, object] = {
         "id": "6741f0b7d1e2f3a4b5c6d7e8",
         "app_id": "6741f0a2c3d4e5f6a7b8c9d0",
-        "owner": "account-a",
+        "account_id": "account-a",
         "host": "smtp.example.net",
         "port": 587,
         "created": "2026-11-23T10:00:00.000Z",
@@ -27,6 +35,11 @@ def smtp(**changes: object) -> Smtp:
     }
     values.update(changes)
     return Smtp(**values)  # type: ignore[arg-type]
+
+
+def app_item(app: App) -> dict[str, object]:
+    """The item AppRepository writes for `app` (it needs no client to build one)."""
+    return AppRepository(None, "apps")._item(app)  # type: ignore[arg-type]
 
 
 def test_ids_are_24_lowercase_hex_and_unique() -> None:
@@ -46,7 +59,9 @@ def test_timestamps_are_utc_with_milliseconds() -> None:
 
 
 def test_smtp_json_has_exactly_the_contracts_fields() -> None:
-    body = smtp(username="user@example.net", auth=True, starttls=True, has_password=True, version=4).to_json()
+    body = smtp_json(
+        smtp(username="user@example.net", auth=True, starttls=True, secret_version=SECRET_VERSION, version=4)
+    )
     assert set(body) == SMTP_KEYS
     assert body == {
         "_id": "6741f0b7d1e2f3a4b5c6d7e8",
@@ -59,6 +74,7 @@ def test_smtp_json_has_exactly_the_contracts_fields() -> None:
         "starttls": True,
         "sslTls": False,
         "debug": False,
+        "insecureauth": False,
         "defaultfromemail": None,
         "defaultfromname": None,
         "numerrors": 0,
@@ -74,21 +90,25 @@ def test_smtp_item_round_trips_and_holds_no_password() -> None:
         username="u",
         auth=True,
         ssltls=True,
-        has_password=True,
+        secret_version=SECRET_VERSION,
         version=3,
         numerrors=2,
         status="D",
         lastcheck={"at": "2026-11-23T10:00:00.000Z", "ok": False, "stage": "AUTH", "code": 535, "ms": 412},
     )
-    item = original.to_item()
-    assert Smtp.from_item(item) == original
+    item = SMTP_CODEC.encode(original)
+    assert SMTP_CODEC.decode(item) == original
     assert "password" not in item
     assert item["iduser"] == {"S": "account-a"}
     assert item["sslTls"] == {"BOOL": True}
-    assert item["hasPassword"] == {"BOOL": True}
-    # absent optional fields are left out rather than stored as NULL
+    # the record names the secret version that holds its password, never the password
+    assert item["secretVersion"] == {"S": SECRET_VERSION}
+    assert SMTP_CODEC.decode(item).has_password is True
+    # absent optional fields are left out rather than stored as NULL (no secretVersion: no password)
     assert "defaultfromemail" not in item
-    assert "lastcheck" not in smtp().to_item()
+    assert "lastcheck" not in SMTP_CODEC.encode(smtp())
+    assert "secretVersion" not in SMTP_CODEC.encode(smtp())
+    assert SMTP_CODEC.decode(SMTP_CODEC.encode(smtp())).has_password is False
 
 
 def test_rank_orders_by_priority_then_creation_then_id() -> None:
@@ -107,30 +127,30 @@ def test_rank_orders_by_priority_then_creation_then_id() -> None:
 def test_app_json_and_item() -> None:
     app = App(
         id="6741f0a2c3d4e5f6a7b8c9d0",
-        owner="account-a",
+        account_id="account-a",
         name="Shop",
         created="2026-11-23T10:00:00.000Z",
         modified="2026-11-23T10:00:00.000Z",
         testemail="ops@example.net",
     )
-    body = app.to_json()
+    body = app_json(app)
     assert set(body) == APP_KEYS
     assert body["iduser"] == "account-a"
     assert body["strategy"] == "RANDOM"
     assert body["status"] == "A"
     assert body["defaultfromemail"] is None
-    item = app.to_item()
+    item = app_item(app)
     assert "deleting" not in item  # only set while the app is being removed
     assert item["version"] == {"N": "1"}
-    assert App.from_item(item) == app
-    deleting = App.from_item({**item, "deleting": {"BOOL": True}})
+    assert APP_CODEC.decode(item) == app
+    deleting = APP_CODEC.decode({**item, "deleting": {"BOOL": True}})
     assert deleting.deleting is True
-    assert "deleting" not in deleting.to_json()
+    assert "deleting" not in app_json(deleting)
 
 
 @pytest.mark.parametrize(
     "value",
-    [True, False, 0, 7, -3, "text", "", None, {"a": 1, "b": {"c": None, "d": "x"}}],
+    [True, False, 0, 7, -3, "text", "", None, {"a": 1, "b": {"c": None, "d": "x"}}, [1, "x", [None]], []],
 )
 def test_attribute_values_round_trip(value: object) -> None:
     assert from_attribute(to_attribute(value)) == value
@@ -139,5 +159,5 @@ def test_attribute_values_round_trip(value: object) -> None:
 def test_floats_read_back_and_unknown_types_are_refused() -> None:
     assert from_attribute({"N": "1.5"}) == 1.5
     with pytest.raises(TypeError):
-        to_attribute([1, 2])
+        to_attribute({1, 2})  # a set: no mapping (lists are one now: a check's stages and capabilities)
     assert from_item(to_item({"a": 1, "b": None})) == {"a": 1}

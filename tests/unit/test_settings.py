@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from local_runtime import template
-from smtphub import services
+from smtphub import wiring
 from smtphub.settings import Settings, SettingsError, get_settings
-from tests.conftest import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE
+from tests.support.aws import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE
 
 ENV = {"APPS_TABLE": "apps", "SMTPS_TABLE": "smtps", "SECRET_PREFIX": "stack/api/smtp/"}
 
@@ -28,7 +28,7 @@ def test_read_once_then_cached_until_reset(monkeypatch: pytest.MonkeyPatch) -> N
     first = get_settings()
     monkeypatch.setenv("APPS_TABLE", "other")
     assert get_settings() is first
-    services.reset()
+    wiring.reset()
     assert get_settings().apps_table == "other"
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from smtphub import services
+from smtphub import wiring
 from smtphub.ids import new_id
-from tests import auth_support, conftest
-from tests.auth_support import PASSWORD, authorize, effect, login
-from tests.conftest import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE, call
+from tests.support import auth as auth_support
+from tests.support import lambdas
+from tests.support.auth import PASSWORD, authorize, effect, login
+from tests.support.aws import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE, create_tables
+from tests.support.lambdas import call
 
 OWNER = "owner-a@example.com"
 INTRUDER = "intruder-b@example.com"
@@ -58,9 +60,9 @@ def world() -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for name, value in _env().items():
             patch.setenv(name, value)
-        services.reset()
+        wiring.reset()
         dynamodb = boto3.client("dynamodb", region_name=auth_support.REGION)
-        conftest.create_tables(dynamodb)
+        create_tables(dynamodb)
         cognito = auth_support.create_cognito()
         with auth_support.use_pool(patch, cognito):
             contexts: dict[str, dict[str, Any]] = {}
@@ -72,8 +74,8 @@ def world() -> Iterator[World]:
                 assert effect(answer) == "Allow"
                 assert answer["context"]["username"] == email
                 contexts[answer["context"]["accountId"]] = auth_support.gateway_context(answer)
-            # conftest.call(account=X) sends the authorizer context; here, the real one for X's token.
-            patch.setattr(conftest, "demo_authorizer", lambda account: contexts[account])
+            # call(account=X) sends the authorizer context; here, the real one for X's token.
+            patch.setattr(lambdas, "demo_authorizer", lambda account: contexts[account])
             a, b = (login_id for login_id in contexts)
             app_a = call("apps_save", {"name": "Shop", "testemail": "ops@owner-a.example.net"}, account=a)
             smtp_a = call(
@@ -108,7 +110,7 @@ def world() -> Iterator[World]:
                 dynamodb=dynamodb,
                 secrets=boto3.client("secretsmanager", region_name=auth_support.REGION),
             )
-        services.reset()
+        wiring.reset()
 
 
 def everything(world: World) -> dict[str, Any]:
@@ -156,6 +158,17 @@ ATTEMPTS = {
     "smtps_save edit": (
         "smtps_save",
         {"idsmtp": "SMTP_A", "host": "evil.example.net", "password": "stolen-1", "priority": 0},
+        "SMTP_NOT_FOUND",
+    ),
+    # ownership before the binding rule: no 400 telling B that A's server exists and has a password
+    "smtps_save redirect without the password": (
+        "smtps_save",
+        {"idsmtp": "SMTP_A", "host": "evil.example.net", "port": 2525},
+        "SMTP_NOT_FOUND",
+    ),
+    "smtps_save lower encryption without the password": (
+        "smtps_save",
+        {"idsmtp": "SMTP_A", "starttls": "false", "insecureauth": "true"},
         "SMTP_NOT_FOUND",
     ),
     "smtps_save add to A's app": (
