@@ -49,11 +49,15 @@ test: lint ## lint, then every test
 .PHONY: fuzz
 fuzz: $(BIN)/.installed ## schemathesis on the local runtime, FUZZ_MAX_EXAMPLES per operation (FUZZ_SEED)
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT_DIR=build/fuzz \
-		$(BIN)/pytest -q -s -p no:cacheprovider tests/test_fuzz_api.py
+		$(BIN)/pytest -q -s -p no:cacheprovider tests/e2e/test_fuzz_api.py
 
 .PHONY: run
 run: $(BIN)/.installed ## serve the whole API on http://127.0.0.1:$(PORT)/api (no Docker, no AWS account)
 	PORT=$(PORT) $(BIN)/python -m local_runtime
+
+.PHONY: openapi
+openapi: $(BIN)/.installed ## write openapi.yaml from the routes, the request models and the response schemas
+	PYTHONPATH=layers/common $(BIN)/python -m local_runtime.openapi
 
 .PHONY: bench
 bench: $(BIN)/.installed ## measure cold start, AWS calls, overhead, size and cost

@@ -1,14 +1,17 @@
-"""Schemathesis against the local runtime: every operation of openapi.yaml, authenticated.
+"""Schemathesis against the local runtime: every operation of openapi.yaml (generated from the code by
+`make openapi`), authenticated.
 
 The test starts `python -m local_runtime` (behind a guard that refuses any lookup or connection
-beyond 127.0.0.1), logs in through it, seeds a few apps and SMTP servers with known passwords, and
-runs `st run` on the description with a bounded number of examples per operation (`make test`), or
+beyond 127.0.0.1, with the API's throttles and the account's checks per minute set out of the way),
+logs in through it, seeds a few apps and SMTP servers with known passwords, and runs `st run` on the
+description the runtime serves, with a bounded number of examples per operation (`make test`), or
 many more (`make fuzz`, FUZZ_MAX_EXAMPLES). It fails on any 5xx, any response the description does
 not allow (status, content type, headers, body schema), any private route that answers without a
 token, and any response that contains a password (the custom check `no_stored_password`).
 
 When schemathesis imports this module as its hooks module (SCHEMATHESIS_HOOKS), the bottom of the
-file registers the hooks: known ids swapped into requests so that they reach real resources, every
+file registers the hooks: the Bearer token (a fresh one after each `logout`, which revokes the
+account's earlier ones), known ids swapped into requests so that they reach real resources, every
 password sent marked so that an echo is recognisable, the check, and a log of the answers.
 """
 
@@ -29,7 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "openapi.yaml"
 # `make test`: this many examples per operation and generation mode, and a fixed seed (under a minute).
 CI_EXAMPLES = 10
@@ -51,6 +57,7 @@ UNTHROTTLED = [
     "LoginThrottlingRateLimit=100000",
     "LoginThrottlingBurstLimit=100000",
 ]
+CHECKS_PER_MINUTE = "10000"  # an account's checks a minute (the template's CheckRateLimitPerMinute at most)
 
 # Runs the local runtime with a network guard: name lookups and connections beyond loopback fail.
 BOOT = r"""
@@ -107,11 +114,12 @@ def start_runtime() -> Runtime:
     args = ["--port", "0", "--sink-port", "0", "--quiet"]
     for parameter in UNTHROTTLED:
         args += ["--parameter", parameter]
+    args += ["--parameter", f"CheckRateLimitPerMinute={CHECKS_PER_MINUTE}"]
     environ = {k: v for k, v in os.environ.items() if k not in ("LOCAL_USERS", "PORT", "SMTP_SINK_PORT")}
     process = subprocess.Popen(
         [sys.executable, "-c", BOOT, *args],
         cwd=ROOT,
-        env={**environ, "PYTHONUNBUFFERED": "1"},
+        env={**environ, "PYTHONUNBUFFERED": "1", "CHECKS_PER_MINUTE": CHECKS_PER_MINUTE},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -237,6 +245,8 @@ def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> di
             "marker": marker,
             "watched": [marker, runtime.password],
             "login": {"username": runtime.username, "password": runtime.password},
+            "api": runtime.api,
+            "token": token,
             "ids": seed(runtime, token, marker),
             "answers": str(answers),
             "seed": seed_value,
@@ -244,7 +254,7 @@ def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> di
         environ = {
             **os.environ,
             HOOKS_ENV: json.dumps(settings),
-            "SCHEMATHESIS_HOOKS": "tests.test_fuzz_api",
+            "SCHEMATHESIS_HOOKS": "tests.e2e.test_fuzz_api",
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")]),
         }
         served_description(runtime.api)
@@ -254,8 +264,6 @@ def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> di
             f"{runtime.api}/openapi.yaml",  # the description as the runtime serves it
             "--url",
             runtime.api,
-            "--header",
-            f"Authorization: Bearer {token}",
             "--checks",
             ",".join(CHECKS),
             "--mode",
@@ -381,11 +389,29 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
         elif isinstance(params.get("password"), str):
             params["password"] = FUZZ["marker"] + params["password"]
 
+    TOKEN = {"current": FUZZ["token"]}
+
+    @schemathesis.auth(refresh_interval=None)
+    class Bearer:
+        """The current token on every request (schemathesis leaves it out to test `ignored_auth`)."""
+
+        def get(self, case: schemathesis.Case, context: Any) -> str:
+            return TOKEN["current"]
+
+        def set(self, case: schemathesis.Case, data: str, context: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
     @schemathesis.hook
     def after_call(context: Any, case: schemathesis.Case, response: Any) -> None:
+        operation = f"{case.method.upper()} {case.path}"
         with open(FUZZ["answers"], "a", encoding="utf-8") as log:
-            entry = {"operation": f"{case.method.upper()} {case.path}", "status": response.status_code}
-            log.write(json.dumps(entry) + "\n")
+            log.write(json.dumps({"operation": operation, "status": response.status_code}) + "\n")
+        if operation == "POST /private/auth/logout" and response.status_code == 200:
+            import requests  # the logout revoked every earlier token of the account: log in again
+
+            login = requests.post(f"{FUZZ['api']}/auth/login", data=FUZZ["login"], timeout=30)
+            login.raise_for_status()
+            TOKEN["current"] = login.json()["token"]
 
     @schemathesis.check
     def no_stored_password(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
