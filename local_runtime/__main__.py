@@ -2,7 +2,8 @@
 
     python -m local_runtime [--template template.yaml] [--port 3000] [--sink-port 2525] [--parameter K=V]
 
-Environment: PORT, SMTP_SINK_PORT (0 = any free port), LOCAL_USERS ("user:password,user2:password2").
+Environment: PORT, SMTP_SINK_PORT (0 = any free port), LOCAL_USERS ("user:password,user2:password2"),
+CHECKS_PER_MINUTE (an account's SMTP checks per minute: the template's CheckRateLimitPerMinute).
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ def banner(runtime: LocalRuntime) -> str:
     else:
         out.append("  Account    none to log in with: the template declares no user pool, so every")
         out.append("             /private call runs as the demo account (no token needed)")
+    if runtime.checks_per_minute is not None and runtime.has_route("POST", "/private/smtps/check"):
+        out.append(
+            f"  Checks     at most {runtime.checks_per_minute} a minute per account (CHECKS_PER_MINUTE)"
+        )
     for poller in runtime.streams.pollers:
         out.append(f"  Stream     {poller.name} (polled every {runtime.streams.interval} s)")
     if runtime.seeded is not None:
@@ -108,6 +113,16 @@ def banner(runtime: LocalRuntime) -> str:
     return "\n".join(out)
 
 
+def checks_per_minute(text: str | None) -> int | None:
+    """CHECKS_PER_MINUTE: unset or empty for the template's value, else a whole number of at least 1."""
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ValueError(f"CHECKS_PER_MINUTE must be a whole number of at least 1, not {text!r}")
+    return int(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _arguments(argv)
     try:
@@ -119,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             users=parse_users(os.environ.get("LOCAL_USERS", "")),
             parameters=parameters,
             quiet=arguments.quiet,
+            checks_per_minute=checks_per_minute(os.environ.get("CHECKS_PER_MINUTE")),
         )
         runtime = LocalRuntime(settings)
     except (ValueError, OSError) as error:

@@ -214,6 +214,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "apps_find_by_id": {"method": "GET", "resource": "/private/apps/findById", "query": [("idapp", _APP)]},
     "apps_remove": {"method": "POST", "resource": "/private/apps/remove", "body": f"idapp={_APP}"},
+    "auth_logout": {"method": "POST", "resource": "/private/auth/logout"},
     "auth_login": {
         "method": "POST",
         "resource": "/auth/login",

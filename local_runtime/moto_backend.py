@@ -102,6 +102,12 @@ class MotoBackend:
             props = resolver.resolve(resource.get("Properties", {}))
             table = str(props.get("TableName") or f"{resolver.stack_name}-{name}")
             dynamodb.create_table(**template.table_request({"Properties": props}, table))
+            ttl = props.get("TimeToLiveSpecification") or {}
+            if ttl.get("Enabled") in (True, "true") and ttl.get("AttributeName"):
+                dynamodb.update_time_to_live(
+                    TableName=table,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": str(ttl["AttributeName"])},
+                )
             resolver.physical[name] = table
             described = dynamodb.describe_table(TableName=table)["Table"]
             resolver.attributes[name, "Arn"] = described["TableArn"]

@@ -28,9 +28,18 @@ DEMO_INBOX = "inbox@example.com"
 IMPLICIT_API = "ServerlessRestApi"
 # Never handed to the functions: the runtime's own settings (LOCAL_USERS holds passwords) and anything
 # that could point boto3 at a real account.
-_HIDDEN = ("LOCAL_USERS", "PORT", "SMTP_SINK_PORT", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+_HIDDEN = (
+    "LOCAL_USERS",
+    "PORT",
+    "SMTP_SINK_PORT",
+    "CHECKS_PER_MINUTE",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
 # What the local runtime changes for every function (as the issue asks: private SMTP addresses allowed).
 LOCAL_ENVIRONMENT = {"ALLOW_PRIVATE_ADDRESSES": "true"}
+# The template parameter the runtime's CHECKS_PER_MINUTE setting stands for (a --parameter wins over it).
+CHECKS_PER_MINUTE_PARAMETER = "CheckRateLimitPerMinute"
 
 
 def parse_users(text: str) -> list[tuple[str, str]]:
@@ -55,6 +64,7 @@ class Settings:
     users: Sequence[tuple[str, str]] = ()
     parameters: Mapping[str, str] = field(default_factory=dict)
     quiet: bool = False
+    checks_per_minute: int | None = None  # CHECKS_PER_MINUTE: an account's SMTP checks per minute
 
 
 @dataclass
@@ -69,7 +79,8 @@ class LocalRuntime:
         self.settings = settings
         self.document = template.load(settings.template_path)
         self.base_dir = settings.template_path.resolve().parent
-        self.resolver = Resolver(self.document, parameters=settings.parameters)
+        self.warnings: list[str] = []
+        self.resolver = Resolver(self.document, parameters=self._parameters(settings))
         self.aws = MotoBackend(settings.host)
         self.sink = SmtpSink(settings.host, settings.sink_port)
         self.http: LocalHttpServer | None = None
@@ -80,8 +91,29 @@ class LocalRuntime:
         self.seeded: Seeded | None = None
         self.load_errors: dict[str, str] = {}
         self.streams = StreamPumps([])
-        self.warnings: list[str] = []
         self._gate = EnvironmentGate()
+
+    def _parameters(self, settings: Settings) -> dict[str, str]:
+        """The template parameters: --parameter values, and CHECKS_PER_MINUTE's unless one was given."""
+        parameters = dict(settings.parameters)
+        if settings.checks_per_minute is not None:
+            if CHECKS_PER_MINUTE_PARAMETER not in self.document.get("Parameters", {}):
+                self.warnings.append(
+                    f"CHECKS_PER_MINUTE ignored: the template has no {CHECKS_PER_MINUTE_PARAMETER}"
+                )
+            else:
+                parameters.setdefault(CHECKS_PER_MINUTE_PARAMETER, str(settings.checks_per_minute))
+        return parameters
+
+    @property
+    def checks_per_minute(self) -> int | None:
+        """What the check function is given (the template's default, or CHECKS_PER_MINUTE, or --parameter)."""
+        if CHECKS_PER_MINUTE_PARAMETER not in self.document.get("Parameters", {}):
+            return None
+        try:
+            return int(self.resolver.parameter(CHECKS_PER_MINUTE_PARAMETER))
+        except ValueError:  # a --parameter that is not a number: the check function will say so
+            return None
 
     # --- start and stop ------------------------------------------------------------------------------
     def start(self) -> None:

@@ -1,4 +1,9 @@
-"""The TOKEN authorizer with real tokens from moto's Cognito, checked against moto's published keys."""
+"""The TOKEN authorizer with real tokens from moto's Cognito, checked against moto's published keys.
+
+The authorizer reads the accounts table (revocations) with its own signed HTTP requests: here against a moto
+server on 127.0.0.1, exactly as in Lambda but for the endpoint (tests/integration/test_token_revocation.py
+has the revocations themselves).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_runtime.events import EVENTS_DIR
 from local_runtime.loader import load_handler
-from tests import auth_support
-from tests.auth_support import Cognito, Issued, authorize, authorizer_module, effect
-from tests.conftest import LambdaContext, load_event
+from tests.support import auth as auth_support
+from tests.support.accounts import MotoServer, ensure_accounts_table, moto_server
+from tests.support.auth import Cognito, Issued, authorize, authorizer_module, effect
+from tests.support.lambdas import LambdaContext, load_event
 
 ALICE = "alice@example.com"
 API_STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/api"
@@ -31,11 +37,20 @@ def issued() -> Issued:
     return auth_support.issue_tokens(ALICE)
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[MotoServer]:
+    with moto_server() as running:
+        yield running
+
+
 @pytest.fixture
-def cognito(issued: Issued, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cognito]:
-    """The pool the tokens came from; the authorizer configured for it, with a fresh count of key fetches."""
+def cognito(issued: Issued, server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cognito]:
+    """The pool the tokens came from; the authorizer configured for it, with a fresh count of key fetches,
+    reading the accounts table on the moto server with its own HTTP client."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+    ensure_accounts_table(server.client())
     pool = dataclasses.replace(issued.cognito, fetches=auth_support.JwksFetches())
-    with auth_support.use_pool(monkeypatch, pool):
+    with auth_support.use_pool(monkeypatch, pool, over_http=True):
         yield pool
 
 
@@ -105,7 +120,9 @@ def test_expired_token_is_denied(cognito: Cognito, alice: dict[str, Any]) -> Non
 
 def test_a_token_still_inside_its_lifetime_is_allowed(cognito: Cognito, alice: dict[str, Any]) -> None:
     now = int(time.time())
-    fresh = auth_support.sign(cognito.id_claims(alice["sub"], ALICE, iat=now - 3500, exp=now + 100))
+    fresh = auth_support.sign(
+        cognito.id_claims(alice["sub"], ALICE, iat=now - 3500, auth_time=now - 3500, exp=now + 100)
+    )
 
     assert effect(authorize(f"Bearer {fresh}")) == "Allow"
 
@@ -191,13 +208,29 @@ def test_garbage_after_bearer_is_denied(cognito: Cognito) -> None:
     assert_denied(authorize("Bearer not-a-jwt"))
 
 
+# --- The scheme in any case (RFC 7235) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR", "Bearer "])
+def test_the_scheme_is_case_insensitive(cognito: Cognito, alice: dict[str, Any], scheme: str) -> None:
+    """RFC 7235: the auth-scheme is case-insensitive, and one or more spaces separate it from the token."""
+    answer = authorize(f"{scheme} {alice['token']}")
+
+    assert effect(answer) == "Allow"
+    assert answer["context"]["accountId"] == alice["sub"]
+
+
+def test_a_scheme_in_another_case_is_still_checked(cognito: Cognito) -> None:
+    assert_denied(authorize("bearer not-a-jwt"))
+
+
 # --- No Bearer token: 401 ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "authorization",
-    ["", "Basic YWxpY2U6c2VjcmV0", "Bearer", "Bearer ", "bearer abc.def.ghi", "Bearer a b"],
-    ids=["missing", "basic", "bare-scheme", "empty-token", "lower-case", "two-tokens"],
+    ["", "Basic YWxpY2U6c2VjcmV0", "Bearer", "Bearer ", "Bearerabc.def.ghi", "Bearer a b", "Bearer\tabc"],
+    ids=["missing", "basic", "bare-scheme", "empty-token", "no-space", "two-tokens", "tab"],
 )
 def test_no_bearer_token_is_unauthorized(cognito: Cognito, authorization: str) -> None:
     """API Gateway answers these with 401 before the function (tests/test_template_auth.py checks the

@@ -10,10 +10,12 @@ import jwt
 import pytest
 from botocore.stub import Stubber
 
-from local_runtime.loader import load_module
-from smtphub.accounts import AccountService, CognitoRepository
-from tests import auth_support
-from tests.auth_support import PASSWORD, Cognito, login
+from smtphub import wiring
+from smtphub.accounts.repository import AccountsRepository, CognitoRepository
+from smtphub.accounts.service import AccountService
+from tests.support import auth as auth_support
+from tests.support.accounts import ACCOUNTS_TABLE
+from tests.support.auth import PASSWORD, Cognito, login
 
 ALICE = "alice@example.com"
 
@@ -149,11 +151,14 @@ def test_disabled_account_cannot_log_in(cognito: Cognito) -> None:
 
 
 @pytest.fixture
-def stubbed(cognito: Cognito, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+def stubbed(cognito: Cognito) -> Iterator[Stubber]:
     """The login handler with a Cognito client whose answers the test scripts."""
     client = boto3.client("cognito-idp", region_name=auth_support.REGION)
-    service = AccountService(CognitoRepository(client, cognito.pool_id, cognito.client_id))
-    monkeypatch.setattr(load_module("functions/auth_login/"), "account_service", lambda: service)
+    service = AccountService(
+        CognitoRepository(lambda: client, cognito.pool_id, cognito.client_id),
+        AccountsRepository(lambda: boto3.client("dynamodb", region_name=auth_support.REGION), ACCOUNTS_TABLE),
+    )
+    wiring.override("account_service", service)
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
@@ -167,6 +172,7 @@ def test_cognito_throttling_is_429(stubbed: Stubber, code: str) -> None:
 
     assert reply.status == 429
     assert reply.json["error"] == "TOO_MANY_REQUESTS"
+    assert reply.headers["Retry-After"] == "1"
 
 
 def test_an_unexpected_cognito_error_is_a_bare_500(stubbed: Stubber) -> None:

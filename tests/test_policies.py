@@ -8,7 +8,11 @@ template is checked, so a function added later is covered without touching this 
 - Secrets Manager only under the stack's secret prefix, and only for what needs it (a function is
   known by its triggers: its API routes, the table streams it consumes), each with no more than it
   needs; reading a password (GetSecretValue) is the check's alone;
-- read-only routes (GET) with read actions only and nothing in Secrets Manager;
+- read-only functions (GET routes, and the API's authorizer) with read actions only and nothing in
+  Secrets Manager;
+- the accounts table (revocations, check counters) only for those that need it, each only on its own
+  items (`dynamodb:LeadingKeys`): the authorizer reads `account#*`, logout writes `account#*`, the check
+  counts in `checks#*`;
 - managed policies: only the Lambda logging and X-Ray defaults.
 """
 
@@ -53,6 +57,13 @@ MANAGED = {
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
 READ_VERBS = ("Get", "BatchGet", "Query", "Scan", "Describe", "List", "ConditionCheck")
+# Who may touch the accounts table, how, and on which items (the partition keys' prefix).
+ACCOUNTS_TABLE = "AccountsTable"
+ACCOUNTS_ACCESS: dict[tuple[str, str], tuple[str, str]] = {
+    ("AUTHORIZER", "Api"): ("dynamodb:GetItem", "account#*"),
+    ("POST", "/private/auth/logout"): ("dynamodb:UpdateItem", "account#*"),
+    ("POST", "/private/smtps/check"): ("dynamodb:UpdateItem", "checks#*"),
+}
 
 
 class ManagedPolicies:
@@ -121,8 +132,14 @@ def references_a_table(resource: Any, tables: dict[str, dict[str, Any]]) -> bool
 
 
 def triggers(source: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
-    """Function -> what invokes it: (method, path) of its API routes, ("STREAM", table) of its streams."""
+    """Function -> what invokes it: (method, path) of its API routes, ("STREAM", table) of its streams,
+    ("AUTHORIZER", api) for an API's Lambda authorizer."""
     found: dict[str, list[tuple[str, str]]] = {}
+    for api, resource in template.resources(source, "AWS::Serverless::Api").items():
+        for spec in ((resource["Properties"].get("Auth") or {}).get("Authorizers") or {}).values():
+            arn = spec.get("FunctionArn")
+            if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+                found.setdefault(str(arn["Fn::GetAtt"][0]), []).append(("AUTHORIZER", api))
     for route in template.routes(source):
         found.setdefault(route.function, []).append((route.method, route.path))
     for mapping in template.resources(source, "AWS::Lambda::EventSourceMapping").values():
@@ -176,7 +193,7 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
     for function in functions:
         statements, managed = statements_of(output, function)
         its_triggers = invoked_by.get(function, [])
-        read_only = bool(its_triggers) and all(method == "GET" for method, _ in its_triggers)
+        read_only = bool(its_triggers) and all(method in ("GET", "AUTHORIZER") for method, _ in its_triggers)
         for arn in managed:
             if arn not in MANAGED:
                 yield f"{function}: managed policy {arn}"
@@ -194,6 +211,45 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
             allowed |= SECRET_ACTIONS.get(trigger, set())
         for action in sorted(secret_actions - allowed):
             yield f"{function}: {action} is not for {its_triggers or 'a function without a trigger'}"
+        yield from accounts_violations(function, statements, its_triggers)
+
+
+def on_accounts_table(statement: dict[str, Any]) -> bool:
+    return any(
+        isinstance(resource, dict) and resource.get("Fn::GetAtt", [None])[0] == ACCOUNTS_TABLE
+        for resource in as_list(statement.get("Resource", []))
+    ) or any(
+        isinstance(resource, dict) and f"${{{ACCOUNTS_TABLE}." in str(resource.get("Fn::Sub", ""))
+        for resource in as_list(statement.get("Resource", []))
+    )
+
+
+def leading_keys(statement: dict[str, Any]) -> list[str] | None:
+    """The partition keys a statement is limited to (ForAllValues:StringLike dynamodb:LeadingKeys)."""
+    condition = statement.get("Condition") or {}
+    if set(condition) != {"ForAllValues:StringLike"} or set(condition["ForAllValues:StringLike"]) != {
+        "dynamodb:LeadingKeys"
+    }:
+        return None
+    return [str(key) for key in as_list(condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])]
+
+
+def accounts_violations(
+    function: str, statements: list[dict[str, Any]], its_triggers: list[tuple[str, str]]
+) -> Iterator[str]:
+    """The accounts table: only ACCOUNTS_ACCESS's functions, each with its one action on its own items."""
+    allowed = {ACCOUNTS_ACCESS[trigger] for trigger in its_triggers if trigger in ACCOUNTS_ACCESS}
+    for statement in statements:
+        if statement.get("Effect") != "Allow" or not on_accounts_table(statement):
+            continue
+        keys = leading_keys(statement)
+        if keys is None:
+            yield f"{function}: {ACCOUNTS_TABLE} without a dynamodb:LeadingKeys condition"
+            continue
+        for action in as_list(statement.get("Action", [])):
+            for key in keys:
+                if (str(action), key) not in allowed:
+                    yield f"{function}: {action} on {ACCOUNTS_TABLE} items {key} is not for {its_triggers}"
 
 
 # --- the template as it is ------------------------------------------------------------------------
@@ -288,6 +344,57 @@ ALL_SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
 )
 def test_a_broader_policy_is_caught(route: tuple[str, str], statement: dict[str, Any], expected: str) -> None:
     found = list(violations(with_statement(*route, statement)))
+    assert any(expected in problem for problem in found), found
+
+
+def test_the_accounts_table_is_reached_as_listed_and_no_more() -> None:
+    output = transformed(real_template())
+    reaching: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for function, its_triggers in triggers(real_template()).items():
+        statements, _ = statements_of(output, function)
+        access = {
+            (str(action), key)
+            for statement in statements
+            if on_accounts_table(statement)
+            for action in as_list(statement["Action"])
+            for key in leading_keys(statement) or ["(any)"]
+        }
+        for trigger in its_triggers:
+            if access:
+                reaching[trigger] = access
+    assert reaching == {trigger: {access} for trigger, access in ACCOUNTS_ACCESS.items()}
+
+
+def with_function_statement(function: str, statement: dict[str, Any]) -> dict[str, Any]:
+    source = copy.deepcopy(real_template())
+    source["Resources"][function]["Properties"].setdefault("Policies", []).append({"Statement": [statement]})
+    return source
+
+
+ACCOUNTS = {"Fn::GetAtt": ["AccountsTable", "Arn"]}
+
+
+def limited(action: str, key: str) -> dict[str, Any]:
+    condition = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [key]}}
+    return {**allow(action, ACCOUNTS), "Condition": condition}
+
+
+@pytest.mark.parametrize(
+    ("function", "statement", "expected"),
+    [
+        ("SmtpsCheckFunction", allow("dynamodb:UpdateItem", ACCOUNTS), "without a dynamodb:LeadingKeys"),
+        ("SmtpsCheckFunction", limited("dynamodb:UpdateItem", "account#*"), "items account#* is not for"),
+        ("AuthLogoutFunction", limited("dynamodb:UpdateItem", "*"), "items * is not for"),
+        ("AuthLogoutFunction", limited("dynamodb:DeleteItem", "account#*"), "DeleteItem on AccountsTable"),
+        ("AppsSaveFunction", limited("dynamodb:GetItem", "account#*"), "is not for"),
+        ("AuthorizerFunction", limited("dynamodb:UpdateItem", "account#*"), "in a read-only function"),
+        ("AuthorizerFunction", allow("secretsmanager:GetSecretValue", SECRETS), "in a read-only function"),
+    ],
+)
+def test_a_broader_accounts_table_policy_is_caught(
+    function: str, statement: dict[str, Any], expected: str
+) -> None:
+    found = list(violations(with_function_statement(function, statement)))
     assert any(expected in problem for problem in found), found
 
 

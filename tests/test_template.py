@@ -226,7 +226,7 @@ def test_dynamodb_only_on_the_templates_tables() -> None:
 # --- storage ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["AppsTable", "SmtpsTable"])
+@pytest.mark.parametrize("name", ["AppsTable", "SmtpsTable", "AccountsTable"])
 def test_tables_are_on_demand_recoverable_encrypted_protected_and_retained(name: str) -> None:
     table = template.resources(DOC, "AWS::DynamoDB::Table")[name]
     props = table["Properties"]
@@ -255,12 +255,19 @@ def test_table_keys_and_the_by_app_index() -> None:
         {"AttributeName": "rank", "KeyType": "RANGE"},
     ]
     assert index["Projection"] == {"ProjectionType": "ALL"}
+    accounts = tables["AccountsTable"]["Properties"]
+    assert accounts["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert accounts["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    # Revocations and check counters expire by themselves.
+    assert accounts["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    assert "GlobalSecondaryIndexes" not in accounts
 
 
 def test_every_function_gets_the_tables_and_the_secret_prefix() -> None:
     variables = GLOBALS["Environment"]["Variables"]
     assert variables["APPS_TABLE"] == {"Ref": "AppsTable"}
     assert variables["SMTPS_TABLE"] == {"Ref": "SmtpsTable"}
+    assert variables["ACCOUNTS_TABLE"] == {"Ref": "AccountsTable"}
     assert variables["SECRET_PREFIX"] == {"Fn::Sub": "${AWS::StackName}/${StageName}/smtp/"}
     assert DOC["Outputs"]["SecretPrefix"]["Value"] == variables["SECRET_PREFIX"]
 

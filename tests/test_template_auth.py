@@ -14,7 +14,7 @@ import pytest
 
 from local_runtime import template
 from local_runtime.events import ROOT
-from tests.auth_support import properties
+from tests.support.auth import authorizer_module, properties
 
 CONTRACT_CODES = {
     400: {"BAD_REQUEST"},
@@ -81,7 +81,7 @@ def test_threat_protection_is_enforced_by_default(document: dict[str, Any]) -> N
 
 
 def test_threat_protection_off_drops_to_the_essentials_plan() -> None:
-    import tests.auth_support as support
+    import tests.support.auth as support
 
     document = template.load()
     document["Parameters"]["ThreatProtection"]["Default"] = "OFF"
@@ -145,43 +145,98 @@ def test_the_authorizer_is_a_token_authorizer_on_the_authorization_header(docume
     assert 0 < ttl["Default"] <= ttl["MaxValue"] <= 3600
 
 
-@pytest.mark.parametrize(
-    ("header", "passes"),
-    [
-        ("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", True),
-        ("Bearer abc+/_~-.def==", True),
-        ("", False),
-        ("Basic YWxpY2U6c2VjcmV0", False),
-        ("Bearer", False),
-        ("Bearer ", False),
-        ("bearer abc.def.ghi", False),
-        ("Bearer abc def", False),
-        ("Bearer abc\n", False),
-        ("Token abc.def.ghi", False),
-    ],
-)
+HEADERS = [
+    ("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", True),
+    ("Bearer abc+/_~-.def==", True),
+    # RFC 7235: the scheme is case-insensitive, and 1*SP separates it from the credentials.
+    ("bearer abc.def.ghi", True),
+    ("BEARER abc.def.ghi", True),
+    ("bEaReR abc.def.ghi", True),
+    ("Bearer   abc.def.ghi", True),
+    ("", False),
+    ("Basic YWxpY2U6c2VjcmV0", False),
+    ("Bearer", False),
+    ("Bearer ", False),
+    ("bearer", False),
+    ("Bearerabc.def.ghi", False),
+    ("Bearer\tabc.def.ghi", False),
+    ("Bearer abc def", False),
+    ("Bearer abc\n", False),
+    (" Bearer abc", False),
+    ("Token abc.def.ghi", False),
+    ("Bearers abc.def.ghi", False),
+    ("Beare abc.def.ghi", False),
+    ("\u0392earer abc.def.ghi", False),  # a Greek capital beta, not a B
+]
+
+
+def validation_expression(document: dict[str, Any]) -> str:
+    expression: str = api_props(document)["Auth"]["Authorizers"]["TokenAuthorizer"]["Identity"][
+        "ValidationExpression"
+    ]
+    return expression
+
+
+@pytest.mark.parametrize(("header", "passes"), HEADERS)
 def test_the_validation_expression_turns_away_missing_and_non_bearer_headers(
     document: dict[str, Any], header: str, passes: bool
 ) -> None:
     """What fails the expression is a 401 from API Gateway without invoking the authorizer."""
-    expression = api_props(document)["Auth"]["Authorizers"]["TokenAuthorizer"]["Identity"][
-        "ValidationExpression"
-    ]
-    assert expression == "^Bearer [-0-9a-zA-Z._~+/]+=*$"
-    # API Gateway matches the whole header value (Java regex; fullmatch says the same for these).
+    expression = validation_expression(document)
+    assert expression == "^[Bb][Ee][Aa][Rr][Ee][Rr] +[-0-9a-zA-Z._~+/]+=*$"
+    # API Gateway matches the whole header value with a Java regex. The expression uses nothing whose
+    # meaning differs between Java and Python (no flags, no \w, no Unicode classes): fullmatch agrees.
     assert bool(re.fullmatch(expression, header)) is passes
 
 
-def test_the_authorizer_function_needs_no_aws_permissions(document: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("header", "passes"), HEADERS)
+def test_the_authorizer_parses_exactly_what_the_expression_lets_through(header: str, passes: bool) -> None:
+    """The authorizer's own parsing (should API Gateway ever hand it a header) agrees with the gateway."""
+    assert bool(authorizer_module().BEARER.fullmatch(header)) is passes
+
+
+ACCOUNT_ITEMS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["account#*"]}}
+
+
+def test_the_authorizer_may_only_read_account_items_of_the_accounts_table(document: dict[str, Any]) -> None:
     function = resource(document, "AuthorizerFunction")["Properties"]
     assert function["CodeUri"] == "functions/authorizer/"
-    assert "Policies" not in function  # the pool's keys are public: logging is all it does
     assert "Events" not in function
+    statements = [statement for policy in function["Policies"] for statement in policy["Statement"]]
+    # The pool's keys are public; its one AWS call is the GetItem of the caller's account item.
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:GetItem",
+            "Resource": {"Fn::GetAtt": ["AccountsTable", "Arn"]},
+            "Condition": ACCOUNT_ITEMS_ONLY,
+        }
+    ]
     assert function["Environment"]["Variables"] == {
         "USER_POOL_ID": {"Ref": "UserPool"},
         "USER_POOL_CLIENT_ID": {"Ref": "UserPoolClient"},
         "USER_POOL_REGION": {"Ref": "AWS::Region"},
     }
+    # ACCOUNTS_TABLE comes with every function's variables.
+    environment = template.functions(document)["AuthorizerFunction"].environment
+    assert environment["ACCOUNTS_TABLE"] == {"Ref": "AccountsTable"}
+
+
+def test_logout_is_private_and_may_only_write_account_items(document: dict[str, Any]) -> None:
+    function = resource(document, "AuthLogoutFunction")["Properties"]
+    assert function["CodeUri"] == "functions/auth_logout/"
+    event = function["Events"]["Api"]["Properties"]
+    assert (event["Method"], event["Path"]) == ("POST", "/private/auth/logout")
+    assert "Auth" not in event  # the default authorizer: the account is the token's
+    statements = [statement for policy in function["Policies"] for statement in policy["Statement"]]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateItem",
+            "Resource": {"Fn::GetAtt": ["AccountsTable", "Arn"]},
+            "Condition": ACCOUNT_ITEMS_ONLY,
+        }
+    ]
 
 
 def test_pyjwt_belongs_to_the_authorizer_alone() -> None:
@@ -196,7 +251,8 @@ def test_pyjwt_belongs_to_the_authorizer_alone() -> None:
 
 
 def test_the_authorizer_imports_neither_boto3_nor_pydantic_nor_the_layer() -> None:
-    """It sits on the path of every uncached call: its cold start stays small."""
+    """It sits on the path of every uncached call: its cold start stays small. Its one DynamoDB call is
+    signed by itself (tests/unit/test_authorizer_dynamodb.py), not made with boto3."""
     source = (ROOT / "functions/authorizer/app.py").read_text()
     imported = set()
     for node in ast.walk(ast.parse(source)):

@@ -2,8 +2,9 @@
 
 The user pool and app client are created from template.yaml's own properties (intrinsics resolved with the
 parameters' defaults), users are created the way the README tells an administrator to, logins go through
-the real `auth_login` handler and tokens through the real authorizer, which is handed moto's published
-keys instead of fetching them (moto signs every token with `cognitoidp/resources/jwks-private.json`).
+the real `auth_login` handler (or the real `AccountService`) and tokens through the real authorizer, which is
+handed moto's published keys instead of fetching them (moto signs every token with
+`cognitoidp/resources/jwks-private.json`) and a way to read the accounts table (`use_pool`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import pytest
 from local_runtime import template
 from local_runtime.events import build_token_authorizer_event, method_arn
 from local_runtime.loader import load_module
-from smtphub import accounts
-from tests.conftest import Reply, call
+from smtphub.accounts.repository import AccountsRepository, CognitoRepository
+from smtphub.accounts.service import AccountService, token_claims
+from tests.support.accounts import ACCOUNTS_TABLE, BotoRevocations, ensure_accounts_table
+from tests.support.lambdas import Reply, call
 
 REGION = "us-east-1"
 STACK = "smtp-hub-test"
@@ -115,7 +118,7 @@ def sign(claims: dict[str, Any], key: Any = None, kid: str = MOTO_KID) -> str:
 
 
 def claims_of(token: str) -> dict[str, Any]:
-    return accounts.token_claims(token)
+    return token_claims(token)
 
 
 @dataclass
@@ -205,19 +208,49 @@ def cognito_setup(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cognito]:
 
 
 @contextmanager
-def use_pool(monkeypatch: pytest.MonkeyPatch, cognito: Cognito) -> Iterator[None]:
-    """The login function's and the authorizer's environment for this pool; the authorizer keyed by moto."""
+def use_pool(
+    monkeypatch: pytest.MonkeyPatch, cognito: Cognito, revocations: Any = None, *, over_http: bool = False
+) -> Iterator[None]:
+    """The login function's and the authorizer's environment for this pool; the authorizer keyed by moto.
+
+    The authorizer reads revocations from the accounts table: `over_http`, with its own signed HTTP client,
+    as in Lambda (AWS_ENDPOINT_URL must point at a moto server); else through `revocations` when given, else
+    through a boto3 client of the moto mock in force (`mock_aws` does not see the authorizer's own HTTP),
+    whose accounts table is created when missing.
+    """
+    import boto3
+
     monkeypatch.setenv("USER_POOL_ID", cognito.pool_id)
     monkeypatch.setenv("USER_POOL_CLIENT_ID", cognito.client_id)
     monkeypatch.setenv("USER_POOL_REGION", REGION)
+    monkeypatch.setenv("ACCOUNTS_TABLE", ACCOUNTS_TABLE)
     monkeypatch.delenv("JWKS_URL", raising=False)
-    accounts.reset()
-    authorizer_module().configure(fetch=cognito.fetches)
+    if over_http:
+        authorizer_module().configure(fetch=cognito.fetches)
+    else:
+        if revocations is None:
+            dynamodb = boto3.client("dynamodb", region_name=REGION)
+            ensure_accounts_table(dynamodb)
+            revocations = BotoRevocations(dynamodb)
+        authorizer_module().configure(fetch=cognito.fetches, revocations=revocations)
     try:
         yield
     finally:
         authorizer_module().reset()
-        accounts.reset()
+
+
+def account_service(cognito: Cognito, *, clock: Any = time.time, sleep: Any = time.sleep) -> AccountService:
+    """The real service on the pool's (moto-backed) client and the accounts table of the mock in force."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    ensure_accounts_table(dynamodb)
+    return AccountService(
+        CognitoRepository(lambda: cognito.client, cognito.pool_id, cognito.client_id),
+        AccountsRepository(lambda: dynamodb, ACCOUNTS_TABLE),
+        clock=clock,
+        sleep=sleep,
+    )
 
 
 @dataclass(frozen=True)
@@ -227,13 +260,13 @@ class Issued:
     cognito: Cognito  # pool and client ids; its boto3 client no longer has a mock behind it
     email: str
     sub: str
-    id_token: str  # from POST /auth/login
+    id_token: str  # from AccountService.login, what POST /auth/login answers
     access_token: str
     other_client_id_token: str  # an ID token of the same pool for another app client
 
 
 def issue_tokens(email: str) -> Issued:
-    """Once per module: the authorizer needs no AWS, only tokens, so the suite need not rebuild a pool."""
+    """Once per module: the authorizer needs tokens (and the accounts table), not the pool itself."""
     from moto import mock_aws
 
     with pytest.MonkeyPatch.context() as patch, mock_aws():
@@ -241,9 +274,7 @@ def issue_tokens(email: str) -> Issued:
             patch.setenv(name, value)
         cognito = create_cognito()
         sub = cognito.add_user(email)
-        with use_pool(patch, cognito):
-            reply = login(email, PASSWORD)
-            assert reply.status == 200, reply.text
+        result = account_service(cognito).login(email, PASSWORD)
         other = cognito.client.create_user_pool_client(
             **client_request(cognito.pool_id, ClientName="another-app")
         )["UserPoolClient"]["ClientId"]
@@ -251,7 +282,7 @@ def issue_tokens(email: str) -> Issued:
             cognito=cognito,
             email=email,
             sub=sub,
-            id_token=reply.json["token"],
+            id_token=result.token,
             access_token=cognito.tokens(email)["AccessToken"],
             other_client_id_token=cognito.tokens(email, client_id=other)["IdToken"],
         )
