@@ -24,12 +24,20 @@ def test_reads_the_functions_environment() -> None:
     assert settings.secret_recovery_days == 7
 
 
-def test_read_once_then_cached_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_once_per_environment_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Functions that share one process with different environments (the local runtime) each get their
+    own settings; each environment is read once."""
     first = get_settings()
+    assert get_settings() is first
     monkeypatch.setenv("APPS_TABLE", "other")
+    other = get_settings()
+    assert other.apps_table == "other"
+    assert get_settings() is other
+    monkeypatch.setenv("APPS_TABLE", first.apps_table)
     assert get_settings() is first
     wiring.reset()
-    assert get_settings().apps_table == "other"
+    assert get_settings() is not first
+    assert get_settings() == first
 
 
 @pytest.mark.parametrize("missing", ["APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX"])

@@ -47,6 +47,9 @@ class Settings:
     accounts_table: str = ""  # ACCOUNTS_TABLE (required by the functions that use it)
     # Check: at most this many checks per account and minute, counted across every Lambda instance.
     checks_per_minute: int = DEFAULT_CHECKS_PER_MINUTE  # CHECKS_PER_MINUTE
+    # Check, XOAUTH2: the providers' token URLs replaced (provider, https URL); set by the local runtime and
+    # the tests only, never by the template. "microsoft=https://.../{tenant}/...,google=https://..."
+    oauth_endpoint_overrides: tuple[tuple[str, str], ...] = ()  # OAUTH_ENDPOINT_OVERRIDES
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
         checks = int(checks_text) if checks_text.isascii() and checks_text.isdigit() else 0
         if not 1 <= checks <= MAX_CHECKS_PER_MINUTE:
             errors["CHECKS_PER_MINUTE"] = f"must be from 1 to {MAX_CHECKS_PER_MINUTE}"
+        overrides = _overrides(environ.get("OAUTH_ENDPOINT_OVERRIDES", ""), errors)
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -90,9 +94,40 @@ class Settings:
             check_deadline_seconds=deadline,
             accounts_table=environ.get("ACCOUNTS_TABLE", ""),
             checks_per_minute=checks,
+            oauth_endpoint_overrides=overrides,
         )
 
 
-@cache
+def _overrides(raw: str, errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """`provider=https-url` pairs, comma-separated, each provider once (microsoft, google)."""
+    pairs: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        provider, _, url = (text.strip() for text in entry.partition("="))
+        if provider not in ("microsoft", "google") or provider in pairs or not url.startswith("https://"):
+            errors["OAUTH_ENDPOINT_OVERRIDES"] = "must be provider=https://... pairs (microsoft, google)"
+            return ()
+        pairs[provider] = url
+    return tuple(sorted(pairs.items()))
+
+
+# Every variable Settings reads: the cache is keyed on their values, so that functions sharing one process
+# with different environments (the local runtime) each get their own settings.
+_VARIABLES = (
+    "APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX", "STAGE", "ALLOW_PRIVATE_ADDRESSES", "SECRET_RECOVERY_DAYS",
+    "CHECK_DEADLINE_SECONDS", "ACCOUNTS_TABLE", "CHECKS_PER_MINUTE", "OAUTH_ENDPOINT_OVERRIDES",
+)  # fmt: skip
+
+
 def get_settings() -> Settings:
-    return Settings.from_environ(os.environ)
+    """The settings of the environment as it is now (read once per distinct environment)."""
+    return _settings_of(tuple(os.environ.get(name) for name in _VARIABLES))
+
+
+@cache
+def _settings_of(values: tuple[str | None, ...]) -> Settings:
+    return Settings.from_environ({k: v for k, v in zip(_VARIABLES, values, strict=True) if v is not None})
+
+
+def forget_settings() -> None:
+    """Drop every settings read so far (tests, through wiring.reset)."""
+    _settings_of.cache_clear()

@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from smtphub import aws
-from smtphub.settings import Settings, SettingsError, get_settings
+from smtphub.settings import Settings, SettingsError, forget_settings, get_settings
 
 if TYPE_CHECKING:
     from smtphub.accounts.limits import CheckLimiter
@@ -86,7 +86,7 @@ def smtp_service() -> SmtpService:
 def app_service() -> AppService:
     from smtphub.apps.service import AppService  # noqa: PLC0415
 
-    return AppService(app_repository(), smtp_repository())
+    return AppService(app_repository(), smtp_repository(), allow_private=settings().allow_private_addresses)
 
 
 @_component
@@ -112,6 +112,7 @@ def check_service() -> CheckService:
         check_limiter(),
         limits=Limits.within(config.check_deadline_seconds),
         allow_private=config.allow_private_addresses,
+        oauth_endpoints=dict(config.oauth_endpoint_overrides),
     )
 
 
@@ -125,10 +126,14 @@ def account_service() -> AccountService:
     missing = [name for name in ("USER_POOL_ID", "USER_POOL_CLIENT_ID") if not os.environ.get(name)]
     if missing:
         raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+    # Each client is built on the first call that needs it: login never builds DynamoDB's, logout never
+    # Cognito's.
     cognito = CognitoRepository(
-        aws.client("cognito-idp"), os.environ["USER_POOL_ID"], os.environ["USER_POOL_CLIENT_ID"]
+        lambda: aws.client("cognito-idp"), os.environ["USER_POOL_ID"], os.environ["USER_POOL_CLIENT_ID"]
     )
-    return AccountService(cognito, AccountsRepository(aws.client("dynamodb"), settings().accounts_table))
+    return AccountService(
+        cognito, AccountsRepository(lambda: aws.client("dynamodb"), settings().accounts_table)
+    )
 
 
 def override(name: str, instance: Any) -> None:
@@ -141,5 +146,5 @@ def reset() -> None:
     for built in _BUILT:
         built.cache_clear()  # type: ignore[attr-defined]
     _OVERRIDES.clear()
-    get_settings.cache_clear()
+    forget_settings()
     aws.reset()
