@@ -55,6 +55,10 @@ fuzz: $(BIN)/.installed ## schemathesis on the local runtime, FUZZ_MAX_EXAMPLES 
 run: $(BIN)/.installed ## serve the whole API on http://127.0.0.1:$(PORT)/api (no Docker, no AWS account)
 	PORT=$(PORT) $(BIN)/python -m local_runtime
 
+.PHONY: aws
+aws: $(BIN)/.installed ## moto with the template's tables, pool and demo data on 127.0.0.1:5050 (AWS_PORT) and build/env.json, for sam local invoke
+	$(BIN)/python -m local_runtime.aws
+
 .PHONY: openapi
 openapi: $(BIN)/.installed ## write openapi.yaml from the routes, the request models and the response schemas
 	PYTHONPATH=layers/common $(BIN)/python -m local_runtime.openapi

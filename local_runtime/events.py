@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 DEMO_ACCOUNT = "5f0c2a1e-7d2b-4c61-9a8e-3b1f2d4c6e80"
 DEMO_USERNAME = "demo@example.com"
+# The demo data's app and SMTP server (local_runtime.demo seeds them): the ids the sample events name.
+DEMO_APP_ID = "6741f0a2c3d4e5f6a7b8c9d0"
+DEMO_SMTP_ID = "6741f0b7d1e2f3a4b5c6d7e8"
 
 
 def build_event(
@@ -176,8 +179,8 @@ def demo_authorizer(account: str = DEMO_ACCOUNT, username: str = DEMO_USERNAME) 
 
 # The sample request of each function, written to events/<function>.json.
 _FORM = ("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-_APP = "6741f0a2c3d4e5f6a7b8c9d0"
-_SMTP = "6741f0b7d1e2f3a4b5c6d7e8"
+_APP = DEMO_APP_ID
+_SMTP = DEMO_SMTP_ID
 SAMPLES: dict[str, dict[str, Any]] = {
     "smtps_save": {
         "method": "POST",

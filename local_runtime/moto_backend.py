@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from local_runtime import template
-from local_runtime.cfn import REGION, Resolver
+from local_runtime.cfn import ACCOUNT_ID, REGION, Resolver
+from local_runtime.sink import PortInUse
 
 _MOTO_KEY = "local"  # moto takes any credentials: the SDK needs some, none is a secret
 FAKE_CREDENTIALS = {
@@ -54,8 +57,9 @@ def fit(shape: Any, value: Any) -> Any:  # noqa: PLR0911 - one return per shape 
 
 
 class MotoBackend:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
+        self.port = port  # 0: any free port
         self.endpoint = ""
         self._server: Any = None
         self.user_pool_id: str | None = None
@@ -65,7 +69,9 @@ class MotoBackend:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only when running
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
-        server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+        if self.port:
+            _check_free(self.host, self.port)  # moto's thread would hang on a taken port, not fail
+        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
         self._server = server
@@ -163,7 +169,8 @@ class MotoBackend:
         return request
 
     # --- accounts -----------------------------------------------------------------------------------
-    def create_account(self, username: str, password: str) -> Account:
+    def create_account(self, username: str, password: str, account_id: str | None = None) -> Account:
+        """A confirmed user of the pool; `account_id` fixes its `sub` (moto would pick a random one)."""
         if self.user_pool_id is None:
             raise RuntimeError("the template declares no user pool")
         cognito = self.client("cognito-idp")
@@ -176,9 +183,36 @@ class MotoBackend:
             UserAttributes=attributes,
             MessageAction="SUPPRESS",
         )
+        if account_id is not None:
+            self._pin_sub(username, account_id)
         cognito.admin_set_user_password(
             UserPoolId=self.user_pool_id, Username=username, Password=password, Permanent=True
         )
         user = cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
         sub = next(item["Value"] for item in user["UserAttributes"] if item["Name"] == "sub")
         return Account(username, password, sub)
+
+    def _pin_sub(self, username: str, sub: str) -> None:
+        """Give a new user the `sub` the sample events name. moto keeps its users in this process (its
+        server is a thread of it) and offers no call for this, so the user is changed in place; a pool
+        that signs in by e-mail names the user by its sub, so the user is re-keyed too."""
+        from moto.cognitoidp.models import cognitoidp_backends  # noqa: PLC0415
+
+        pool = cognitoidp_backends[ACCOUNT_ID][REGION].user_pools[str(self.user_pool_id)]
+        user = pool._get_user(username)  # moto's lookup by name or by e-mail
+        old = user.id
+        user.id = sub
+        user.update_attributes([{"Name": "sub", "Value": sub}])
+        if user.username == old:
+            user.username = sub
+            pool.users[sub] = pool.users.pop(old)
+
+
+def _check_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse("AWS", host, port) from None
+            raise

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from local_runtime import template
+from local_runtime import demo, template
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import Resolver, TemplateError
 from local_runtime.events import DEMO_ACCOUNT, DEMO_USERNAME, build_event, demo_authorizer
@@ -64,6 +64,7 @@ class Settings:
     users: Sequence[tuple[str, str]] = ()
     parameters: Mapping[str, str] = field(default_factory=dict)
     quiet: bool = False
+    aws_port: int = 0  # the embedded AWS (moto): 0 any free port, `make aws` a fixed one
     checks_per_minute: int | None = None  # CHECKS_PER_MINUTE: an account's SMTP checks per minute
 
 
@@ -81,7 +82,7 @@ class LocalRuntime:
         self.base_dir = settings.template_path.resolve().parent
         self.warnings: list[str] = []
         self.resolver = Resolver(self.document, parameters=self._parameters(settings))
-        self.aws = MotoBackend(settings.host)
+        self.aws = MotoBackend(settings.host, settings.aws_port)
         self.sink = SmtpSink(settings.host, settings.sink_port)
         self.http: LocalHttpServer | None = None
         self.functions: dict[str, LocalFunction] = {}
@@ -330,7 +331,7 @@ class LocalRuntime:
                     message = getattr(error, "response", {}).get("Error", {}).get("Message") or error
                     raise RuntimeError(f"LOCAL_USERS: cannot create {user}: {message}") from None
             return
-        self.demo = self.aws.create_account(DEMO_USERNAME, DEMO_PASSWORD)
+        self.demo = self.aws.create_account(DEMO_USERNAME, DEMO_PASSWORD, DEMO_ACCOUNT)
         self.accounts = [self.demo]
         self.seeded = self._seed(self.demo.account_id, self.demo.username)
 
@@ -357,39 +358,16 @@ class LocalRuntime:
         return None
 
     def _seed(self, account: str, username: str) -> Seeded | None:
-        """The demo account's app (test mails go to DEMO_INBOX) and an SMTP server pointing at the sink."""
-        identity = demo_authorizer(account, username)
-        app = self.call(
-            "POST",
-            "/private/apps/save",
-            {
-                "name": "Demo shop",
-                "testemail": DEMO_INBOX,
-                "defaultfromemail": "shop@example.com",
-                "defaultfromname": "Demo shop",
-            },
-            identity,
-        )
-        if app is None:
+        """The demo account's app (test mails go to DEMO_INBOX) and an SMTP server pointing at the sink,
+        under the fixed ids the sample events name (local_runtime.demo), when the template saves apps."""
+        route = next((r for s in self.stages if (r := s.match("POST", "/private/apps/save")[0])), None)
+        if route is None:
             return None
-        smtp = self.call(
-            "POST",
-            "/private/smtps/save",
-            {
-                "idapp": app["_id"],
-                "host": self.sink.host,
-                "port": self.sink.port,
-                "auth": False,
-                "starttls": False,
-                "sslTls": False,
-                "priority": 10,
-                "defaultfromname": "smtp-hub local sink",
-            },
-            identity,
-        )
-        if smtp is None:
-            return None
-        return Seeded(account, app["_id"], smtp["_id"])
+        environment = route.function.environment
+        tables = (environment["APPS_TABLE"], environment["SMTPS_TABLE"])
+        sink = (self.sink.host, self.sink.port)
+        idapp, idsmtp = demo.seed(self.aws.client("dynamodb"), tables, account, sink, DEMO_INBOX)
+        return Seeded(account, idapp, idsmtp)
 
     # --- what a person sees --------------------------------------------------------------------------
     def routes(self) -> list[tuple[str, str, str]]:

@@ -1,4 +1,10 @@
-"""An app, and the commands that create, edit, find and remove one."""
+"""An app, and the commands that create, edit, find and remove one.
+
+Besides this service's own fields an app carries upstream's (QueueMail's `AppDTO`): what its senders
+would use (`retaindata`, `useblacklist`, `useautoblacklist`, `timebetweenemails`, `originserver`,
+`origindomain`) and the webhook URLs called on its events. They are stored and returned with upstream's
+defaults; nothing here sends mail or calls a webhook yet.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,18 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 STATUS_ACTIVE = "A"
+DEFAULT_STRATEGY = "RANDOM"
+DEFAULT_SECONDS_BETWEEN_EMAILS = 60  # upstream's documented default
+# Upstream's webhooks, by the names its AppDTO gives them: called (later) with the e-mail's id.
+WEBHOOKS = (
+    "webhook_sending_finished",
+    "webhook_sending_error",
+    "webhook_tracking_opened",
+    "webhook_tracking_clicked",
+    "webhook_blacklisted_added",
+)
+# Filled in from the account's e-mail when a new app does not give them (upstream's api-apps.md).
+ACCOUNT_DEFAULTS = ("testemail", "defaultfromemail", "defaultfromname")
 
 
 class AppFields(TypedDict, total=False):
@@ -16,6 +34,17 @@ class AppFields(TypedDict, total=False):
     testemail: str
     defaultfromemail: str
     defaultfromname: str
+    retaindata: bool
+    useblacklist: bool
+    useautoblacklist: bool
+    timebetweenemails: int
+    originserver: str
+    origindomain: str
+    webhook_sending_finished: str
+    webhook_sending_error: str
+    webhook_tracking_opened: str
+    webhook_tracking_clicked: str
+    webhook_blacklisted_added: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +54,22 @@ class App:
     name: str
     created: str
     modified: str
-    strategy: str = "RANDOM"
+    strategy: str = DEFAULT_STRATEGY
     testemail: str | None = None
     defaultfromemail: str | None = None
     defaultfromname: str | None = None
+    # Upstream's (an item stored before they existed reads with these defaults).
+    retaindata: bool = False  # keep subjects, bodies and attachment URLs
+    useblacklist: bool = False  # recipients may unsubscribe
+    useautoblacklist: bool = False  # recipients that keep bouncing are blocked
+    timebetweenemails: int = DEFAULT_SECONDS_BETWEEN_EMAILS  # seconds, at least, between two e-mails
+    originserver: str | None = None  # hosts/IPs allowed to send through the app, comma-separated
+    origindomain: str | None = None  # as upstream's AppDTO has it, comma-separated
+    webhook_sending_finished: str | None = None  # https URLs (smtphub.apps.webhooks)
+    webhook_sending_error: str | None = None
+    webhook_tracking_opened: str | None = None
+    webhook_tracking_clicked: str | None = None
+    webhook_blacklisted_added: str | None = None
     status: str = STATUS_ACTIVE
     version: int = 1
     deleting: bool = False  # set while apps/remove cascades; no SMTP server can be added meanwhile
@@ -46,11 +87,15 @@ class AppPage:
 
 @dataclass(frozen=True, slots=True)
 class SaveApp:
-    """apps/save: a create when `app_id` is None (then `fields` has a name), else an edit."""
+    """apps/save: a create when `app_id` is None (then `fields` has a name), else an edit.
+
+    `account_email` is the caller's e-mail, when known: a create fills in ACCOUNT_DEFAULTS with it.
+    """
 
     account_id: str
     fields: AppFields
     app_id: str | None = None
+    account_email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,9 @@
 """Apps: create, edit, find, list, and remove with every SMTP server on them.
 
+A new app takes upstream's defaults: its test recipient and its sender are the account's e-mail unless
+given (so that `smtps/check` has somewhere to send). Webhook URLs at a non-public IP literal are refused
+unless the deployment allows private addresses (`smtphub.apps.webhooks`).
+
 Removing an app deletes its servers' records; their secrets follow through the SMTP table's stream
 (`smtphub.smtps.cleanup`), so no secret outlives its record.
 """
@@ -7,9 +11,12 @@ Removing an app deletes its servers' records; their secrets follow through the S
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from smtphub.apps.models import App, AppPage, AppRef, ListApps, SaveApp
+from smtphub.apps.models import ACCOUNT_DEFAULTS, App, AppPage, AppRef, ListApps, SaveApp
 from smtphub.apps.repository import AppRepository
+from smtphub.apps.webhooks import webhook_problems
+from smtphub.errors import InvalidInput
 from smtphub.ids import new_id, now_iso
 from smtphub.observability import logger
 from smtphub.smtps.repository import SmtpRepository
@@ -18,9 +25,10 @@ REMOVE_BATCH = 25  # servers per step of apps/remove: one BatchWriteItem
 
 
 class AppService:
-    def __init__(self, apps: AppRepository, smtps: SmtpRepository) -> None:
+    def __init__(self, apps: AppRepository, smtps: SmtpRepository, *, allow_private: bool = False) -> None:
         self.apps = apps
         self.smtps = smtps
+        self.allow_private = allow_private  # webhooks may point at non-public IP literals (local runs)
 
     def find(self, ref: AppRef) -> App:
         return self.apps.get_owned(ref.account_id, ref.app_id)
@@ -31,9 +39,16 @@ class AppService:
         return AppPage(tuple(apps[start : start + query.size]), len(apps), query.page, query.size)
 
     def save(self, command: SaveApp) -> App:
+        problems = webhook_problems(command.fields, allow_private=self.allow_private)
+        if problems:
+            raise InvalidInput(problems)
         if command.app_id is None:
             now = now_iso()
-            app = App(id=new_id(), account_id=command.account_id, created=now, modified=now, **command.fields)
+            fields: dict[str, Any] = dict(command.fields)
+            if command.account_email:
+                for name in ACCOUNT_DEFAULTS:
+                    fields.setdefault(name, command.account_email)
+            app = App(id=new_id(), account_id=command.account_id, created=now, modified=now, **fields)
             self.apps.create(app)
             logger.info("app created", extra={"idapp": app.id})
             return app

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic_core import PydanticCustomError
 
 from smtphub.errors import DomainError, InvalidInput
 from smtphub.http import body
@@ -26,12 +27,16 @@ from smtphub.http.errors import (
     describe,
     error_body,
 )
+from smtphub.http.fields import parse_email
 from smtphub.http.requests import RequestModel
 from smtphub.observability import logger
 
 # The key under requestContext.authorizer where the Lambda authorizer puts the caller's account id
 # (the Cognito `sub`). Every /private handler reads the account from here and nowhere else.
 ACCOUNT_ID_KEY = "accountId"
+# Where it may put the account's e-mail, in order: `email`, else `username` (the e-mail when the pool signs
+# in by e-mail). Used for upstream's defaults of a new app; a value that is not an e-mail is none.
+ACCOUNT_EMAIL_KEYS = ("email", "username")
 JSON = "application/json"
 # On every response: API answers are not to be cached by browsers or proxies, nor sniffed.
 BASE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -50,6 +55,7 @@ class Request(Generic[M]):
     account_id: str
     request_id: str
     source_ip: str | None = None
+    account_email: str | None = None  # the caller's e-mail, when the authorizer's context gives one
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -78,6 +84,19 @@ def account_of(event: Event) -> str:
     if not account:
         raise Unauthorized()
     return str(account)
+
+
+def account_email_of(event: Event) -> str | None:
+    """The caller's e-mail from the authorizer's context (ACCOUNT_EMAIL_KEYS), None when it gives none."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    for key in ACCOUNT_EMAIL_KEYS:
+        value = authorizer.get(key)
+        if isinstance(value, str) and value.strip():
+            try:
+                return parse_email(value)
+            except PydanticCustomError:
+                return None
+    return None
 
 
 def source_ip_of(event: Event) -> str | None:
@@ -117,7 +136,8 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
             error: DomainError | None = None
             try:
                 account = "" if public else account_of(event)
-                request = Request(parse(event, model), account, request_id, source_ip_of(event))
+                email = None if public else account_email_of(event)
+                request = Request(parse(event, model), account, request_id, source_ip_of(event), email)
                 response = json_response(200, handler(request))
             except DomainError as expected:
                 error = expected

@@ -23,32 +23,62 @@ def smtps_json(smtps: list[Smtp]) -> list[dict[str, Any]]:
     return [smtp_json(smtp) for smtp in smtps]
 
 
+# App attributes as the JSON names them, in the order of upstream's AppDTO (then this service's `status`).
+_APP_FIELDS = (
+    ("_id", "id"),
+    ("iduser", "account_id"),
+    ("name", "name"),
+    ("retaindata", "retaindata"),
+    ("strategy", "strategy"),
+    ("originserver", "originserver"),
+    ("origindomain", "origindomain"),
+    ("defaultfromemail", "defaultfromemail"),
+    ("defaultfromname", "defaultfromname"),
+    ("testemail", "testemail"),
+    ("timebetweenemails", "timebetweenemails"),
+    ("useblacklist", "useblacklist"),
+    ("useautoblacklist", "useautoblacklist"),
+    ("webhook_sending_finished", "webhook_sending_finished"),
+    ("webhook_sending_error", "webhook_sending_error"),
+    ("webhook_tracking_opened", "webhook_tracking_opened"),
+    ("webhook_tracking_clicked", "webhook_tracking_clicked"),
+    ("webhook_blacklisted_added", "webhook_blacklisted_added"),
+    ("created", "created"),
+    ("modified", "modified"),
+    ("status", "status"),
+)
+# Spring Data's Sort of an unsorted page (apps are listed oldest first, which Spring calls unsorted).
+_UNSORTED = {"sorted": False, "unsorted": True, "empty": True}
+
+
 def app_json(app: App) -> dict[str, Any]:
-    return {
-        "_id": app.id,
-        "iduser": app.account_id,
-        "name": app.name,
-        "strategy": app.strategy,
-        "testemail": app.testemail,
-        "defaultfromemail": app.defaultfromemail,
-        "defaultfromname": app.defaultfromname,
-        "created": app.created,
-        "modified": app.modified,
-        "status": app.status,
-    }
+    """An app as upstream's AppDTO reads it: every field present, booleans and numbers never null."""
+    return {name: getattr(app, attribute) for name, attribute in _APP_FIELDS}
 
 
 def app_page_json(page: AppPage) -> dict[str, Any]:
-    """A Spring Data page, as upstream's clients parse it."""
+    """A Spring Data `Page` as PageImpl serializes it (member order included), which upstream's
+    RestResponsePageDTO and a generic Spring client both parse."""
     pages = math.ceil(page.total / page.size)
     return {
         "content": [app_json(app) for app in page.content],
-        "totalElements": page.total,
-        "totalPages": pages,
-        "number": page.number,
-        "size": page.size,
-        "first": page.number == 0,
+        "pageable": {
+            "sort": dict(_UNSORTED),
+            "offset": page.number * page.size,
+            "pageNumber": page.number,
+            "pageSize": page.size,
+            "paged": True,
+            "unpaged": False,
+        },
         "last": page.number >= pages - 1,
+        "totalPages": pages,
+        "totalElements": page.total,
+        "size": page.size,
+        "number": page.number,
+        "sort": dict(_UNSORTED),
+        "first": page.number == 0,
+        "numberOfElements": len(page.content),
+        "empty": not page.content,
     }
 
 

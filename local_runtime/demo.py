@@ -1,0 +1,56 @@
+"""The demo account's data: one app and one SMTP server pointing at the local SMTP sink, under the fixed
+ids the sample events name (`events/*.json`, `local_runtime.events.DEMO_APP_ID`, `DEMO_SMTP_ID`), so that
+`sam local invoke -e events/<function>.json` against `make aws` finds them (200, not 406).
+
+Written with the layer's own repositories (the same items, name lock and conditions as apps/save and
+smtps/save write), straight to the embedded AWS: a handler would give them random ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from local_runtime.events import DEMO_APP_ID, DEMO_SMTP_ID
+
+DEMO_SENDER = "shop@example.com"
+
+
+def seed(
+    dynamodb: Any, tables: tuple[str, str], account: str, sink: tuple[str, int], inbox: str
+) -> tuple[str, str]:
+    """The demo app (test mails go to `inbox`) and its SMTP server (the sink: no auth, no password) in the
+    apps and SMTP `tables`; their ids."""
+    from smtphub.apps.models import App  # noqa: PLC0415 - the layer is importable once the runtime added it
+    from smtphub.apps.repository import AppRepository  # noqa: PLC0415
+    from smtphub.ids import now_iso  # noqa: PLC0415
+    from smtphub.smtps.models import Smtp  # noqa: PLC0415
+    from smtphub.smtps.repository import SmtpRepository  # noqa: PLC0415
+
+    apps_table, smtps_table = tables
+    now = now_iso()
+    apps = AppRepository(dynamodb, apps_table)
+    apps.create(
+        App(
+            id=DEMO_APP_ID,
+            account_id=account,
+            name="Demo shop",
+            created=now,
+            modified=now,
+            testemail=inbox,
+            defaultfromemail=DEMO_SENDER,
+            defaultfromname="Demo shop",
+        )
+    )
+    host, port = sink
+    server = Smtp(
+        id=DEMO_SMTP_ID,
+        app_id=DEMO_APP_ID,
+        account_id=account,
+        host=host,
+        port=port,
+        created=now,
+        modified=now,
+        defaultfromname="smtp-hub local sink",
+    )
+    SmtpRepository(dynamodb, smtps_table, apps.live_condition).create(server)
+    return DEMO_APP_ID, DEMO_SMTP_ID
