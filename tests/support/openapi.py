@@ -16,6 +16,7 @@ from local_runtime.openapi import OPENAPI
 DOC_URI = "urn:smtp-hub:openapi"
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 

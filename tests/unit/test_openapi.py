@@ -32,7 +32,7 @@ from smtphub.http.fields import Boolean, Id
 from smtphub.http.requests import REQUIRED, RequestModel
 from smtphub.http.requests.smtps import SmtpById
 from tests.support.endpoints import Endpoint, endpoint_id, endpoints
-from tests.support.openapi import FORM, JSON, deref, document, operations, pointer_to, validator
+from tests.support.openapi import FORM, JSON, MULTIPART, deref, document, operations, pointer_to, validator
 
 OPENAPI = openapi.OPENAPI
 # Schema keywords that state what a parameter accepts (descriptions and examples aside).
@@ -218,9 +218,10 @@ def described_parameters(endpoint: Endpoint) -> dict[str, tuple[bool, dict[str, 
             add(parameter["name"], parameter.get("required", False), parameter["schema"])
         return found
     body = deref(operation["requestBody"])
-    assert set(body["content"]) == {FORM, JSON}, f"{endpoint}: both body types, and only them"
-    form, json_ = (body["content"][media]["schema"] for media in (FORM, JSON))
-    assert form == json_, f"{endpoint}: form and JSON bodies take the same parameters"
+    assert set(body["content"]) == {FORM, JSON, MULTIPART}, f"{endpoint}: the body types the edge reads"
+    form = body["content"][FORM]["schema"]
+    for media in (JSON, MULTIPART):
+        assert body["content"][media]["schema"] == form, f"{endpoint}: every body takes the same parameters"
     schema = deref(form)
     required = set(schema.get("required", []))
     for name, prop in schema["properties"].items():

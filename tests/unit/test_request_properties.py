@@ -23,6 +23,7 @@ from smtphub.http.body import canonical_name
 from smtphub.http.edge import read_params
 from smtphub.http.fields import MAX_HOST
 from smtphub.http.requests import RequestModel
+from smtphub.http.requests.apps import MAX_HOSTS
 from smtphub.smtps.models import BOTH_TLS, REQUIRED_WITH_AUTH
 from tests.support.endpoints import Endpoint, endpoint, endpoints
 
@@ -97,6 +98,8 @@ KINDS: list[tuple[str, Any]] = [
     ("integer", lambda s: s.get("type") == "integer" and {"minimum", "maximum"} <= set(s)),
     ("choice", lambda s: "enum" in s),
     ("host", lambda s: s.get("type") == "string" and s.get("maxLength") == MAX_HOST and "format" not in s),
+    ("hosts", lambda s: s.get("type") == "string" and s.get("maxLength") == MAX_HOSTS * (MAX_HOST + 1)),
+    ("url", lambda s: s.get("format") == "uri"),
 ]
 
 
@@ -124,6 +127,17 @@ def typical(model: type[RequestModel], name: str) -> st.SearchStrategy[str]:
             st.sampled_from(["+5", "5.0", "1e3", "\u0663", "0x10"]),
         ),
         "choice": st.sampled_from([*schema.get("enum", []), "ROUND_ROBIN"]).flatmap(cased),
+        "hosts": st.lists(
+            st.sampled_from(["smtp.example.net", "192.0.2.1", "[::1]", "a b", "x..y"]), max_size=3
+        ).map(",".join),
+        "url": st.one_of(
+            st.from_regex(
+                r"[Hh]ttps://[a-z]{1,8}\.example\.(com|net)(:[0-9]{1,5})?(/[a-z]{0,5})?", fullmatch=True
+            ),
+            st.sampled_from(
+                ["http://x.example", "https://u:p@x.example", "https://x y", "https://[::1", "ftp://x"]
+            ),
+        ),
         "text": ANY_TEXT,
     }
     return strategies[kind(schema)]
@@ -388,5 +402,10 @@ def test_every_parameter_has_a_strategy_of_its_kind() -> None:
     assert kinds[("POST /private/smtps/save", "idsmtp")] == "identifier"
     assert kinds[("POST /private/apps/save", "strategy")] == "choice"
     assert kinds[("GET /private/apps/findAll", "size")] == "integer"
-    texts = {key for key, value in kinds.items() if value == "text"}
-    assert {name for _, name in texts} <= {"name", "defaultfromname", "username", "password"}
+    assert kinds[("POST /private/apps/save", "webhook_sending_error")] == "url"
+    assert kinds[("POST /private/apps/save", "originserver")] == "hosts"
+    for (where, name), found in kinds.items():
+        schema = schema_of(endpoint(where.split(" ", 1)[1], where.split(" ", 1)[0]).model, name)
+        if found == "text":  # only what has no rule beyond a length: a name, a user, a secret
+            assert not {"pattern", "enum", "minimum", "maximum"} & set(schema), (where, name, schema)
+            assert schema.get("format") in (None, "password"), (where, name, schema)
