@@ -28,7 +28,8 @@ def test_the_public_names_are_importable_from_the_package():
         "StageFailure",
     ):
         assert hasattr(smtphub.check, name), name
-    assert STAGES == ("DNS", "CONNECT", "TLS", "EHLO", "AUTH", "MAIL", "RCPT", "DATA")
+    # The contract's order; TOKEN (XOAUTH2's access token) comes first, before DNS.
+    assert STAGES == ("TOKEN", "DNS", "CONNECT", "TLS", "EHLO", "AUTH", "MAIL", "RCPT", "DATA")
     assert all(getattr(smtphub.check, stage) == stage for stage in STAGES)
 
 

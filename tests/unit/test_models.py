@@ -82,6 +82,18 @@ def test_smtp_json_has_exactly_the_contracts_fields() -> None:
         "modified": "2026-11-23T10:00:00.000Z",
         "status": "A",
         "lastcheck": None,
+        "authmech": "auto",
+        "oauthprovider": None,
+        "oauthtenant": None,
+        "oauthclientid": None,
+        "oauthtokenurl": None,
+        "tlsverify": True,
+        "cacert": None,
+        "tlsmin": "1.2",
+        "helo": None,
+        "hasoauthclientsecret": False,  # which of XOAUTH2's write-only values are set
+        "hasoauthrefreshtoken": False,
+        "hasoauthserviceaccount": False,
     }
 
 

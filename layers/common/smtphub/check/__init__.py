@@ -5,12 +5,15 @@ server or the network does); `report` writes its log line and metric. Reading th
 its password from AWS and recording the outcome is smtphub.check.service's job (the only part that
 touches boto3; this package's `__init__` does not import it).
 
-    stages.py        the stage names, in order (DNS CONNECT TLS EHLO AUTH MAIL RCPT DATA)
+    stages.py        the stage names, in order (TOKEN DNS CONNECT TLS EHLO AUTH MAIL RCPT DATA)
     limits.py        Limits (per-step caps) and Deadline (one end for the whole check)
     plan.py          Plan (what to check), CheckOutcome (what came of it), StageFailure
     scrub.py         Scrubber: server text without the credentials in any usual encoding
     session.py       Session: bytes and replies on one socket under the deadline; SmtpReply
-    commands.py      EHLO, and AUTH (PLAIN, LOGIN, CRAM-MD5; never in clear unless insecure_auth)
+    commands.py      EHLO, and AUTH (PLAIN, LOGIN, CRAM-MD5, XOAUTH2; never in clear unless insecure_auth)
+    tls.py           the TLS client context of a check (cacert, tlsverify, tlsmin)
+    oauth.py         stage TOKEN: XOAUTH2's access token from Microsoft, Google or a generic endpoint
+    https.py         one guarded, bounded HTTPS POST (the token endpoints)
     conversation.py  converse: the stages in order
     message.py       the test message and its DATA bytes
     report.py        report: one log line, one metric
@@ -38,9 +41,9 @@ from __future__ import annotations
 
 from smtphub.check.conversation import converse
 from smtphub.check.limits import Deadline, Limits
-from smtphub.check.plan import CheckOutcome, Plan, StageFailure
+from smtphub.check.plan import CheckOutcome, OAuth, Plan, StageFailure
 from smtphub.check.report import METRIC, report
-from smtphub.check.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, STAGES, TLS
+from smtphub.check.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, STAGES, TLS, TOKEN
 
 __all__ = [
     "AUTH",
@@ -53,9 +56,11 @@ __all__ = [
     "RCPT",
     "STAGES",
     "TLS",
+    "TOKEN",
     "CheckOutcome",
     "Deadline",
     "Limits",
+    "OAuth",
     "Plan",
     "StageFailure",
     "converse",

@@ -1,9 +1,13 @@
 """EHLO and AUTH on a `Session`: what the server offers, and proving who we are without leaking how.
 
-AUTH sends credentials only over an encrypted connection (implicit TLS or after STARTTLS) unless the
-plan says `insecure_auth`: otherwise the check fails at AUTH before a single credential byte is sent.
-Replies to AUTH are never quoted (a server could echo what it was sent, in an encoding no scrubbing
-recognises); only their codes are kept.
+AUTH uses the plan's `authmech`: `auto` takes PLAIN, else LOGIN, else CRAM-MD5, as the server offers; a
+named mechanism the server does not offer fails at AUTH with what it offers. XOAUTH2 sends
+base64("user=" username ^A "auth=Bearer " token ^A ^A) as the initial response (RFC 4954; Google's and
+Microsoft's documented string), and answers a 334 error challenge with an empty line, as the mechanism
+requires, to get the final reply. Credentials go only over an encrypted connection (implicit TLS or after
+STARTTLS) unless the plan says `insecure_auth`: otherwise the check fails at AUTH before a single
+credential byte is sent. Replies to AUTH are never quoted (a server could echo what it was sent, in an
+encoding no scrubbing recognises); only their codes are kept.
 """
 
 from __future__ import annotations
@@ -11,14 +15,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
+from collections.abc import Callable
 
 from smtphub.check.session import Session, SmtpReply
 
-SUPPORTED = ("PLAIN", "LOGIN", "CRAM-MD5")
+SUPPORTED = ("PLAIN", "LOGIN", "CRAM-MD5")  # what `auto` chooses from, in order
 CLEAR_TEXT_REFUSED = (
     "Refusing to send the password over an unencrypted connection: turn starttls or sslTls on, "
     "or set insecureauth=true if you accept the risk"
+)
+TOKEN_IN_CLEAR_REFUSED = (  # a message  # nosec B105
+    "Refusing to send the access token over an unencrypted connection: turn starttls or sslTls on, "  # noqa: S105
+    "or set insecureauth=true if you accept the risk"
+)
+XOAUTH2_REFUSED = (
+    "The server rejected the access token for {user} ({code}{status}): the mailbox must be the token's "
+    "user (Microsoft: the app needs SMTP.SendAsApp and a service principal in Exchange Online, and the "
+    "mailbox SMTP AUTH; Google: https://mail.google.com/ for this user)"
 )
 _MECHANISM = re.compile(r"[A-Z0-9_-]{1,20}")  # a SASL mechanism name (RFC 4422)
 _AUTH_FAILURES = {
@@ -50,32 +65,45 @@ def ehlo(session: Session, name: str) -> None:
         ).strip()
 
 
-def authenticate(session: Session, username: str, password: str) -> None:
-    """AUTH with the first supported mechanism the server offers; fails at AUTH unless it says 235."""
+def authenticate(session: Session, username: str, secret: str) -> None:
+    """AUTH with the plan's mechanism (`secret`: the password, or XOAUTH2's access token); fails at AUTH
+    unless the server says 235."""
+    xoauth2 = session.plan.authmech == "XOAUTH2"
     if not session.tls and not session.plan.insecure_auth:
-        session.fail(CLEAR_TEXT_REFUSED)  # before AUTH is even sent: nothing of the credentials leaves
+        # before AUTH is even sent: nothing of the credentials leaves
+        session.fail(TOKEN_IN_CLEAR_REFUSED if xoauth2 else CLEAR_TEXT_REFUSED)
     if "AUTH" not in session.extensions:
         hint = ""
         if not session.tls and "STARTTLS" in session.extensions:
             hint = "; it offers STARTTLS: turn starttls on, as most servers offer AUTH only over TLS"
         session.fail(f"The server does not offer AUTH{hint}, or turn auth off if it relays without it")
     offered = session.extensions["AUTH"].upper().split()
-    user, secret = username.encode("utf-8"), password.encode("utf-8")
-    if "PLAIN" in offered:
-        reply = _plain(session, user, secret)
-    elif "LOGIN" in offered:
-        reply = _login(session, user, secret)
-    elif "CRAM-MD5" in offered:
-        reply = _cram_md5(session, user, secret)
-    else:
-        names = [name for name in offered if _MECHANISM.fullmatch(name)]
-        shown = session.scrub(" ".join(names)) or "none"
-        session.fail(f"None of the server's AUTH mechanisms ({shown}) is supported ({', '.join(SUPPORTED)})")
+    mechanism = _mechanism(session, offered)
+    user, key = username.encode("utf-8"), secret.encode("utf-8")
+    reply = _EXCHANGES[mechanism](session, user, key)
     if reply.code == 235:
         return
     # Replies to AUTH are never quoted: a server could echo what it was sent.
+    if xoauth2 and reply.code in (535, 534, 454, 334):
+        refused = XOAUTH2_REFUSED.format(user=username, code=reply.code, status=session.xoauth2_status)
+        session.fail(refused, reply.code)
     message = _AUTH_FAILURES.get(reply.code, "The server refused AUTH")
     session.fail(f"{message} ({reply.code})", reply.code)
+
+
+def _mechanism(session: Session, offered: list[str]) -> str:
+    """The plan's mechanism if the server offers it; for `auto`, the first of SUPPORTED it offers."""
+    wanted = session.plan.authmech
+    names = [name for name in offered if _MECHANISM.fullmatch(name)]
+    shown = session.scrub(" ".join(names)) or "none"
+    if wanted in _EXCHANGES:
+        if wanted not in offered:
+            session.fail(f"The server does not offer AUTH {wanted} (authmech); it offers {shown}")
+        return wanted
+    chosen = next((name for name in SUPPORTED if name in offered), None)
+    if chosen is None:
+        session.fail(f"None of the server's AUTH mechanisms ({shown}) is supported ({', '.join(SUPPORTED)})")
+    return chosen
 
 
 def _b64(data: bytes) -> str:
@@ -111,3 +139,35 @@ def _cram_md5(session: Session, user: bytes, secret: bytes) -> SmtpReply:
     answer = _b64(user + b" " + digest.encode("ascii"))
     session.scrub.add(answer, answer.rstrip("="), digest)  # an offline-guessable form: never shown
     return session.command(answer, "***")
+
+
+def _xoauth2(session: Session, user: bytes, token: bytes) -> SmtpReply:
+    answer = _b64(b"user=" + user + b"\x01auth=Bearer " + token + b"\x01\x01")
+    session.scrub.add(answer, answer.rstrip("="))
+    reply = session.command(f"AUTH XOAUTH2 {answer}", "AUTH XOAUTH2 ***")
+    if reply.code == 334:  # an error challenge (base64 JSON): an empty answer gets the final reply
+        session.xoauth2_status = _challenge_status(reply)
+        reply = session.command("", "(empty: the error challenge acknowledged)")
+    return reply
+
+
+def _challenge_status(reply: SmtpReply) -> str:
+    """`; XOAUTH2 status 401` from a challenge like Google's {"status":"401","schemes":"Bearer",...}."""
+    try:
+        details = json.loads(base64.b64decode(reply.lines[-1].strip(), validate=True))
+    except ValueError:
+        return ""
+    status = details.get("status") if isinstance(details, dict) else None
+    return (
+        f"; XOAUTH2 status {status}"
+        if isinstance(status, str) and status.isdigit() and len(status) == 3
+        else ""
+    )
+
+
+_EXCHANGES: dict[str, Callable[[Session, bytes, bytes], SmtpReply]] = {
+    "PLAIN": _plain,
+    "LOGIN": _login,
+    "CRAM-MD5": _cram_md5,
+    "XOAUTH2": _xoauth2,
+}

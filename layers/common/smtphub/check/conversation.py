@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from smtphub import netguard
 from smtphub.check.commands import authenticate, ehlo
@@ -13,10 +13,9 @@ from smtphub.check.message import build_message, data_bytes, ehlo_name, needs_sm
 from smtphub.check.plan import CheckOutcome, Plan, StageFailure
 from smtphub.check.scrub import Scrubber
 from smtphub.check.session import Session
-from smtphub.check.stages import AUTH, CONNECT, DATA, EHLO, MAIL, RCPT, TLS
+from smtphub.check.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, TLS, TOKEN
+from smtphub.check.tls import UNVERIFIED_NOTE, TlsContext, client_context, encrypted
 from smtphub.ids import now_iso
-
-TlsContext = Callable[[], ssl.SSLContext]
 
 
 def converse(
@@ -27,24 +26,29 @@ def converse(
     allow_private: bool,
     tls_context: TlsContext = ssl.create_default_context,
     at: str | None = None,
+    oauth_endpoints: Mapping[str, str] | None = None,
 ) -> CheckOutcome:
     """Run one check; every failure comes back as a CheckOutcome with its stage, never as an exception.
 
     `deadline` bounds the whole conversation (create it when the request starts, so the reads before
     count too); `allow_private` lets the check reach loopback and private addresses (local runs only);
-    `tls_context` makes the client context for implicit TLS and STARTTLS; `at` is the ISO time the
-    test message is dated (now by default).
+    `tls_context` makes the client context for implicit TLS and STARTTLS (the trusted CAs; the plan's
+    `cacert`, `tls_verify` and `tls_min` apply on top: smtphub.check.tls); `at` is the ISO time the test
+    message is dated (now by default); `oauth_endpoints` replaces the providers' token URLs (local runs).
     """
     started = time.monotonic()
-    session = Session(plan, limits, deadline, Scrubber(plan.username, plan.password))
+    session = Session(plan, limits, deadline, Scrubber(plan.username, plan.password, *plan.secrets))
+    session.tls_context = lambda: client_context(plan, tls_context)
     outcome: CheckOutcome
     try:
-        outcome = _converse(session, allow_private, tls_context, at or now_iso())
+        outcome = _converse(session, allow_private, oauth_endpoints, at or now_iso())
     except StageFailure as failure:
         outcome = CheckOutcome(False, failure.stage, failure.code, failure.message)
     finally:
         if session.sock is not None:
             session.sock.close()
+    if not plan.tls_verify and encrypted(plan):
+        outcome.message, outcome.unverified = f"{outcome.message}; {UNVERIFIED_NOTE}", True
     session.enter(session.stage)
     outcome.ms = round((time.monotonic() - started) * 1000)
     outcome.timings = dict(session.timings)
@@ -52,14 +56,23 @@ def converse(
     return outcome
 
 
-def _converse(session: Session, allow_private: bool, tls_context: TlsContext, at: str) -> CheckOutcome:
+def _converse(
+    session: Session, allow_private: bool, oauth_endpoints: Mapping[str, str] | None, at: str
+) -> CheckOutcome:
     plan = session.plan
-    if plan.auth:
+    secret = plan.password or ""
+    if plan.xoauth2:
+        from smtphub.check.oauth import tokens_for  # noqa: PLC0415 - only XOAUTH2 checks load HTTP
+
+        session.stage = TOKEN
+        secret = tokens_for(oauth_endpoints).token(session, allow_private=allow_private)
+        session.enter(DNS)
+    elif plan.auth:
         _credentials_usable(session)
-    _open(session, allow_private, tls_context)
+    _open(session, allow_private)
     if plan.auth:
         session.enter(AUTH)
-        authenticate(session, plan.username or "", plan.password or "")
+        authenticate(session, plan.username or "", secret)
     return _deliver(session, at)
 
 
@@ -77,7 +90,7 @@ def _credentials_usable(session: Session) -> None:
         session.fail("The username or password is not valid text: save it again")
 
 
-def _open(session: Session, allow_private: bool, tls_context: TlsContext) -> None:
+def _open(session: Session, allow_private: bool) -> None:
     """DNS, CONNECT, TLS, EHLO: a session ready for AUTH or MAIL, encrypted when configured so."""
     plan = session.plan
     try:
@@ -89,20 +102,27 @@ def _open(session: Session, allow_private: bool, tls_context: TlsContext) -> Non
     session.connect(addresses)
     if plan.ssltls:
         session.enter(TLS)
-        session.start_tls(tls_context())
+        session.start_tls(_context(session))
         session.enter(CONNECT)
     hint = "" if plan.ssltls else " (if this port uses implicit TLS, usually 465, turn sslTls on)"
     greeting = session.reply("greeting", hint)
     if greeting.code != 220:
         session.refused(greeting, "The server refused the connection")
-    name = ehlo_name(plan.sender)
+    name = plan.helo or ehlo_name(plan.sender)
     session.enter(EHLO)
     ehlo(session, name)
     if plan.starttls:
-        _starttls(session, name, tls_context)
+        _starttls(session, name)
 
 
-def _starttls(session: Session, name: str, tls_context: TlsContext) -> None:
+def _context(session: Session) -> ssl.SSLContext:
+    try:
+        return session.tls_context()
+    except (ssl.SSLError, ValueError):
+        session.fail("The stored cacert could not be loaded: save the server again with its CA certificates")
+
+
+def _starttls(session: Session, name: str) -> None:
     """STARTTLS, the handshake, and EHLO again (what the server said in clear is forgotten)."""
     session.enter(TLS)
     if "STARTTLS" not in session.extensions:
@@ -113,7 +133,7 @@ def _starttls(session: Session, name: str, tls_context: TlsContext) -> None:
     reply = session.command("STARTTLS")
     if reply.code != 220:
         session.refused(reply, "The server refused STARTTLS")
-    session.start_tls(tls_context())
+    session.start_tls(_context(session))
     session.enter(EHLO)
     ehlo(session, name)
 

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+XOAUTH2 = "XOAUTH2"
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth:
+    """XOAUTH2: where the access token comes from (the contract's `oauth...` settings and secrets)."""
+
+    provider: str  # microsoft, google or generic
+    tenant: str | None = None
+    client_id: str | None = None
+    token_url: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    service_account: str | None = field(default=None, repr=False)  # the JSON key file
+
+    def secrets(self) -> list[str]:
+        """Every secret text, and the key file's private key and its lines as they are once decoded."""
+        found = [s for s in (self.client_secret, self.refresh_token, self.service_account) if s]
+        if self.service_account:
+            try:
+                key = json.loads(self.service_account).get("private_key")
+            except (ValueError, AttributeError, RecursionError):
+                key = None
+            if isinstance(key, str) and key:
+                found += [key, *(line for line in key.splitlines() if len(line) >= 8 and "-----" not in line)]
+        return found
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Everything one check needs; built from the stored server, its app and its password."""
+    """Everything one check needs; built from the stored server, its app and its write-only values."""
 
     smtp_id: str
     app_id: str
@@ -27,6 +55,21 @@ class Plan:
     # True: AUTH may send the credentials over a connection that is not encrypted (the contract's
     # `insecureauth`). False, the default: the check fails at AUTH instead, having sent nothing.
     insecure_auth: bool = False
+    authmech: str = "auto"  # auto (PLAIN, else LOGIN, else CRAM-MD5), PLAIN, LOGIN, CRAM-MD5 or XOAUTH2
+    oauth: OAuth | None = None  # XOAUTH2's token source
+    tls_verify: bool = True  # False: the certificate is not verified (the outcome says so)
+    cacert: str | None = None  # PEM: trust these CAs for this server instead of the system's
+    tls_min: str = "1.2"
+    helo: str | None = None  # the EHLO name; the sender's domain when None
+
+    @property
+    def xoauth2(self) -> bool:
+        return self.auth and self.authmech == XOAUTH2
+
+    @property
+    def secrets(self) -> list[str]:
+        """The stored secrets other than the password, for the scrubber."""
+        return self.oauth.secrets() if self.oauth is not None else []
 
     @property
     def security(self) -> str:
@@ -45,10 +88,12 @@ class CheckOutcome:
     ms: int = 0
     timings: dict[str, int] = field(default_factory=dict)
     transcript: list[str] | None = None
+    unverified: bool = False  # TLS was set up without verifying the certificate (tlsverify=false)
 
     def lastcheck(self, at: str) -> dict[str, Any]:
-        """The server's `lastcheck` JSON as the contract shows it."""
-        return {
+        """The server's `lastcheck` JSON as the contract shows it; `tlsverified: false` when the check ran
+        with the certificate's verification off (absent otherwise)."""
+        shown = {
             "at": at,
             "ok": self.ok,
             "stage": self.stage,
@@ -56,6 +101,7 @@ class CheckOutcome:
             "message": self.message,
             "ms": self.ms,
         }
+        return shown | {"tlsverified": False} if self.unverified else shown
 
 
 class StageFailure(Exception):

@@ -15,7 +15,10 @@ server can echo what it was sent, in any encoding, so every such text goes throu
    - hex, lower and upper case, of the UTF-8 bytes of the password and of the username;
    - URL encoding of the password (`quote` and `quote_plus`, with `/` kept or not, upper- and
      lower-case escapes);
-   - anything the conversation adds later (the CRAM-MD5 answer).
+   - the same forms (but the PLAIN tokens) of every other secret the check holds: XOAUTH2's client
+     secret, refresh token and service account key file (and its private key, decoded, line by line),
+     and what the check makes of them: the JWT assertion and the access token;
+   - anything the conversation adds later (the CRAM-MD5 answer, the XOAUTH2 initial response).
    The username itself is not masked: servers name the account ("user x is unknown"), and it is
    not a secret. Its encodings are, because they only appear where credentials were echoed.
 2. **Then** replace control, format and line/paragraph separator characters (Unicode Cc, Cf, Zl,
@@ -89,7 +92,12 @@ def _pieces(password: str) -> list[str]:
     return pieces + [_REPLY_CODE.sub("", piece) for piece in pieces]
 
 
-def secret_forms(username: str | None, password: str | None) -> set[str]:
+def _forms_of(value: str) -> list[str]:
+    secret = _utf8(value)
+    return [value, *_pieces(value), *_base64(secret), *_hex(secret), *_url(secret)]
+
+
+def secret_forms(username: str | None, password: str | None, *others: str) -> set[str]:
     """Every form of the credentials that server text may not show (see the module's docstring)."""
     forms: set[str] = set()
     user = _utf8(username or "")
@@ -97,11 +105,12 @@ def secret_forms(username: str | None, password: str | None) -> set[str]:
         forms.update(_base64(user) + _hex(user))
     if password:
         secret = _utf8(password)
-        forms.add(password)
-        forms.update(_pieces(password))
-        forms.update(_base64(secret) + _hex(secret) + _url(secret))
+        forms.update(_forms_of(password))
         for token in (b"\0" + user + b"\0" + secret, user + b"\0" + user + b"\0" + secret):
             forms.update(_base64(token))
+    for other in others:
+        if other:
+            forms.update(_forms_of(other))
     forms.discard("")
     return forms
 
@@ -123,12 +132,16 @@ def _collapse(text: str) -> str:
 class Scrubber:
     """Masks the credentials' forms in server text; `scrubber(text)` also makes it one short line."""
 
-    def __init__(self, username: str | None, password: str | None) -> None:
-        self.forms = secret_forms(username, password)
+    def __init__(self, username: str | None, password: str | None, *others: str) -> None:
+        self.forms = secret_forms(username, password, *others)
 
     def add(self, *forms: str) -> None:
-        """More secret forms learned during the conversation (the CRAM-MD5 answer)."""
+        """More secret forms learned during the conversation (the CRAM-MD5 answer), as they are."""
         self.forms.update(form for form in forms if form)
+
+    def add_secret(self, secret: str) -> None:
+        """A secret made during the check (an access token, an assertion), with all its usual forms."""
+        self.forms.update(secret_forms(None, None, secret))
 
     def mask(self, text: str) -> str:
         """`text` with every occurrence of every form (overlapping ones merged) replaced by the mask."""

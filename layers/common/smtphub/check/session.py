@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -20,6 +21,12 @@ from smtphub.check.stages import AUTH, DNS
 
 MAX_TRANSCRIPT = 60
 _NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNEXPECTED_EOF_WHILE_READING")
+_OLD_TLS = (
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "UNSUPPORTED_PROTOCOL",
+    "NO_PROTOCOLS_AVAILABLE",
+    "WRONG_SSL_VERSION",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,10 @@ class Session:
         self.extensions: dict[str, str] = {}
         self.timings: dict[str, int] = {}
         self.transcript: list[str] = []
+        self.xoauth2_status = ""
+        self.tls_context: Callable[[], ssl.SSLContext] = (
+            ssl.create_default_context
+        )  # what an XOAUTH2 error challenge said, for the AUTH failure's message
         self._stage_started = time.monotonic()
 
     # stages and failures
@@ -116,17 +127,17 @@ class Session:
             self.sock = context.wrap_socket(self._socket(), server_hostname=self.plan.host)
         except ssl.SSLCertVerificationError as error:
             detail = error.verify_message or error.reason or "verification failed"
+            trusted = "the CAs in cacert" if self.plan.cacert else "a public CA"
             self.fail(
                 f"The server's certificate is not valid for {self.plan.host}: {detail}. "
-                "Use a certificate from a public CA that names this host"
+                f"Use a certificate from {trusted} that names this host (a private CA: set cacert; "
+                "or tlsverify=false to skip verification)"
             )
         except TimeoutError:
             self.fail("The TLS handshake did not finish in time")
         except ssl.SSLError as error:
-            hint = ""
-            if error.reason in _NOT_TLS and self.plan.ssltls:
-                hint = ": this port may not speak implicit TLS; use starttls instead of sslTls"
-            self.fail(f"The TLS handshake failed ({error.reason or 'SSL error'}){hint}")
+            reason = error.reason or "SSL error"
+            self.fail(f"The TLS handshake failed ({reason}){_tls_hint(self.plan, error)}")
         except OSError as error:
             self.fail(f"The connection was lost during the TLS handshake ({error.strerror or 'error'})")
         self.tls = True
@@ -204,6 +215,19 @@ class Session:
     def command(self, line: str, shown: str | None = None) -> SmtpReply:
         self.send(line, shown)
         return self.reply()
+
+
+def _tls_hint(plan: Plan, error: ssl.SSLError) -> str:
+    """What a failed handshake may mean: a version below `tlsmin` (some servers just hang up), or a port
+    that does not speak implicit TLS."""
+    hints = []
+    if error.reason in _OLD_TLS:
+        hints.append(f"the server does not offer TLS {plan.tls_min} or later (tlsmin={plan.tls_min})")
+    elif plan.tls_min == "1.3":
+        hints.append("the server may not offer TLS 1.3 (tlsmin=1.3)")
+    if error.reason in _NOT_TLS and plan.ssltls:
+        hints.append("this port may not speak implicit TLS; use starttls instead of sslTls")
+    return ": " + "; or ".join(hints) if hints else ""
 
 
 def _connect_problem(error: OSError) -> str:

@@ -6,17 +6,22 @@ import math
 from typing import Any
 
 from smtphub.apps.models import App, AppPage
-from smtphub.smtps.models import Smtp
+from smtphub.smtps.models import WRITE_ONLY, Smtp
 
 # Smtp attributes with another name in the JSON; attributes not listed in _SMTP_PRIVATE are all shown.
 _SMTP_RENAMED = {"id": "_id", "app_id": "idapp", "ssltls": "sslTls"}
-_SMTP_PRIVATE = frozenset({"account_id", "version", "secret_version"})
+_SMTP_PRIVATE = frozenset({"account_id", "version", "secret_version", "secretfields"})
 _SMTP_FIELDS = tuple(name for name in Smtp.__dataclass_fields__ if name not in _SMTP_PRIVATE)
 
 
 def smtp_json(smtp: Smtp) -> dict[str, Any]:
-    """An SMTP server as the contract shows it: never a password, nor anything internal."""
-    return {_SMTP_RENAMED.get(name, name): _plain(getattr(smtp, name)) for name in _SMTP_FIELDS}
+    """An SMTP server as the contract shows it: never a password or another write-only value, nor anything
+    internal. `has<name>` says which of XOAUTH2's write-only values are set (hasoauthclientsecret,
+    hasoauthrefreshtoken, hasoauthserviceaccount); the password has none, as before them: a server with
+    `auth` has one (save requires it), and the JSON never holds the word."""
+    body = {_SMTP_RENAMED.get(name, name): _plain(getattr(smtp, name)) for name in _SMTP_FIELDS}
+    stored = smtp.secret_versions
+    return body | {f"has{name}": name in stored for name in WRITE_ONLY if name != "password"}
 
 
 def smtps_json(smtps: list[Smtp]) -> list[dict[str, Any]]:

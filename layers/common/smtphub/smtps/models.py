@@ -1,13 +1,15 @@
 """An SMTP server, the commands on it, and the rules across its fields.
 
-The password is never a field: it lives in Secrets Manager, and the server only records which version of
-its secret belongs to it (`secret_version`), so that a check reads exactly that one.
+The write-only values (`WRITE_ONLY`: the password and XOAUTH2's client secret, refresh token and service
+account key) are never fields: they live in the server's Secrets Manager secret, and the record only says
+which version of that secret holds each of them (`secret_version` and `secretfields`, see
+`Smtp.secret_versions`), so that a check reads exactly those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 STATUS_ACTIVE = "A"
@@ -15,12 +17,25 @@ STATUS_DISABLED = "D"
 DEFAULT_PRIORITY = 10
 PRIORITY_DIGITS = 7  # priorities go up to 1,000,000
 
+AUTHMECHS = ("auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
+OAUTH_PROVIDERS = ("microsoft", "google", "generic")
+TLS_VERSIONS = ("1.2", "1.3")
+XOAUTH2 = "XOAUTH2"
+# The write-only values, by their parameter names: kept in the server's secret, never in its record.
+WRITE_ONLY = ("password", "oauthclientsecret", "oauthrefreshtoken", "oauthserviceaccount")
+
 REQUIRED_WITH_AUTH = "is required when auth is true"
+REQUIRED_WITH_XOAUTH2 = "is required when authmech is XOAUTH2"
 BOTH_TLS = "cannot be true together with starttls"
-# A message, not a password.
+# Messages, not passwords.
 PASSWORD_AGAIN = "must be given again when the server's address, user or encryption changes"  # noqa: S105  # nosec B105
+OAUTH_AGAIN = (
+    "must be given again when the server's address, user, encryption, mechanism or token endpoint changes"
+)
 # Changing any of these sends the stored password somewhere else: the password must come with the change.
 BOUND_TO_PASSWORD = ("host", "port", "username", "auth")
+# Where XOAUTH2's secrets go to get a token: changing any of these sends them to another token endpoint.
+BOUND_TO_TOKEN = ("oauthprovider", "oauthtenant", "oauthclientid", "oauthtokenurl")
 
 
 class SmtpFields(TypedDict, total=False):
@@ -38,6 +53,15 @@ class SmtpFields(TypedDict, total=False):
     insecureauth: bool
     defaultfromemail: str
     defaultfromname: str
+    authmech: str
+    oauthprovider: str
+    oauthtenant: str
+    oauthclientid: str
+    oauthtokenurl: str
+    tlsverify: bool
+    cacert: str
+    tlsmin: str
+    helo: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +86,38 @@ class Smtp:
     status: str = STATUS_ACTIVE
     lastcheck: Mapping[str, Any] | None = None
     version: int = 1
-    secret_version: str | None = None  # the VersionId of the password that belongs to this record
+    authmech: str = "auto"  # auto: PLAIN, else LOGIN, else CRAM-MD5, as the server offers
+    oauthprovider: str | None = None  # XOAUTH2: microsoft, google or generic
+    oauthtenant: str | None = None  # microsoft: the tenant's id or domain
+    oauthclientid: str | None = None
+    oauthtokenurl: str | None = None  # generic: the token endpoint (https)
+    tlsverify: bool = True  # false: the certificate is not verified (every lastcheck says so)
+    cacert: str | None = None  # PEM: the CAs its certificate must chain to, instead of the public ones
+    tlsmin: str = "1.2"
+    helo: str | None = None  # the EHLO name; the sender's domain when None
+    # The VersionId of the secret version the last write of a write-only value made (AWSCURRENT once adopted).
+    secret_version: str | None = None
+    # Which write-only values the record has, each with the version that holds it ("": `secret_version`).
+    # None on records written before there was more than the password: their secret holds the password.
+    secretfields: Mapping[str, str] | None = None
+
+    @property
+    def secret_versions(self) -> dict[str, str]:
+        """Each write-only value the server has, with the secret version that holds it."""
+        if self.secret_version is None:
+            return {}
+        if self.secretfields is None:
+            return {"password": self.secret_version}
+        return {name: version or self.secret_version for name, version in self.secretfields.items()}
+
+    @property
+    def has_secret(self) -> bool:
+        """Whether the server's secret has a version this record names (else it may not exist at all)."""
+        return self.secret_version is not None
 
     @property
     def has_password(self) -> bool:
-        return self.secret_version is not None
+        return "password" in self.secret_versions
 
     @property
     def encrypted(self) -> bool:
@@ -82,7 +133,11 @@ class Smtp:
 class CreateSmtp:
     account_id: str
     fields: SmtpFields  # app_id, host and port among them
-    password: str | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # write-only values, by name
+
+    @property
+    def password(self) -> str | None:
+        return self.secrets.get("password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +145,11 @@ class EditSmtp:
     account_id: str
     smtp_id: str
     changes: SmtpFields
-    password: str | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # the write-only values sent
+
+    @property
+    def password(self) -> str | None:
+        return self.secrets.get("password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,27 +160,96 @@ class SmtpRef:
     smtp_id: str
 
 
-def settings_problems(
-    *, auth: bool, username: str | None, has_password: bool, starttls: bool, ssltls: bool
-) -> dict[str, str]:
-    """The rules across a server's fields, on the values it will have once saved."""
+def settings_problems(smtp: Any, secrets: Collection[str]) -> dict[str, str]:
+    """The rules across a server's fields, on the values it will have once saved (`smtp`: a Smtp, or any
+    object with its attributes) and the write-only values it will have (`secrets`, by name)."""
     problems: dict[str, str] = {}
-    if starttls and ssltls:
+    if smtp.starttls and smtp.ssltls:
         problems["ssltls"] = BOTH_TLS
-    if auth and not username:
+    if smtp.auth and not smtp.username:
         problems["username"] = REQUIRED_WITH_AUTH
-    if auth and not has_password:
-        problems["password"] = REQUIRED_WITH_AUTH
+    if not smtp.auth:
+        return problems
+    if smtp.authmech != XOAUTH2:
+        if "password" not in secrets:
+            problems["password"] = REQUIRED_WITH_AUTH
+        return problems
+    provider = smtp.oauthprovider
+    if provider is None:
+        return {**problems, "oauthprovider": REQUIRED_WITH_XOAUTH2}
+    if provider == "google" and "oauthserviceaccount" not in secrets:
+        needed = ("oauthclientid", "oauthclientsecret", "oauthrefreshtoken")
+        missing = [name for name in needed if not _has(smtp, secrets, name)]
+        if len(missing) == len(needed):
+            problems["oauthserviceaccount"] = (
+                "is required with oauthprovider google, unless oauthclientid, oauthclientsecret and "
+                "oauthrefreshtoken are given"
+            )
+        for name in missing if len(missing) < len(needed) else ():
+            problems[name] = "is required with oauthprovider google and no oauthserviceaccount"
+        return problems
+    required: dict[str, tuple[str, ...]] = {
+        "microsoft": ("oauthtenant", "oauthclientid", "oauthclientsecret"),
+        "generic": ("oauthtokenurl", "oauthclientid", "oauthrefreshtoken"),
+    }
+    for name in required.get(provider, ()):
+        if not _has(smtp, secrets, name):
+            problems[name] = f"is required with oauthprovider {provider}"
     return problems
 
 
-def rebinding_problems(current: Smtp, edited: Smtp, *, password_given: bool) -> dict[str, str]:
-    """A stored password goes only where it was given for: a new address, user, auth setting or weaker
-    transport needs it sent again (Keycloak's rule for its SMTP settings)."""
-    if password_given or not current.has_password:
+def _has(smtp: Any, secrets: Collection[str], name: str) -> bool:
+    return name in secrets if name in WRITE_ONLY else getattr(smtp, name) is not None
+
+
+def secrets_used(smtp: Smtp, secrets: Collection[str]) -> set[str]:
+    """The write-only values a check of `smtp` sends (or sends a token made from), of those it has."""
+    if not smtp.auth:
+        return set()
+    if smtp.authmech != XOAUTH2:
+        return {"password"}
+    if smtp.oauthprovider == "microsoft":
+        return {"oauthclientsecret"}
+    if smtp.oauthprovider == "google" and "oauthserviceaccount" in secrets:
+        return {"oauthserviceaccount"}
+    if smtp.oauthprovider in ("google", "generic"):
+        return {"oauthclientsecret", "oauthrefreshtoken"}
+    return set()
+
+
+def weaker_transport(current: Smtp, edited: Smtp) -> bool:
+    """Whether `edited` protects what it sends less than `current`: encryption off, AUTH allowed in clear,
+    the certificate no longer verified, TLS 1.2 allowed again, or other CAs trusted."""
+    return (
+        (current.encrypted and not edited.encrypted)
+        or (edited.insecureauth and not current.insecureauth)
+        or (current.tlsverify and not edited.tlsverify)
+        or (current.tlsmin == "1.3" and edited.tlsmin != "1.3")
+        or (edited.cacert is not None and edited.cacert != current.cacert)
+    )
+
+
+def rebinding_problems(current: Smtp, edited: Smtp, *, given: Collection[str]) -> dict[str, str]:
+    """A stored secret goes only where it was given for (Keycloak's rule for its SMTP settings): each one
+    the edit would send somewhere new must come with it, else a problem naming it.
+
+    - the password: a new host, port, username or auth setting, or weaker transport (`weaker_transport`),
+      whether or not it is in use (as before XOAUTH2); or a new `authmech` that sends it;
+    - XOAUTH2's secrets, when the edited server would use them: any of those, a new `authmech`, or a new
+      token endpoint (`BOUND_TO_TOKEN`): the token they buy goes to the SMTP server, they to the endpoint.
+    """
+    stored = set(current.secret_versions) - set(given)
+    if not stored:
         return {}
     moved = any(getattr(current, name) != getattr(edited, name) for name in BOUND_TO_PASSWORD)
-    weaker = (current.encrypted and not edited.encrypted) or (
-        edited.insecureauth and not current.insecureauth
-    )
-    return {"password": PASSWORD_AGAIN} if moved or weaker else {}
+    moved = moved or weaker_transport(current, edited)
+    mechanism = current.authmech != edited.authmech
+    token_moved = any(getattr(current, name) != getattr(edited, name) for name in BOUND_TO_TOKEN)
+    used = secrets_used(edited, set(current.secret_versions) | set(given))
+    problems: dict[str, str] = {}
+    for name in sorted(stored):
+        if name == "password" and (moved or (mechanism and name in used)):
+            problems[name] = PASSWORD_AGAIN
+        elif name != "password" and name in used and (moved or mechanism or token_moved):
+            problems[name] = OAUTH_AGAIN
+    return problems

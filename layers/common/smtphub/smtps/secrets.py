@@ -1,4 +1,11 @@
-"""The password secrets: one secret per SMTP server, named prefix + server id, holding {"password": ...}.
+"""The servers' secrets: one secret per SMTP server, named prefix + server id, each version a JSON object
+of write-only values by name: {"password": ...}, and XOAUTH2's "oauthclientsecret", "oauthrefreshtoken",
+"oauthserviceaccount" (smtphub.smtps.models.WRITE_ONLY).
+
+One version per write. A version holds what the write was given, and only that: the functions that write
+secrets may not read them (only the check may), so an edit that sends one value cannot copy the others
+into its version. The record names, for each value it has, the version that holds it (`Smtp.secret_versions`:
+`secretVersion` for the newest write, `secretfields` for the others), and a check reads exactly those.
 
 Version pinning. Every write makes a new version whose VersionId this code chooses (ClientRequestToken),
 and the server's record names the one version that belongs to it (`secretVersion`, written under the
@@ -9,8 +16,13 @@ Labels keep pinned versions alive: Secrets Manager may delete versions that carr
 version written by an edit carries its own label `sh-r<record version it edits>-<token>` from the moment
 it exists. When the edit's record write wins, `adopt` moves AWSCURRENT to it and removes the labels of
 every version based on the same or an older record version (those edits lost, or were superseded); when
-it loses, `abandon` removes its label and AWS purges the version later. So the version a record points at
-is always labelled, and at most a few labels are ever attached (a secret holds 20).
+it loses, `abandon` removes its label and AWS purges the version later. A record may name older versions
+too (values it was not sent again): `adopt` keeps their labels, and gives one of ours (`sh-r0-<id>`) to a
+version that has none yet (a create's, labelled AWSCURRENT only until a later version takes that label). A
+version a record stops naming is never named again (a record only adds the version its own edit wrote), so
+removing the labels of versions that the winning record does not name, and that were written for record
+versions up to the edit's, cannot unlabel one a later record names. So every version a record points at is
+always labelled, and at most a few labels are ever attached (a secret holds 20; a record names at most 4).
 """
 
 from __future__ import annotations
@@ -18,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 from smtphub.aws import error_code
@@ -34,6 +46,13 @@ _LABEL = re.compile(r"sh-r(\d+)-[0-9a-f]{12}")
 
 def _label(base_version: int, version_id: str) -> str:
     return f"sh-r{base_version}-{version_id.replace('-', '')[:12]}"
+
+
+Values = Mapping[str, str] | str  # write-only values by name; a str alone is a password
+
+
+def _json(values: Values) -> str:
+    return json.dumps({"password": values} if isinstance(values, str) else dict(values))
 
 
 class SecretRepository:
@@ -54,14 +73,14 @@ class SecretRepository:
     def name(self, smtp_id: str) -> str:
         return self.prefix + smtp_id
 
-    def create(self, smtp: Smtp, password: str) -> str:
-        """A new secret for `smtp`; its first version's id (labelled AWSCURRENT)."""
+    def create(self, smtp: Smtp, values: Values) -> str:
+        """A new secret for `smtp` holding `values`; its first version's id (labelled AWSCURRENT)."""
         version_id = str(uuid.uuid4())
         self.client.create_secret(
             Name=self.name(smtp.id),
             ClientRequestToken=version_id,
-            Description=f"smtp-hub: password of SMTP server {smtp.id}",
-            SecretString=json.dumps({"password": password}),
+            Description=f"smtp-hub: credentials of SMTP server {smtp.id}",
+            SecretString=_json(values),
             Tags=[
                 {"Key": "smtp-hub:smtp", "Value": smtp.id},
                 {"Key": "smtp-hub:app", "Value": smtp.app_id},
@@ -70,53 +89,64 @@ class SecretRepository:
         )
         return version_id
 
-    def put(self, smtp_id: str, password: str, base_version: int) -> str:
+    def put(self, smtp_id: str, values: Values, base_version: int) -> str:
         """A new version for an edit of record version `base_version`, under a label of its own (AWSCURRENT
         does not move until `adopt`); its id."""
         version_id = str(uuid.uuid4())
         self.client.put_secret_value(
             SecretId=self.name(smtp_id),
             ClientRequestToken=version_id,
-            SecretString=json.dumps({"password": password}),
+            SecretString=_json(values),
             VersionStages=[_label(base_version, version_id)],
         )
         return version_id
 
-    def write(self, smtp: Smtp, password: str, base_version: int) -> str:
+    def write(self, smtp: Smtp, values: Values, base_version: int) -> str:
         """A version for an edit: a new version of the server's secret, or the secret itself when there is
         none yet (a secret left by an earlier failure is named after this very server: a version of it)."""
-        if smtp.has_password:
-            return self.put(smtp.id, password, base_version)
+        if smtp.has_secret:
+            return self.put(smtp.id, values, base_version)
         try:
-            return self.create(smtp, password)
+            return self.create(smtp, values)
         except Exception as error:
             if error_code(error) != "ResourceExistsException":
                 raise
-        return self.put(smtp.id, password, base_version)
+        return self.put(smtp.id, values, base_version)
 
-    def get(self, smtp_id: str, version_id: str) -> str | None:
-        """The password of exactly that version; None when the secret or the version is gone."""
+    def read(self, smtp_id: str, version_id: str) -> dict[str, str] | None:
+        """The values of exactly that version; None when the secret or the version is gone."""
         try:
             value = self.client.get_secret_value(SecretId=self.name(smtp_id), VersionId=version_id)
         except Exception as error:
             if error_code(error) == "ResourceNotFoundException":
                 return None
             raise
-        return str(json.loads(value["SecretString"])["password"])
+        values = json.loads(value["SecretString"])
+        return {str(name): str(item) for name, item in values.items()}
 
-    def adopt(self, smtp_id: str, version_id: str, base_version: int) -> None:
-        """After the record now names `version_id`: AWSCURRENT to it, and the labels of versions based on
-        record versions up to `base_version` (lost or superseded edits) removed. Best effort: a failure
-        leaves extra labels, never a pinned version without one."""
+    def get(self, smtp_id: str, version_id: str) -> str | None:
+        """The password of exactly that version; None when it holds none, or the secret or version is gone."""
+        return (self.read(smtp_id, version_id) or {}).get("password")
+
+    def adopt(self, smtp_id: str, version_id: str, base_version: int, named: Collection[str] = ()) -> None:
+        """After the record now names `version_id` (and the older versions `named`, which hold the values it
+        was not sent again): the `named` ones keep a label of ours, AWSCURRENT moves to `version_id`, and
+        the labels of other versions based on record versions up to `base_version` (lost or superseded
+        edits, versions no longer named) are removed. Best effort: a failure leaves extra labels, never a
+        named version without one (labels are given before any is taken)."""
         try:
             stages = self.client.describe_secret(SecretId=self.name(smtp_id)).get("VersionIdsToStages", {})
+            keep = {version_id, *named}
+            for other in sorted(keep - {version_id}):
+                if not any(_LABEL.fullmatch(label) for label in stages.get(other, [])):
+                    self._move(smtp_id, _label(0, other), to=other, away_from=None)
             holder = next((v for v, labels in stages.items() if CURRENT in labels), None)
             if holder != version_id:
                 self._move(smtp_id, CURRENT, to=version_id, away_from=holder)
             for other, labels in stages.items():
                 for label in labels:
                     match = _LABEL.fullmatch(label)
-                    if other != version_id and match and int(match.group(1)) <= base_version:
+                    if other not in keep and match and int(match.group(1)) <= base_version:
                         self._move(smtp_id, label, to=None, away_from=other)
         except Exception:
             logger.warning("could not tidy the labels of a secret", extra={"idsmtp": smtp_id}, exc_info=True)

@@ -4,19 +4,23 @@ Write ordering across DynamoDB and Secrets Manager, so that a failure half way n
 pointing at a missing secret, nor a secret that nothing will clean up, nor a record holding another edit's
 password. A secret is named after its server's id and only ever created while that record exists; every
 removal of a record reaches `smtphub.smtps.cleanup` through the table's stream, which deletes the secret of
-that name. A record names the exact secret version that belongs to it (`secretVersion`).
+that name. A record names the exact secret version that holds each of its write-only values (the password,
+XOAUTH2's secrets: `secretVersion` for the newest write, `secretfields` for the rest; smtphub.smtps.secrets).
 
-- create: the record first, without a secret version (one transaction with "the app is live"), then the
+- create: the record first, without a secret version (one transaction with "the app is live"; it lists
+          the values the secret will hold, which count only once a version is named), then the
           secret, then the record's `secretVersion`. The secret failing: the record is deleted again. The
           last step failing: the record stays without a password (its secret goes when the record does).
-- edit:   a new secret version under a label of its own first, then the record naming it (conditional on
-          the record's version); the record write refused: the version loses its label. Won: it becomes
-          AWSCURRENT and the labels of older edits' versions go (smtphub.smtps.secrets).
+- edit:   a new secret version (holding the values sent, only) under a label of its own first, then the
+          record naming it for those values and the older versions for the others (conditional on the
+          record's version); the record write refused: the version loses its label. Won: it becomes
+          AWSCURRENT, the older versions still named keep a label, and the labels of the rest go.
 - remove: the record only; the stream does the secret.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from smtphub.apps.repository import AppRepository
@@ -52,12 +56,13 @@ class SmtpService:
     def create(self, command: CreateSmtp) -> Smtp:
         now = now_iso()
         smtp = Smtp(id=new_id(), account_id=command.account_id, created=now, modified=now, **command.fields)
+        smtp = replace(smtp, secretfields=_named({}, command.secrets, ""))
         self.smtps.create(smtp)  # AppNotFound from the transaction's app condition
-        if command.password is None:
+        if not command.secrets:
             logger.info("smtp created", extra={"idsmtp": smtp.id, "idapp": smtp.app_id})
             return smtp
         try:
-            version = self.secrets.create(smtp, command.password)
+            version = self.secrets.create(smtp, command.secrets)
         except Exception:
             # No secret, so no server: delete the record (while nobody has edited it). If that fails too,
             # the record stays without a password; had the secret been created after all, the record's
@@ -78,37 +83,34 @@ class SmtpService:
     def edit(self, command: EditSmtp) -> Smtp:
         current = self.smtps.get_owned(command.account_id, command.smtp_id)  # ownership before any rule
         changes = {name: value for name, value in command.changes.items() if value != getattr(current, name)}
-        password = command.password
-        if not changes and password is None:
+        sent = dict(command.secrets)
+        if not changes and not sent:
             return current
         edited = replace(current, **changes, modified=now_iso(), version=current.version + 1)  # type: ignore[arg-type]
-        problems = settings_problems(
-            auth=edited.auth,
-            username=edited.username,
-            has_password=current.has_password or password is not None,
-            starttls=edited.starttls,
-            ssltls=edited.ssltls,
-        )
-        problems = {**rebinding_problems(current, edited, password_given=password is not None), **problems}
+        problems = settings_problems(edited, set(current.secret_versions) | set(sent))
+        problems = {**rebinding_problems(current, edited, given=set(sent)), **problems}
         if problems:
             raise InvalidInput(problems)
         app_moved = "app_id" in changes
         if app_moved:
             self.apps.get_live(command.account_id, edited.app_id)
         changed = sorted(changes)
-        if password is not None:
-            edited = replace(edited, secret_version=self.secrets.write(current, password, current.version))
-            changed.append("secret_version")
+        if sent:
+            version = self.secrets.write(current, sent, current.version)
+            named = _named(current.secret_versions, sent, version)
+            edited = replace(edited, secret_version=version, secretfields=named)
+            changed += ["secret_version", "secretfields"]
         try:
             self.smtps.update(edited, changed, current.version, app_moved=app_moved)
         except Exception:
-            if password is not None and edited.secret_version is not None:
+            if sent and edited.secret_version is not None:
                 self.secrets.abandon(current.id, edited.secret_version, current.version)
-                if not current.has_password:
+                if not current.has_secret:
                     self._drop_secret_if_record_gone(current.id)
             raise
-        if edited.secret_version is not None and password is not None:
-            self.secrets.adopt(current.id, edited.secret_version, current.version)
+        if sent and edited.secret_version is not None:
+            older = set(edited.secret_versions.values()) - {edited.secret_version}
+            self.secrets.adopt(current.id, edited.secret_version, current.version, older)
         logger.info("smtp edited", extra={"idsmtp": edited.id, "changed": changed})
         return edited
 
@@ -127,3 +129,12 @@ class SmtpService:
         if removed is None:
             raise SmtpNotFound()
         logger.info("smtp removed", extra={"idsmtp": ref.smtp_id, "idapp": removed.app_id})
+
+
+def _named(before: Mapping[str, str], sent: Mapping[str, str], version: str) -> dict[str, str] | None:
+    """The record's `secretfields` once `version` holds the values `sent`: each value's version, "" for
+    `version` itself (the record's `secretVersion`). None when that says no more than "the password, in
+    `secretVersion`", as records written before XOAUTH2 say it, so that those need no migration."""
+    named = {name: ("" if name in sent else held) for name, held in {**before, **sent}.items()}
+    named = {name: ("" if held == version else held) for name, held in named.items()}
+    return None if named in ({}, {"password": ""}) else dict(sorted(named.items()))

@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from pydantic import ConfigDict, Field
 
+from smtphub.http.authfields import (
+    AuthMech,
+    CaCert,
+    Helo,
+    OAuthClientId,
+    OAuthClientSecret,
+    OAuthProvider,
+    OAuthRefreshToken,
+    OAuthTenant,
+    ServiceAccountKey,
+    TlsMin,
+    TokenUrl,
+)
 from smtphub.http.fields import Boolean, Email, Host, Id, Name, Password, Port, Priority, Username
 from smtphub.http.requests import REQUIRED, RequestModel
-from smtphub.smtps.models import BOTH_TLS, CreateSmtp, EditSmtp, SmtpFields, SmtpRef, settings_problems
+from smtphub.smtps.models import (
+    BOTH_TLS,
+    WRITE_ONLY,
+    CreateSmtp,
+    EditSmtp,
+    Smtp,
+    SmtpFields,
+    SmtpRef,
+    settings_problems,
+)
+
+_WRITE_ONLY_NOTE = (
+    "Write-only: stored in AWS Secrets Manager beside the password, never returned or logged (the JSON's "
+)
+
+
+# What a create's rules do not look at, so that they can judge the server it would store.
+_PLACEHOLDERS: dict[str, Any] = {
+    **dict.fromkeys(("id", "app_id", "account_id", "host", "created", "modified"), ""),
+    "port": 0,
+}
 
 
 class SmtpSave(RequestModel):
     """smtps/save: a create without `idsmtp`, an edit with it (omitted fields keep their value)."""
 
     CREATE_REQUIRED: ClassVar[tuple[str, ...]] = ("idapp", "host", "port")
+    VERBATIM: ClassVar[frozenset[str]] = frozenset(WRITE_ONLY)
     # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it.
     model_config = ConfigDict(
         json_schema_extra={"anyOf": [{"required": ["idsmtp"]}, {"required": list(CREATE_REQUIRED)}]}
@@ -71,27 +105,82 @@ class SmtpSave(RequestModel):
         None, description="From address of the test e-mail (else the app's)."
     )
     defaultfromname: Name | None = Field(None, description="Display name of that From address.")
+    authmech: AuthMech | None = Field(
+        None,
+        description="How `check` authenticates: `auto` (a new server's: PLAIN, else LOGIN, else CRAM-MD5, as "
+        "the server offers), or exactly `PLAIN`, `LOGIN`, `CRAM-MD5` or `XOAUTH2` (an OAuth 2.0 access "
+        "token got at check time, stage `TOKEN`, from `oauthprovider`). A server that does not offer it "
+        "fails at `AUTH`, naming what it offers.",
+    )
+    oauthprovider: OAuthProvider | None = Field(
+        None,
+        description="XOAUTH2: `microsoft` (client credentials: `oauthtenant`, `oauthclientid`, "
+        "`oauthclientsecret`; scope https://outlook.office365.com/.default), `google` (a service account "
+        "`oauthserviceaccount` acting as `username`, or `oauthclientid`, `oauthclientsecret` and "
+        "`oauthrefreshtoken`; scope https://mail.google.com/) or `generic` (a refresh token at "
+        "`oauthtokenurl`).",
+    )
+    oauthtenant: OAuthTenant | None = Field(None, description="microsoft: the tenant's id or domain name.")
+    oauthclientid: OAuthClientId | None = Field(
+        None, description="XOAUTH2: the OAuth client (application) id."
+    )
+    oauthtokenurl: TokenUrl | None = Field(
+        None,
+        description="generic: the token endpoint, https only; reached at check time only if it resolves to "
+        "public addresses (the guard of SMTP hosts).",
+    )
+    oauthclientsecret: OAuthClientSecret | None = Field(
+        None, repr=False, description=_WRITE_ONLY_NOTE + "`hasoauthclientsecret` says whether one is set)."
+    )
+    oauthrefreshtoken: OAuthRefreshToken | None = Field(
+        None, repr=False, description=_WRITE_ONLY_NOTE + "`hasoauthrefreshtoken` says whether one is set)."
+    )
+    oauthserviceaccount: ServiceAccountKey | None = Field(
+        None,
+        repr=False,
+        description="google: the service account's JSON key file (domain-wide delegation to "
+        "https://mail.google.com/). "
+        + _WRITE_ONLY_NOTE
+        + "`hasoauthserviceaccount` says whether one is set).",
+    )
+    tlsverify: Boolean | None = Field(
+        None,
+        description="Verify the server's certificate (a new server: true). False checks an untrusted or "
+        "self-signed certificate, and every `lastcheck` then says it was not verified.",
+    )
+    cacert: CaCert | None = Field(
+        None,
+        description="PEM certificates (at most 16 KiB) of the CAs this server's certificate must chain to, "
+        "instead of the public ones: for private CAs.",
+    )
+    tlsmin: TlsMin | None = Field(
+        None, description="The lowest TLS version accepted: `1.2` (a new server) or `1.3`."
+    )
+    helo: Helo | None = Field(
+        None, description="The name EHLO gives (a domain or an address literal); else the sender's domain."
+    )
 
     def problems(self) -> dict[str, str]:
         if self.smtp_id is not None:  # an edit: the rest is judged on the server as it will be stored
             return {"ssltls": BOTH_TLS} if self.starttls and self.ssltls else {}
         missing = {name: REQUIRED for name in self.CREATE_REQUIRED if name not in self._given_aliases()}
-        return missing | settings_problems(
-            auth=bool(self.auth),
-            username=self.username,
-            has_password=self.password is not None,
-            starttls=bool(self.starttls),
-            ssltls=bool(self.ssltls),
-        )
+        planned = Smtp(**{**_PLACEHOLDERS, **self._fields()})
+        return missing | settings_problems(planned, set(self._secrets()))
 
     def _given_aliases(self) -> set[str]:
         return {type(self).model_fields[name].alias or name for name in self.model_fields_set}
 
+    def _fields(self) -> SmtpFields:
+        return cast(SmtpFields, self.given("smtp_id", *WRITE_ONLY))
+
+    def _secrets(self) -> dict[str, str]:
+        return {name: value for name in WRITE_ONLY if (value := getattr(self, name)) is not None}
+
     def command(self, account_id: str) -> CreateSmtp | EditSmtp:
-        fields = cast(SmtpFields, self.given("smtp_id", "password"))
+        fields = cast(SmtpFields, self.given("smtp_id", *WRITE_ONLY))
         if self.smtp_id is None:
-            return CreateSmtp(account_id, fields, self.password)
-        return EditSmtp(account_id, self.smtp_id, fields, self.password)
+            return CreateSmtp(account_id, fields, self._secrets())
+        return EditSmtp(account_id, self.smtp_id, fields, self._secrets())
 
 
 class SmtpById(RequestModel):
