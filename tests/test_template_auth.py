@@ -216,6 +216,7 @@ def test_the_authorizer_may_only_read_account_items_of_the_accounts_table(docume
         "USER_POOL_ID": {"Ref": "UserPool"},
         "USER_POOL_CLIENT_ID": {"Ref": "UserPoolClient"},
         "USER_POOL_REGION": {"Ref": "AWS::Region"},
+        "JWKS_URL": "",  # empty when deployed: the pool's published keys (sam local points it at moto)
     }
     # ACCOUNTS_TABLE comes with every function's variables.
     environment = template.functions(document)["AuthorizerFunction"].environment

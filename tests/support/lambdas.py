@@ -55,6 +55,7 @@ def call(
     params: dict[str, Any] | None = None,
     *,
     account: str | None = ACCOUNT_A,
+    username: str | None = None,
     body: str | None = None,
     content_type: str | None = None,
     event: dict[str, Any] | None = None,
@@ -62,7 +63,8 @@ def call(
     """Invoke functions/<function>/app.py's lambda_handler with events/<function>.json.
 
     `params` replace the sample's parameters: in the query string for GET, form-encoded in the body
-    for POST (or pass `body` and `content_type` yourself). `account=None` drops the authorizer context.
+    for POST (or pass `body` and `content_type` yourself). `account=None` drops the authorizer context;
+    `username` replaces the account's e-mail there (upstream's app defaults come from it).
     """
     from urllib.parse import urlencode
 
@@ -84,7 +86,9 @@ def call(
     if account is None:
         event["requestContext"].pop("authorizer", None)
     else:
-        event["requestContext"]["authorizer"] = demo_authorizer(account)
+        event["requestContext"]["authorizer"] = (
+            demo_authorizer(account) if username is None else demo_authorizer(account, username)
+        )
     response = load_handler(code_uri(function))(event, LambdaContext())
     return Reply(response["statusCode"], response.get("headers") or {}, response.get("body") or "")
 

@@ -38,6 +38,9 @@ ACCOUNT_ID_KEY = "accountId"
 # in by e-mail). Used for upstream's defaults of a new app; a value that is not an e-mail is none.
 ACCOUNT_EMAIL_KEYS = ("email", "username")
 JSON = "application/json"
+# The contract's empty 200 names a type that is not JSON: with none, API Gateway would add
+# `application/json` itself, and a client that trusts it fails to parse the empty body.
+EMPTY = "text/plain; charset=utf-8"
 # On every response: API answers are not to be cached by browsers or proxies, nor sniffed.
 BASE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -60,7 +63,7 @@ class Request(Generic[M]):
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A proxy response; None is the contract's empty body, which carries no JSON Content-Type."""
-    all_headers = {**BASE_HEADERS, **(headers or {})}
+    all_headers = {**BASE_HEADERS, **(headers or {}), "Content-Type": EMPTY}
     text = ""
     if payload is not None:
         all_headers["Content-Type"] = JSON
