@@ -1,9 +1,10 @@
 """5. Check: the smtps/check handler against a local aiosmtpd, beside a bare smtplib session.
 
 Run as `python -m bench.checktime OUT ROUNDS`. Both talk to the same server on 127.0.0.1 and hold the
-same conversation (EHLO, AUTH, MAIL, RCPT, DATA, QUIT), alternately; the handler's AWS calls are
-answered by bench.stub, so the difference is the check's own work (planning, its SMTP client, the
-outcome record, the log line and the metric).
+same conversation (EHLO, AUTH, MAIL, RCPT, DATA, QUIT), alternately; the handler's AWS calls go through
+its real boto3 clients with only the HTTP send answered in memory (bench.wire), so the difference is the
+check's own work and its SDK calls (planning, reading the server, app and password, its SMTP client,
+the outcome record, the log line and the metric), without network latency.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def main() -> int:
 
     sink = Sink()
     real_stdout, sys.stdout = sys.stdout, sink  # type: ignore[assignment]
-    from bench import smtp
-    from bench.lambdas import APPS_TABLE, SMTPS_TABLE, by_name, table_schemas
-    from bench.stub import Stubs, seed
+    from bench import layer, smtp
+    from bench.lambdas import by_name
+    from bench.wire import use_in_layer
     from bench.world import Context, event_for
     from local_runtime import events
     from local_runtime.loader import load_handler
@@ -44,20 +45,12 @@ def main() -> int:
         result["missing"] = True
     else:
         with smtp.server() as mail:
-            stubs = Stubs(table_schemas())
-            seed(
-                stubs,
-                account=events.DEMO_ACCOUNT,
-                app_id=events._APP,
-                smtp_id=events._SMTP,
-                apps_table=APPS_TABLE,
-                smtps_table=SMTPS_TABLE,
-                host=mail.host,
-                port=mail.port,
-                username=smtp.USERNAME,
-                password=smtp.PASSWORD,
+            aws = layer.in_memory(
+                layer.demo_seed(
+                    host=mail.host, port=mail.port, username=smtp.USERNAME, password=smtp.PASSWORD
+                )
             )
-            stubs.install()
+            use_in_layer(aws)
             handler = load_handler(function.code_uri, function.handler)
             event = event_for(function, {"idsmtp": events._SMTP}, events.DEMO_ACCOUNT)
             context = Context()
@@ -84,7 +77,7 @@ def main() -> int:
                 ratio=round(handler_ms / bare_ms, 2),
                 statuses=statuses,
                 messages=len(mail.messages),
-                stub_calls={k: v / (rounds + 5) for k, v in stubs.calls().items()},
+                aws_calls={k: v / (rounds + 5) for k, v in aws.calls().items()},
                 log_bytes=round(sink.bytes / (rounds + 5), 1),
             )
     sys.stdout = real_stdout

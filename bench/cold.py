@@ -1,11 +1,17 @@
-"""1. Cold start: fresh processes on a Lambda-shaped path, each function beside the floor.
+"""1. Cold start: fresh processes on a Lambda-shaped path, each function beside the floor and the peer.
 
-Each round starts the floor process, then every function twice (the layer as it is built, with its
-bytecode; the same layer without bytecode, for information), in a shuffled order, with the floor
-again half way: the floor is measured all along the run, so drift on a shared machine hits both
-sides alike. A figure is the median over the rounds of the wall time from starting the process to
-the end of init (handler module imported, its boto3 clients built). The first request (answered by
-the in-memory stub) and the peak RSS are read from the same processes.
+The processes run under the template's runtime, python3.13, when this machine has one (bench.interpreter;
+else this machine's Python, and the figure says so). Each round starts the floor process, then every
+function (its layer as built, with bytecode), the textbook peer (bench/peer) and, for information, a
+few processes without bytecode, in a shuffled order, with the floor again half way: the floor is
+measured all along the run, so drift on a shared machine hits both sides alike.
+
+The rounds are done as two independent runs (RUNS), each with its own untimed warm-up pass: ratios move
+by about 0.1x from one run to the next, so each figure is given as the ratio over both runs' samples
+with the two runs' own ratios beside it ("1.22x (1.19-1.25)"). A figure is the median of the wall time
+from starting the process to the end of init (handler module imported, the boto3 clients it uses
+built). The first request (a real boto3 client, its HTTP send answered in memory by bench.wire) and
+the peak RSS are read from the same processes.
 """
 
 from __future__ import annotations
@@ -15,18 +21,30 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench import interpreter as interpreters
 from bench import sandbox
-from bench.lambdas import APPS_TABLE, BUILD, ROOT, SMTPS_TABLE, Function, function_environment, table_schemas
-from bench.stub import Stubs
+from bench.interpreter import Interpreter
+from bench.lambdas import (
+    BUILD,
+    ROOT,
+    Function,
+    by_name,
+    function_environment,
+    table_schemas,
+)
+from bench.wire import InMemoryAws
 
 CHILD = Path(__file__).resolve().parent / "coldchild.py"
-VARIANTS = ("layer", "layer-src")
+RUNS = 2
+PEER = "textbook peer"
+PEER_OF = "smtps_find_by_id"  # the function the peer does the same work as
+# Without bytecode (for information: what the compile step saves), measured for these only.
+NO_PYC_SAMPLE = ("smtps_find_by_id",)
 SEP = "\x1f"
 
 
@@ -43,30 +61,25 @@ def sample_event(function: Function) -> dict[str, Any] | None:
     return None
 
 
-def seed_arguments() -> dict[str, Any]:
-    from local_runtime import events
+def _seeded() -> dict[str, Any]:
+    """The in-memory AWS contents every first request starts from, as JSON for the child processes."""
+    from bench import layer
 
-    return {
-        "account": events.DEMO_ACCOUNT,
-        "app_id": events._APP,
-        "smtp_id": events._SMTP,
-        "apps_table": APPS_TABLE,
-        "smtps_table": SMTPS_TABLE,
-    }
+    return layer.items(layer.demo_seed(), table_schemas(), function_environment())
 
 
-def _invoke_config(function: Function, folder: Path) -> Path | None:
-    """The stub-answered first request, where the stub covers every service the function uses."""
+def _invoke_config(function: Function, folder: Path, seeded: dict[str, Any], name: str) -> Path | None:
+    """The first request, answered in memory, where bench.wire covers every service the function uses."""
     event = sample_event(function)
-    if event is None or not Stubs({}).covers(function.services) or not function.method:
+    if event is None or not InMemoryAws({}).covers(function.services) or not function.method:
         return None
-    config = folder / f"{function.name}.json"
+    config = folder / f"{name}.json"
     config.write_text(
         json.dumps(
             {
                 "repo": str(ROOT),
                 "schemas": table_schemas(),
-                "seed": seed_arguments(),
+                **seeded,
                 "event": event,
                 "function": function.logical_id,
                 "memory": function.memory,
@@ -82,12 +95,14 @@ def _env(function: Function | None) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], env: dict[str, str], out: Path, *, importtime: bool = False) -> dict[str, Any]:
+def _run(
+    python: Interpreter, args: list[str], env: dict[str, str], out: Path, *, importtime: bool = False
+) -> dict[str, Any]:
     out.unlink(missing_ok=True)
     flags = ["-S", "-B"] + (["-X", "importtime"] if importtime else [])
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, *flags, str(CHILD), str(out), *args],
+        [python.path, *flags, str(CHILD), str(out), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -98,7 +113,8 @@ def _run(args: list[str], env: dict[str, str], out: Path, *, importtime: bool = 
     if done.returncode != 0 or not out.is_file():
         raise RuntimeError(f"cold-start process failed ({args[0]}): {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(out.read_text())
-    result["init_s"] = result["init_done"] - started
+    result["wall_s"] = result["init_done"] - started
+    result["cpu_s"] = result["init_cpu"]
     if importtime:
         result["importtime"] = done.stderr
     return result
@@ -125,19 +141,21 @@ def _extra_imports(floor: dict[str, int], function: dict[str, int]) -> list[dict
     return [{"package": name, "ms": round(micros / 1000, 1)} for name, micros in ranked if micros >= 500]
 
 
-def run(functions: tuple[Function, ...], rounds: int, log: Any) -> dict[str, Any]:
-    paths = sandbox.build(functions)
-    work = BUILD / "cold"
-    work.mkdir(parents=True, exist_ok=True)
-    out = work / "result.json"
-    floor_args = ["floor", str(paths["runtime"]), "dynamodb"]
-    floor_env = _env(None)
+def spread(values: list[float]) -> dict[str, float]:
+    return {"low": round(min(values), 2), "high": round(max(values), 2)}
 
+
+def _plans(
+    functions: tuple[Function, ...], paths: dict[str, Any], work: Path
+) -> dict[tuple[str, str], tuple[list[str], dict[str, str]]]:
+    """(name, variant) -> the child's arguments and environment."""
+    seeded = _seeded()
     plans = {}
     for function in functions:
         module, _, attribute = function.handler.rpartition(".")
-        config = _invoke_config(function, work)
-        for variant in VARIANTS:
+        config = _invoke_config(function, work, seeded, function.name)
+        variants = ("layer", "layer-src") if function.name in NO_PYC_SAMPLE else ("layer",)
+        for variant in variants:
             search = SEP.join(
                 [str(paths["task"] / function.name), str(paths[variant]), str(paths["runtime"])]
             )
@@ -145,54 +163,170 @@ def run(functions: tuple[Function, ...], rounds: int, log: Any) -> dict[str, Any
             if config is not None:
                 args.append(str(config))
             plans[(function.name, variant)] = (args, _env(function))
+    peer = paths["peer"]
+    twin = by_name(PEER_OF)
+    if twin is not None and "task" in peer:
+        config = _invoke_config(twin, work, seeded, "peer")
+        search = SEP.join([str(peer["task"]), str(peer["deps"]), str(paths["runtime"])])
+        # No services: its Table resource builds its client at import time, as the docs teach.
+        args = [f"{peer['module']}:lambda_handler", search, ""]
+        if config is not None:
+            args.append(str(config))
+        plans[(PEER, "layer")] = (args, _env(twin))
+    return plans
 
+
+def _one_run(
+    python: Interpreter,
+    *,
+    plans: dict[tuple[str, str], tuple[list[str], dict[str, str]]],
+    floor: tuple[list[str], dict[str, str]],
+    rounds: int,
+    seed_number: int,
+    out: Path,
+    log: Any,
+    label: str,
+) -> dict[Any, list[dict[str, Any]]]:
     samples: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    randomizer = random.Random(7)
+    randomizer = random.Random(seed_number)
     # One untimed pass first: the page cache and the runtime's bytecode are warm for everyone.
-    _run(floor_args, floor_env, out)
+    _run(python, *floor, out)
     for args, env in plans.values():
-        _run(args, env, out)
+        _run(python, args, env, out)
     for number in range(rounds):
         order = list(plans)
         randomizer.shuffle(order)
         half = len(order) // 2
-        samples["floor"].append(_run(floor_args, floor_env, out))
+        samples["floor"].append(_run(python, *floor, out))
         for key in order[:half]:
-            samples[key].append(_run(*plans[key], out))
-        samples["floor"].append(_run(floor_args, floor_env, out))
+            samples[key].append(_run(python, *plans[key], out))
+        samples["floor"].append(_run(python, *floor, out))
         for key in order[half:]:
-            samples[key].append(_run(*plans[key], out))
-        log(f"cold start: round {number + 1}/{rounds}")
+            samples[key].append(_run(python, *plans[key], out))
+        log(f"cold start, {label}: round {number + 1}/{rounds}")
+    return samples
 
-    floor = statistics.median(s["init_s"] for s in samples["floor"])
-    floor_imports = _importtime(_run(floor_args, floor_env, out, importtime=True)["importtime"])
+
+def _median_ms(runs: list[dict[str, Any]], name: str) -> float:
+    return statistics.median(s[name] for s in runs) * 1000
+
+
+MEASURES = (("cpu_s", ""), ("wall_s", "wall_"))
+
+
+def _median_ms(samples: list[dict[str, Any]], measure: str) -> float:
+    return statistics.median(s[measure] for s in samples) * 1000
+
+
+class _Samples:
+    """Every process's figures, by (name, variant), per run and pooled, and the ratios they give."""
+
+    def __init__(self, per_run: list[dict[Any, list[dict[str, Any]]]]) -> None:
+        self.per_run = per_run
+        self.pooled: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for samples in per_run:
+            for key, values in samples.items():
+                self.pooled[key].extend(values)
+        self.floor = {m: _median_ms(self.pooled["floor"], m) for m, _ in MEASURES}
+        self.floor_by_run = {m: [_median_ms(run["floor"], m) for run in per_run] for m, _ in MEASURES}
+
+    def figures(self, key: tuple[str, str]) -> dict[str, Any]:
+        samples = self.pooled[key]
+        entry: dict[str, Any] = {}
+        for measure, prefix in MEASURES:
+            init = _median_ms(samples, measure)
+            by_run = [
+                _median_ms(run[key], measure) / self.floor_by_run[measure][number]
+                for number, run in enumerate(self.per_run)
+            ]
+            entry[f"{prefix}init_ms"] = round(init, 1)
+            entry[f"{prefix}ratio"] = round(init / self.floor[measure], 2)
+            entry[f"{prefix}ratio_by_run"] = [round(r, 2) for r in by_run]
+            entry[f"{prefix}spread"] = spread(by_run)
+        entry["rss_mb"] = round(statistics.median(s["maxrss_kb"] for s in samples) / 1024, 1)
+        if "first_request_s" in samples[0]:
+            entry["first_request_ms"] = round(_median_ms(samples, "first_request_s"), 1)
+            entry["first_request_status"] = samples[0].get("status")
+            entry["first_request_aws_calls"] = samples[0].get("aws_calls")
+            entry["first_request_signed"] = samples[0].get("signed")
+        return entry
+
+
+def run(functions: tuple[Function, ...], rounds: int, log: Any, runs: int = RUNS) -> dict[str, Any]:
+    python = interpreters.cold()
+    log(f"cold start: {python.note}")
+    paths = sandbox.build(functions, python)
+    work = BUILD / "cold"
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "result.json"
+    floor_plan = (["floor", str(paths["runtime"]), "dynamodb"], _env(None))
+    plans = _plans(functions, paths, work)
+    # A function that cannot start is reported as such; the others are still measured.
+    failed: dict[str, str] = {}
+    for key, (args, env) in list(plans.items()):
+        try:
+            _run(python, args, env, out)
+        except RuntimeError as failure:
+            failed[key[0]] = str(failure)[-600:]
+            del plans[key]
+    samples = _Samples(
+        [
+            _one_run(
+                python,
+                plans=plans,
+                floor=floor_plan,
+                rounds=rounds,
+                seed_number=7 + number,
+                out=out,
+                log=log,
+                label=f"run {number + 1}/{runs}",
+            )
+            for number in range(runs)
+        ]
+    )
     results: dict[str, Any] = {
+        "interpreter": {"path": python.path, "version": python.version, "note": python.note},
+        "runtime_version": python.is_runtime,
         "layer_method": paths["layer_method"],
-        "floor_ms": round(floor * 1000, 1),
-        "floor_rss_mb": round(statistics.median(s["maxrss_kb"] for s in samples["floor"]) / 1024, 1),
+        "function_packages": paths["function_packages"],
+        "measure": "CPU time of the process (user + system) from its start to the end of init",
+        "floor_ms": round(samples.floor["cpu_s"], 1),
+        "floor_ms_by_run": [round(x, 1) for x in samples.floor_by_run["cpu_s"]],
+        "floor_wall_ms": round(samples.floor["wall_s"], 1),
+        "floor_rss_mb": round(statistics.median(s["maxrss_kb"] for s in samples.pooled["floor"]) / 1024, 1),
         "rounds": rounds,
+        "runs": runs,
         "functions": {},
+        "failed": failed,
     }
+    if "error" in paths["peer"]:
+        results["peer_error"] = paths["peer"]["error"]
+    for name, variant in plans:
+        results["functions"].setdefault(name, {})[variant] = samples.figures((name, variant))
+
+    floor_imports = _importtime(_run(python, *floor_plan, out, importtime=True)["importtime"])
+
+    def extra_imports(name: str) -> list[dict[str, Any]]:
+        args, env = plans[(name, "layer")]
+        profile = _run(python, args[:3], env, out, importtime=True)
+        return _extra_imports(floor_imports, _importtime(profile["importtime"]))
+
     for function in functions:
-        entry: dict[str, Any] = {"services": function.services}
-        for variant in VARIANTS:
-            runs = samples[(function.name, variant)]
-            init = statistics.median(s["init_s"] for s in runs)
-            figures: dict[str, Any] = {
-                "init_ms": round(init * 1000, 1),
-                "ratio": round(init / floor, 2),
-                "rss_mb": round(statistics.median(s["maxrss_kb"] for s in runs) / 1024, 1),
-            }
-            if "first_request_s" in runs[0]:
-                figures["first_request_ms"] = round(
-                    statistics.median(s["first_request_s"] for s in runs) * 1000, 1
-                )
-                figures["first_request_status"] = runs[0].get("status")
-                figures["first_request_stub_calls"] = runs[0].get("stub_calls")
-            entry[variant] = figures
-        args, env = plans[(function.name, "layer")]
-        profile = _run(args[:3], env, out, importtime=True)
-        entry["extra_imports"] = _extra_imports(floor_imports, _importtime(profile["importtime"]))
-        entry["compile_ms"] = round(entry["layer-src"]["init_ms"] - entry["layer"]["init_ms"], 1)
-        results["functions"][function.name] = entry
+        if function.name not in results["functions"]:
+            continue
+        entry = results["functions"][function.name]
+        entry["services"] = function.services
+        entry["extra_imports"] = extra_imports(function.name)
+        if "layer-src" in entry:
+            entry["compile_ms"] = round(entry["layer-src"]["init_ms"] - entry["layer"]["init_ms"], 1)
+    if PEER in failed:
+        results["peer_error"] = failed[PEER]
+    if (PEER, "layer") in plans:
+        peer = results["functions"].pop(PEER)
+        peer["of"] = PEER_OF
+        peer["extra_imports"] = extra_imports(PEER)
+        # The peer does the same work: the same JSON for the same item (key order aside).
+        ours, theirs = (samples.pooled[(name, "layer")][0].get("body") for name in (PEER_OF, PEER))
+        peer["same_answer"] = bool(ours and theirs and json.loads(ours) == json.loads(theirs))
+        results["peer"] = peer
     return results

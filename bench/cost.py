@@ -4,10 +4,12 @@ The prices are us-east-1 list prices as published on the AWS pricing pages and k
 2025-06 (DynamoDB's on-demand prices are those after its 2024-11-01 cut); this machine has no web
 access, so they are not re-checked at run time: update PRICES when they change.
 
-The duration of a warm request in Lambda is estimated, not measured: this machine's measured handler
-time (bench.warm, p50) scaled by the CPU share Lambda gives the configured memory (one vCPU at
-1,769 MB, proportionally less below), plus the latency of each AWS call the request makes (LATENCY_MS,
-typical in-region figures: assumptions, stated in the README).
+The duration of a warm request in Lambda is estimated, not measured: this machine's measured CPU time
+per request (bench.warm, p50: the handler with the real boto3 client, so the SDK's own CPU -
+validation, serialization, signing, parsing - is counted; only the network exchange is left out)
+scaled by the CPU share Lambda gives the configured memory (one vCPU at 1,769 MB, proportionally less
+below), plus the latency of each AWS call the request makes (LATENCY_MS, typical in-region figures:
+assumptions, stated in the README).
 """
 
 from __future__ import annotations
@@ -114,9 +116,13 @@ def per_million(
     log_bytes: float,
     extra_ms: float = 0.0,
 ) -> dict[str, Any]:
-    """Dollars per million requests of one endpoint, by item, and the duration assumed."""
+    """Dollars per million requests of one endpoint, by item, and the duration assumed.
+
+    `handler_ms` is the CPU time of one warm request on this machine, the SDK's included.
+    """
     cpu_share = min(1.0, memory_mb / FULL_VCPU_MB)
-    duration_ms = math.ceil(handler_ms / cpu_share + aws_latency_ms(detail) + extra_ms)  # billed per ms
+    cpu_ms = handler_ms / cpu_share
+    duration_ms = math.ceil(cpu_ms + aws_latency_ms(detail) + extra_ms)  # billed per ms
     gb = memory_mb / 1024
     million = 1e6
     items = {
@@ -134,6 +140,7 @@ def per_million(
     }
     return {
         "duration_ms": duration_ms,
+        "cpu_ms": round(cpu_ms, 2),
         "items": {k: round(v, 4) for k, v in items.items()},
         "total": round(sum(items.values()), 2),
     }

@@ -21,6 +21,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 APPS_TABLE = "bench-AppsTable"
 SMTPS_TABLE = "bench-SmtpsTable"
+TABLE_PREFIX = "bench-"  # every table of the template, under the name bench-<logical id>
 SECRET_PREFIX = "smtp-hub-bench/api/smtp/"
 REGION = "us-east-1"
 
@@ -87,7 +88,21 @@ class Function:
         return False
 
 
-_TABLES = {"AppsTable": APPS_TABLE, "SmtpsTable": SMTPS_TABLE}
+@cache
+def _parameters() -> dict[str, Any]:
+    parameters: dict[str, Any] = template.default().get("Parameters", {})
+    return parameters
+
+
+@cache
+def tables() -> dict[str, str]:
+    """Every DynamoDB table of the template: logical id -> the bench's name for it."""
+    return {
+        logical: TABLE_PREFIX + logical
+        for logical in template.resources(template.default(), "AWS::DynamoDB::Table")
+    }
+
+
 _POLLER_ACTIONS = frozenset(
     {
         "dynamodb:DescribeStream",
@@ -103,11 +118,11 @@ def _resource(value: Any) -> str:
     """A policy Resource as the bench names it: "table/<name>", "table/<name>/index/<index>" or "*"."""
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         logical, attribute = value["Fn::GetAtt"]
-        if logical in _TABLES and attribute == "Arn":
-            return f"table/{_TABLES[logical]}"
+        if logical in tables() and attribute == "Arn":
+            return f"table/{tables()[logical]}"
     if isinstance(value, dict) and "Fn::Sub" in value:
         text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-        for logical, name in _TABLES.items():
+        for logical, name in tables().items():
             if text.startswith("${" + logical + ".Arn}"):
                 return f"table/{name}" + text.split("}", 1)[1]
     return "*"
@@ -173,6 +188,10 @@ def _environment(variables: dict[str, Any]) -> dict[str, str]:
     for name, value in variables.items():
         if isinstance(value, str | int | float | bool):
             env[name] = str(value)
+        elif isinstance(value, dict) and value.get("Ref") in tables():
+            env[name] = tables()[value["Ref"]]
+        elif isinstance(value, dict) and "Default" in _parameters().get(value.get("Ref"), {}):
+            env[name] = str(_parameters()[value["Ref"]]["Default"])  # a template parameter's default
         else:
             env[name] = _PLACEHOLDERS.get(name, f"bench-{name.lower().replace('_', '-')}")
     env.update({k: v for k, v in _PLACEHOLDERS.items() if k in env})
@@ -221,11 +240,11 @@ def by_name(name: str) -> Function | None:
 
 
 def table_schemas() -> dict[str, dict[str, Any]]:
-    """The stub's key schemas, from the template's tables, under the bench's table names."""
-    tables = template.resources(template.default(), "AWS::DynamoDB::Table")
+    """The in-memory DynamoDB's key schemas (bench.wire): the template's tables, under the bench's names."""
+    resources = template.resources(template.default(), "AWS::DynamoDB::Table")
     schemas = {}
-    for logical, name in (("AppsTable", APPS_TABLE), ("SmtpsTable", SMTPS_TABLE)):
-        props = tables[logical]["Properties"]
+    for logical, name in tables().items():
+        props = resources[logical]["Properties"]
         key = [k["AttributeName"] for k in sorted(props["KeySchema"], key=lambda k: k["KeyType"])]
         indexes = {
             index["IndexName"]: [

@@ -5,29 +5,34 @@ layer), then the runtime's own site-packages with boto3. The runtime's packages 
 bytecode, and so does the layer: `sam build` runs layers/common/Makefile (`BuildMethod: makefile`),
 which installs layers/common/requirements.txt for arm64 / Python 3.13 and compiles everything with
 `compileall --invalidation-mode unchecked-hash`. /opt and /var/task are read-only, so whatever has no
-bytecode is compiled again on every cold start. This tree reproduces that:
+bytecode is compiled again on every cold start. This tree reproduces that, for the interpreter that
+runs the cold starts (bench.interpreter: python3.13 when there is one). Bytecode is only used by the
+Python that wrote it, so everything is compiled by that interpreter, and the parts kept between runs
+carry a stamp with its version and path:
 
-  build/bench/lambda/runtime/          boto3 and its dependencies, compiled   (= the runtime's)
-  build/bench/lambda/layer/python/     the layer as built: the layer's own Makefile, run with the
-                                       interpreter that runs the cold-start processes (the .pyc must
-                                       be that interpreter's, or they would be ignored and every
-                                       module compiled again: in Lambda, build and runtime are both
-                                       3.13). Without make or the package index: the installed
-                                       distributions of the same requirements, compiled the same way.
+  build/bench/lambda/runtime/          boto3 and its dependencies, compiled   (= the runtime's; copied
+                                       from .venv, pure Python; kept while its stamp holds)
+  build/bench/lambda/layer/python/     the layer as layers/common/Makefile builds it (its
+                                       requirements, the smtphub package, compileall unchecked-hash),
+                                       but for this machine's platform and the cold-start interpreter:
+                                       the Makefile installs arm64 wheels, whose compiled extensions
+                                       (pydantic-core) do not load here. The requirements are kept in
+                                       build/bench/lambda/layer-packages while their stamp holds;
+                                       without the package index, this environment's copies (when it
+                                       is the same Python).
   build/bench/lambda/layer-src/python/ the same layer without its bytecode (for information: what
                                        the compile step saves)
   build/bench/lambda/task/<function>/  each function's folder and its own requirements, sources only
-                                       (`sam build` compiles nothing in a function's package)
-
-The runtime's packages and the functions' requirements are copied from .venv (the same pinned
-versions, for this machine's platform rather than arm64).
+                                       (`sam build` compiles nothing in a function's package); the
+                                       requirements installed by the cold-start interpreter's pip
+                                       (build/bench/lambda/packages/, kept while its stamp holds)
+  build/bench/lambda/peer/             the textbook peer (bench/peer): its module, its pinned
+                                       dependencies with bytecode (deps/, kept while its stamp holds)
 """
 
 from __future__ import annotations
 
-import compileall
 import os
-import py_compile
 import re
 import shutil
 import subprocess
@@ -38,6 +43,7 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
+from bench.interpreter import Interpreter
 from bench.lambdas import BUILD, ROOT, Function
 
 LAYER_REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
@@ -45,6 +51,8 @@ LAYER_SOURCE = ROOT / "layers" / "common"
 # What the Lambda Python runtime already has (and what the layer's copy shadows, being earlier on the path).
 RUNTIME_PROVIDED = ("boto3",)
 SANDBOX = BUILD / "lambda"
+PEER_SOURCE = Path(__file__).resolve().parent / "peer" / "textbook_find_by_id.py"
+PEER_REQUIREMENTS = PEER_SOURCE.parent / "requirements.txt"
 
 
 def _key(name: str) -> str:
@@ -110,61 +118,173 @@ def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
 
 
-def _stamp(dists: dict[str, metadata.Distribution]) -> str:
+def _dist_stamp(dists: dict[str, metadata.Distribution]) -> str:
     return "\n".join(sorted(f"{name}=={dist.version}" for name, dist in dists.items()))
 
 
-def _make_layer(target: Path) -> str | None:
-    """The layer as `sam build` makes it: layers/common/Makefile, PYTHON = this interpreter."""
-    if shutil.which("make") is None:
-        return None
+def _fresh(folder: Path, stamp: str) -> bool:
+    """Whether a cached part of the tree was built from the same inputs by the same interpreter."""
+    marker = folder / ".stamp"
+    return marker.is_file() and marker.read_text() == stamp
+
+
+def _compile(interpreter: Interpreter, folder: Path, *, unchecked_hash: bool = False) -> None:
+    """Bytecode for the interpreter that runs the cold starts (its cache tag; it ignores any other)."""
+    args = [interpreter.path, "-m", "compileall", "-q", "-j", "0"]
+    if unchecked_hash:
+        args += ["--invalidation-mode", "unchecked-hash"]
+    done = subprocess.run([*args, str(folder)], capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"compileall failed in {folder}: {done.stdout[-1000:]}{done.stderr[-1000:]}")
+
+
+def _pip_target(interpreter: Interpreter, requirements_file: Path, target: Path) -> str | None:
+    """`pip install --target` for the cold-start interpreter (this machine's platform); error or None."""
     done = subprocess.run(
         [
-            "make",
-            "--no-print-directory",
-            "-C",
-            str(LAYER_SOURCE),
-            "build-CommonLayer",
-            f"ARTIFACTS_DIR={target}",
-            f"PYTHON={sys.executable}",
+            interpreter.path,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--only-binary=:all:",
+            "--target",
+            str(target),
+            "-r",
+            str(requirements_file),
         ],
-        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_ROOT_USER_ACTION": "ignore"},
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
-    if done.returncode != 0 or not (target / "python" / "smtphub").is_dir():
-        return None
-    return f"layers/common/Makefile, PYTHON = this interpreter (Python {sys.version.split()[0]})"
+    if done.returncode != 0:
+        return done.stderr.strip()[-500:] or f"pip exited {done.returncode}"
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not on a Lambda's path
+    return None
 
 
-def _copy_layer(target: Path) -> str:
-    """Fallback: the installed distributions of the layer's requirements, compiled as the Makefile does."""
+def _layer_packages(interpreter: Interpreter) -> tuple[Path, str]:
+    """The layer's requirements installed for this machine and the cold-start interpreter, with bytecode
+    (build/bench/lambda/layer-packages, kept while its stamp holds), and how they were made."""
+    target = SANDBOX / "layer-packages"
+    stamp = f"{interpreter.stamp()}\n{LAYER_REQUIREMENTS.read_text()}"
+    if _fresh(target, stamp):
+        return target, (target / ".method").read_text()
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    error = _pip_target(interpreter, LAYER_REQUIREMENTS, target)
+    if error is None:
+        method = (
+            f"pip install -r layers/common/requirements.txt (python {interpreter.version}, this platform)"
+        )
+    else:
+        if interpreter.cache_tag != sys.implementation.cache_tag:
+            raise RuntimeError(
+                f"the layer's requirements could not be installed for {interpreter.path}: {error}"
+            )
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for dist in layer_closure().values():
+            _copy_distribution(dist, target)
+        method = "the installed distributions of layers/common/requirements.txt (no package index)"
+    _compile(interpreter, target, unchecked_hash=True)
+    (target / ".method").write_text(method)
+    (target / ".stamp").write_text(stamp)
+    return target, method
+
+
+def _build_layer(target: Path, interpreter: Interpreter) -> str:
+    """The layer as layers/common/Makefile makes it for Lambda (its requirements, the whole smtphub
+    package, `compileall --invalidation-mode unchecked-hash`), but for this machine's platform: the
+    Makefile installs for arm64, whose compiled extensions (pydantic-core) do not load here."""
+    packages, method = _layer_packages(interpreter)
     layer = target / "python"
-    layer.mkdir(parents=True)
-    for dist in layer_closure().values():
-        _copy_distribution(dist, layer)
+    shutil.copytree(packages, layer, ignore=shutil.ignore_patterns(".stamp", ".method"))
     _copy_tree(LAYER_SOURCE / "smtphub", layer / "smtphub")
-    compileall.compile_dir(
-        layer, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
-    )
-    return f"installed distributions + compileall unchecked-hash (Python {sys.version.split()[0]})"
+    _compile(interpreter, layer / "smtphub", unchecked_hash=True)
+    return f"{method} + smtphub, compileall unchecked-hash, as layers/common/Makefile does"
 
 
-def build(functions: tuple[Function, ...]) -> dict[str, Any]:
-    """(Re)build the tree; the runtime part is kept between runs while its versions match."""
+def _runtime(interpreter: Interpreter) -> Path:
+    """boto3 and its dependencies, with bytecode: the Lambda runtime's copy (kept while its stamp holds)."""
     runtime = SANDBOX / "runtime"
-    runtime_dists = runtime_closure()
-    stamp = runtime / ".stamp"
-    if not stamp.is_file() or stamp.read_text() != _stamp(runtime_dists):
+    dists = runtime_closure()
+    stamp = f"{interpreter.stamp()}\n{_dist_stamp(dists)}"
+    if not _fresh(runtime, stamp):
         shutil.rmtree(runtime, ignore_errors=True)
         runtime.mkdir(parents=True)
-        for dist in runtime_dists.values():
+        for dist in dists.values():
             _copy_distribution(dist, runtime)
-        compileall.compile_dir(runtime, quiet=2, workers=0)
-        stamp.write_text(_stamp(runtime_dists))
+        _compile(interpreter, runtime)
+        (runtime / ".stamp").write_text(stamp)
+    return runtime
 
+
+def _function_packages(function: Function, interpreter: Interpreter) -> tuple[Path | None, str]:
+    """A function's own requirements as `sam build` installs them (no bytecode), for this interpreter.
+
+    Installed with the cold-start interpreter's pip (a compiled extension only loads in the Python it
+    was built for), cached while the requirements and the interpreter are the same. Without the package
+    index: this environment's installed copies, said so.
+    """
+    requirements_file = function.folder / "requirements.txt"
+    if not requirements(requirements_file):
+        return None, ""
+    target = SANDBOX / "packages" / function.name
+    stamp = f"{interpreter.stamp()}\n{requirements_file.read_text()}"
+    if _fresh(target, stamp):
+        return target, "pip"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    error = _pip_target(interpreter, requirements_file, target)
+    if error is None:
+        (target / ".stamp").write_text(stamp)
+        return target, "pip"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for dist in function_closure(function).values():
+        _copy_distribution(dist, target)
+    return target, f"copied from this environment (pip failed: {error.splitlines()[-1] if error else ''})"
+
+
+def _peer(interpreter: Interpreter) -> dict[str, Any]:
+    """The textbook peer: its module as /var/task, its pinned dependencies with bytecode, compiled as our
+    layer is (the comparison is of the code, not of the packaging)."""
+    folder = SANDBOX / "peer"
+    deps = folder / "deps"
+    stamp = f"{interpreter.stamp()}\n{PEER_REQUIREMENTS.read_text()}"
+    result: dict[str, Any] = {}
+    if not _fresh(deps, stamp):
+        shutil.rmtree(folder, ignore_errors=True)
+        (deps / "python").mkdir(parents=True)
+        error = _pip_target(interpreter, PEER_REQUIREMENTS, deps / "python")
+        if error is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            return {"error": f"the peer's requirements could not be installed: {error}"}
+        _compile(interpreter, deps / "python", unchecked_hash=True)
+        (deps / ".stamp").write_text(stamp)
+    task = folder / "task"
+    shutil.rmtree(task, ignore_errors=True)
+    task.mkdir(parents=True)
+    shutil.copyfile(PEER_SOURCE, task / PEER_SOURCE.name)
+    result.update(
+        {
+            "task": task,
+            "module": PEER_SOURCE.stem,
+            "deps": deps / "python",
+        }
+    )
+    return result
+
+
+def build(functions: tuple[Function, ...], interpreter: Interpreter) -> dict[str, Any]:
+    """(Re)build the tree for `interpreter`; the parts that only depend on pinned versions are kept
+    between runs while their stamp (versions, the interpreter's version and path) is the same."""
+    runtime = _runtime(interpreter)
     layer = SANDBOX / "layer"
     source_only = SANDBOX / "layer-src"
     for folder in (
@@ -174,20 +294,22 @@ def build(functions: tuple[Function, ...]) -> dict[str, Any]:
         *(SANDBOX / old for old in ("layer-lean", "layer-pyc")),
     ):
         shutil.rmtree(folder, ignore_errors=True)
-    method = _make_layer(layer)
-    if method is None:
-        shutil.rmtree(layer, ignore_errors=True)
-        method = _copy_layer(layer)
+    method = _build_layer(layer, interpreter)
     _copy_tree(layer, source_only)
+    packages: dict[str, str] = {}
     for function in functions:
         task = SANDBOX / "task" / function.name
         _copy_tree(function.folder, task)
-        for dist in function_closure(function).values():
-            _copy_distribution(dist, task)
+        installed, how = _function_packages(function, interpreter)
+        if installed is not None:
+            shutil.copytree(installed, task, ignore=shutil.ignore_patterns(".stamp"), dirs_exist_ok=True)
+            packages[function.name] = how
     return {
         "runtime": runtime,
         "layer": layer / "python",
         "layer-src": source_only / "python",
         "task": SANDBOX / "task",
         "layer_method": method,
+        "function_packages": packages,
+        "peer": _peer(interpreter),
     }

@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.interpreter import python313
 from bench.lambdas import BUILD, ROOT, Function
 
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -29,19 +30,9 @@ MAX_OWN_CODE_KB = 50
 
 
 def _python313() -> str | None:
-    """A folder with a working python3.13 (pyenv's first: its shim may point at another version)."""
-    candidates = []
-    for root in (os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv")):
-        if root:
-            candidates += sorted(Path(root, "versions").glob("3.13*/bin/python3.13"), reverse=True)
-    found = shutil.which("python3.13")
-    if found:
-        candidates.append(Path(found))
-    for candidate in candidates:
-        works = subprocess.run([str(candidate), "-c", "pass"], capture_output=True, check=False, timeout=60)
-        if works.returncode == 0:
-            return str(candidate.parent)
-    return None
+    """The folder of a working python3.13 (bench.interpreter: pyenv's first, then PATH), or None."""
+    found = python313()
+    return str(Path(found.path).parent) if found else None
 
 
 def _files(folder: Path) -> list[Path]:
@@ -180,6 +171,15 @@ def run(functions: tuple[Function, ...], log: Any) -> dict[str, Any]:
     breakdown = _breakdown(layer / "python" if (layer / "python").is_dir() else layer)
     total = sum(breakdown.values())
     duplicates = sum(size for name, size in breakdown.items() if name in RUNTIME_PACKAGES)
+    # Every module of the layer's source must be in the built layer (a build that copies smtphub/*.py
+    # alone would drop its subpackages, and every function would fail its first import).
+    shipped = layer / "python" / "smtphub"
+    source = ROOT / "layers" / "common" / "smtphub"
+    missing = sorted(
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if "__pycache__" not in path.parts and not (shipped / path.relative_to(source)).is_file()
+    )
     result: dict[str, Any] = {
         "method": method,
         "layer": {
@@ -188,6 +188,7 @@ def run(functions: tuple[Function, ...], log: Any) -> dict[str, Any]:
             "runtime_duplicates_mb": round(duplicates / 1e6, 2),
             "without_runtime_duplicates_mb": round((total - duplicates) / 1e6, 2),
             "largest": {name: round(size / 1e6, 2) for name, size in list(breakdown.items())[:8]},
+            "missing_modules": missing,
             "met": total / 1e6 < MAX_LAYER_MB,
         },
         "functions": {},

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.lambdas import APPS_TABLE, SMTPS_TABLE, Function, by_name, function_environment
+from bench.lambdas import Function, by_name, function_environment, tables
 from local_runtime import template
 from local_runtime.events import build_event, demo_authorizer
 from local_runtime.loader import load_handler
@@ -124,16 +124,9 @@ class World:
 
 def _reset_caches() -> None:
     """Drop every per-container cache the layer keeps (clients, settings, services)."""
-    import importlib
+    from bench import layer
 
-    for module_name in ("smtphub.services", "smtphub.accounts", "smtphub.check"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        reset = getattr(module, "reset", None)
-        if reset:
-            reset()
+    layer.reset()
     import sys
 
     for name, module in list(sys.modules.items()):  # handler modules with caches of their own
@@ -178,9 +171,9 @@ def moto_world(**extra_env: str) -> Iterator[World]:
             import boto3
 
             dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-            tables = template.resources(template.default(), "AWS::DynamoDB::Table")
-            for logical, name in (("AppsTable", APPS_TABLE), ("SmtpsTable", SMTPS_TABLE)):
-                dynamodb.create_table(**template.table_request(tables[logical], name))
+            resources = template.resources(template.default(), "AWS::DynamoDB::Table")
+            for logical, name in tables().items():
+                dynamodb.create_table(**template.table_request(resources[logical], name))
             world = World(dynamodb=dynamodb, secrets=boto3.client("secretsmanager", region_name="us-east-1"))
             if by_name("auth_login") or by_name("authorizer"):
                 _cognito(world)
@@ -205,32 +198,39 @@ def moto_world(**extra_env: str) -> Iterator[World]:
 
 
 def seed_servers(world: World, app_id: str, count: int, *, with_password: bool = True) -> list[str]:
-    """`count` SMTP servers on an app, written straight to moto (not through the handlers: faster)."""
-    from smtphub.ids import new_id, now_iso
-    from smtphub.models import Smtp
+    """`count` SMTP servers on an app, as the layer's repositories write them, stored in moto in batches
+    (BatchWriteItem, and each secret with the version id the layer chose): faster than the handlers."""
+    from bench import layer
+    from bench.lambdas import SMTPS_TABLE
 
-    ids = []
-    prefix = os.environ["SECRET_PREFIX"]
-    for number in range(count):
-        now = now_iso()
-        smtp = Smtp(
-            id=new_id(),
-            app_id=app_id,
-            owner=ACCOUNT,
-            host="smtp.example.net",
-            port=587,
-            created=now,
-            modified=now,
-            priority=number % 50,
-            username="user@example.net",
-            auth=with_password,
-            has_password=with_password,
-        )
-        world.dynamodb.put_item(TableName=SMTPS_TABLE, Item=smtp.to_item())
-        if with_password:
-            world.secrets.create_secret(Name=prefix + smtp.id, SecretString=json.dumps({"password": "pw"}))
-        ids.append(smtp.id)
-    return ids
+    contents = layer.servers(app_id, ACCOUNT, count, with_password=with_password, environment={})
+    items = contents["items"].get(SMTPS_TABLE, [])
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        world.dynamodb.batch_write_item(RequestItems={SMTPS_TABLE: batch})
+    for name, versions in contents["secrets"].items():
+        for version_id, version in versions.items():
+            world.secrets.create_secret(
+                Name=name, SecretString=version["value"], ClientRequestToken=version_id
+            )
+    return [item["_id"]["S"] for item in items]
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port, sharing the in-process mock's state: its URL."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:

@@ -1,0 +1,279 @@
+"""make bench's own machinery: the call counter, the in-memory AWS behind real boto3 clients, the textbook
+peer's answer, the cold-start tree's interpreter stamp and the budget's verdicts."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+
+from bench import lambdas, layer, report, sandbox, wire
+from bench.counting import counting
+from bench.interpreter import Interpreter
+from local_runtime import events
+from local_runtime.loader import load_handler
+from tests.support.aws import APPS_TABLE, SMTPS_TABLE, Aws
+from tests.support.lambdas import call
+
+# --- the call counter (moto) ---------------------------------------------------------------------
+
+
+def test_counts_exactly_the_calls_of_a_known_sequence(aws: Aws) -> None:
+    for number in range(3):
+        aws.dynamodb.put_item(
+            TableName=APPS_TABLE, Item={"iduser": {"S": "owner"}, "_id": {"S": f"{number:024x}"}}
+        )
+    key = {"iduser": {"S": "owner"}, "_id": {"S": f"{0:024x}"}}
+
+    with counting() as calls:
+        aws.dynamodb.get_item(TableName=APPS_TABLE, Key=key)
+        aws.dynamodb.get_item(TableName=APPS_TABLE, Key=key)
+        pages = aws.dynamodb.get_paginator("query").paginate(
+            TableName=APPS_TABLE,
+            KeyConditionExpression="iduser = :o",
+            ExpressionAttributeValues={":o": {"S": "owner"}},
+            Limit=2,
+        )
+        items = [item for page in pages for item in page["Items"]]
+        aws.secrets.create_secret(Name="bench/one", SecretString=json.dumps({"password": "x"}))
+
+    assert len(items) == 3
+    # Limit=2 over 3 items: two pages, each one request.
+    assert calls.counts() == {
+        "dynamodb:GetItem": 2,
+        "dynamodb:Query": 2,
+        "secretsmanager:CreateSecret": 1,
+    }
+    assert calls.total() == 5
+    assert calls.total("secretsmanager") == 1
+    assert calls.services() == {"dynamodb", "secretsmanager"}
+    assert sum(call.items for call in calls.calls if call.operation == "Query") == 3
+
+
+def test_calls_outside_the_block_are_not_counted_and_failures_are(aws: Aws) -> None:
+    aws.dynamodb.list_tables()
+    with counting() as calls, contextlib.suppress(aws.secrets.exceptions.ResourceNotFoundException):
+        aws.secrets.get_secret_value(SecretId="bench/missing")
+    aws.dynamodb.list_tables()
+
+    assert calls.counts() == {"secretsmanager:GetSecretValue": 1}
+    assert calls.calls[0].error == "ResourceNotFoundException"
+
+
+def test_calls_from_worker_threads_are_counted(aws: Aws) -> None:
+    with counting() as calls, ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda n: aws.secrets.create_secret(Name=f"bench/{n}", SecretString="{}"), range(8)))
+
+    assert calls.counts() == {"secretsmanager:CreateSecret": 8}
+
+
+def test_counts_what_a_handler_does(aws: Aws) -> None:
+    app = call("apps_save", {"name": "Shop", "testemail": "ops@example.net"})
+    smtp = call("smtps_save", {"idapp": app.json["_id"], "host": "smtp.example.net", "port": 25})
+
+    with counting() as calls:
+        found = call("smtps_find_by_id", {"idsmtp": smtp.json["_id"]})
+
+    assert found.status == 200
+    assert calls.counts() == {"dynamodb:GetItem": 1}
+
+
+# --- real boto3 clients, the HTTP send answered in memory (bench.wire) -----------------------------
+
+
+@pytest.fixture
+def memory() -> Iterator[wire.InMemoryAws]:
+    """In-memory AWS behind every client built meanwhile; any real HTTP send fails the test."""
+    aws = wire.InMemoryAws({SMTPS_TABLE: {"key": ["_id"], "indexes": {"byApp": ["idapp", "rank"]}}})
+    with pytest.MonkeyPatch.context() as patch, wire.installed(aws):
+        patch.setattr("botocore.endpoint.Endpoint._send", _no_network)
+        yield aws
+
+
+def _no_network(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("an HTTP request left the process")
+
+
+def test_a_real_client_is_answered_in_memory_after_validation_signing_and_before_parsing(
+    memory: wire.InMemoryAws,
+) -> None:
+    dynamodb = boto3.session.Session().client("dynamodb", region_name="us-east-1")
+    dynamodb.put_item(TableName=SMTPS_TABLE, Item={"_id": {"S": "a"}, "port": {"N": "25"}})
+
+    found = dynamodb.get_item(TableName=SMTPS_TABLE, Key={"_id": {"S": "a"}})
+    with pytest.raises(ParamValidationError):  # botocore's validation: never sent
+        dynamodb.get_item(TableName=SMTPS_TABLE)  # type: ignore[call-arg]
+
+    assert found["Item"] == {"_id": {"S": "a"}, "port": {"N": "25"}}
+    assert found["ResponseMetadata"]["HTTPStatusCode"] == 200  # parsed by botocore from the HTTP answer
+    assert memory.calls() == {"dynamodb:PutItem": 1, "dynamodb:GetItem": 1}
+    assert memory.sends == memory.signed == 2  # every request arrived SigV4-signed
+
+
+def test_errors_arrive_as_botocore_raises_them(memory: wire.InMemoryAws) -> None:
+    secrets = boto3.session.Session().client("secretsmanager", region_name="us-east-1")
+
+    with pytest.raises(ClientError) as raised:
+        secrets.get_secret_value(SecretId="bench/missing")
+
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert isinstance(raised.value, secrets.exceptions.ResourceNotFoundException)
+
+
+def test_pinned_secret_versions_and_labels_behave_as_secrets_manager(memory: wire.InMemoryAws) -> None:
+    secrets = boto3.session.Session().client("secretsmanager", region_name="us-east-1")
+    first = "11111111-1111-4111-8111-111111111111"
+    second = "22222222-2222-4222-8222-222222222222"
+    secrets.create_secret(Name="s", SecretString="one", ClientRequestToken=first)
+    secrets.put_secret_value(
+        SecretId="s", SecretString="two", ClientRequestToken=second, VersionStages=["mine"]
+    )
+
+    current_before = secrets.get_secret_value(SecretId="s")["SecretString"]
+    secrets.update_secret_version_stage(
+        SecretId="s", VersionStage="AWSCURRENT", MoveToVersionId=second, RemoveFromVersionId=first
+    )
+
+    assert current_before == "one"
+    assert secrets.get_secret_value(SecretId="s", VersionId=second)["SecretString"] == "two"
+    # The first version lost its only label: purged, as AWS does with unlabelled versions.
+    assert secrets.describe_secret(SecretId="s")["VersionIdsToStages"] == {second: ["AWSCURRENT", "mine"]}
+
+
+def test_updates_apply_set_if_not_exists_add_and_remove() -> None:
+    fake = wire.FakeDynamoDB({"T": {"key": ["pk"], "indexes": {}}})
+    request = {
+        "TableName": "T",
+        "Key": {"pk": {"S": "k"}},
+        "UpdateExpression": "ADD #count :one SET #expires = if_not_exists(#expires, :exp), gone = :x "
+        "REMOVE old",
+        "ExpressionAttributeNames": {"#count": "count", "#expires": "expires"},
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":exp": {"N": "60"}, ":x": {"S": "x"}},
+    }
+    fake.put("T", {"pk": {"S": "k"}, "old": {"S": "o"}, "expires": {"N": "30"}})
+
+    fake.update_item(**request)
+    fake.update_item(**request)
+
+    assert fake.items["T"][("k",)] == {
+        "pk": {"S": "k"},
+        "count": {"N": "2"},
+        "expires": {"N": "30"},
+        "gone": {"S": "x"},
+    }
+
+
+def test_queries_on_an_index_come_back_in_its_order() -> None:
+    fake = wire.FakeDynamoDB({SMTPS_TABLE: {"key": ["_id"], "indexes": {"byApp": ["idapp", "rank"]}}})
+    for rank in ("b", "a"):
+        fake.put_item(
+            TableName=SMTPS_TABLE, Item={"_id": {"S": rank}, "idapp": {"S": "x"}, "rank": {"S": rank}}
+        )
+
+    found = fake.query(
+        TableName=SMTPS_TABLE,
+        IndexName="byApp",
+        KeyConditionExpression="idapp = :app",
+        ExpressionAttributeValues={":app": {"S": "x"}},
+    )
+
+    assert [item["_id"]["S"] for item in found["Items"]] == ["a", "b"]
+    assert fake.calls == {"PutItem": 2, "Query": 1}
+
+
+@pytest.fixture
+def bench_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[wire.InMemoryAws]:
+    """The functions' environment as make bench sets it, the demo data written by the layer itself."""
+    for name, value in lambdas.function_environment().items():
+        monkeypatch.setenv(name, value)
+    aws = layer.in_memory(layer.demo_seed())
+    with pytest.MonkeyPatch.context() as patch, wire.installed(aws):
+        patch.setattr("botocore.endpoint.Endpoint._send", _no_network)
+        wire.use_in_layer(aws)
+        yield aws
+    layer.reset()
+
+
+def _sample(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((events.EVENTS_DIR / f"{name}.json").read_text())
+    return event
+
+
+class _Context:
+    function_name = "bench"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "00000000-0000-4000-8000-0000000000aa"
+
+
+def test_the_textbook_peer_answers_what_find_by_id_answers(
+    bench_world: wire.InMemoryAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function = lambdas.by_name("smtps_find_by_id")
+    assert function is not None
+    ours = load_handler(function.code_uri, function.handler)(_sample("smtps_find_by_id"), _Context())
+    source = Path(sandbox.PEER_SOURCE)
+    spec = importlib.util.spec_from_file_location("bench_textbook_peer", source)
+    assert spec is not None
+    assert spec.loader is not None
+    peer = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(
+        sys.modules, spec.name, peer
+    )  # as an import would (pydantic resolves its types there)
+    spec.loader.exec_module(peer)
+    theirs = peer.lambda_handler(_sample("smtps_find_by_id"), _Context())
+
+    assert ours["statusCode"] == theirs["statusCode"] == 200
+    assert json.loads(ours["body"]) == json.loads(theirs["body"])
+    assert json.loads(ours["body"])["_id"] == events._SMTP
+    assert bench_world.calls() == {"dynamodb:GetItem": 2}  # one each
+
+
+# --- the cold-start tree and the report ------------------------------------------------------------
+
+
+def test_a_build_stamped_by_one_interpreter_is_not_reused_by_another(tmp_path: Path) -> None:
+    py311 = Interpreter(path="/usr/bin/python3.11", version="3.11.7", cache_tag="cpython-311", note="")
+    py313 = Interpreter(
+        path="/opt/python3.13/bin/python3.13", version="3.13.0", cache_tag="cpython-313", note=""
+    )
+    moved = Interpreter(path="/elsewhere/python3.13", version="3.13.0", cache_tag="cpython-313", note="")
+    (tmp_path / ".stamp").write_text(f"{py311.stamp()}\nboto3==1.0")
+
+    assert sandbox._fresh(tmp_path, f"{py311.stamp()}\nboto3==1.0")
+    assert not sandbox._fresh(tmp_path, f"{py313.stamp()}\nboto3==1.0")
+    assert py313.stamp() != moved.stamp()  # the same version elsewhere is another interpreter
+
+
+def _cold(ratios: dict[str, float], peer: float) -> dict[str, Any]:
+    def figures(ratio: float) -> dict[str, Any]:
+        return {"init_ms": 100 * ratio, "ratio": ratio, "spread": {"low": ratio - 0.03, "high": ratio + 0.03}}
+
+    return {
+        "runtime_version": True,
+        "functions": {name: {"layer": figures(ratio)} for name, ratio in ratios.items()},
+        "peer": {"layer": figures(peer)},
+    }
+
+
+def test_the_budget_passes_and_fails_on_its_three_rules() -> None:
+    warm = {"iterations": 10, "scenarios": {"findById": {"p99_ms": 1.2, "statuses": {"200": 10}}}}
+    passing = report.budget({"cold": _cold({"a": 1.2, "b": 1.3}, peer=1.5), "warm": warm})
+    too_slow = {"findById": {"p99_ms": 2.5, "statuses": {"200": 10}}}
+    failing = report.budget(
+        {"cold": _cold({"a": 1.2, "b": 1.46}, peer=1.55), "warm": {**warm, "scenarios": too_slow}}
+    )
+
+    assert [line.split(":")[1].split()[0] for line in passing[1:]] == ["PASS", "PASS", "PASS"]
+    assert [line.split(":")[1].split()[0] for line in failing[1:]] == ["FAIL", "FAIL", "FAIL"]
+    assert "b 1.46x (1.43-1.49)" in failing[1]  # the worst, with its spread
+    assert "b +0.09x" in failing[2]  # closest to the peer
