@@ -54,7 +54,7 @@ from smtphub.errors import (
     RateLimited,
     SmtpNotFound,
 )
-from smtphub.http import fields
+from smtphub.http import authfields, fields
 from smtphub.http.body import ALIASES, FORM, JSON, MULTIPART
 from smtphub.http.edge import read_params
 from smtphub.http.errors import (
@@ -256,6 +256,28 @@ LAST_CHECK: dict[str, Any] = {
         "ms": {"type": "integer", "minimum": 0, "description": "How long the conversation took."},
     },
 }
+# An SMTP server's authentication and TLS settings (issue 14), and which of its write-only values are set.
+SMTP_AUTH_AND_TLS: dict[str, Any] = {
+    "authmech": {**field_schema(authfields.AuthMech), "description": "How `check` authenticates."},
+    "oauthprovider": {
+        "oneOf": [{"type": "null"}, field_schema(authfields.OAuthProvider)],
+        "description": "XOAUTH2's token source.",
+    },
+    "oauthtenant": {**NULLABLE_TEXT, "description": "microsoft: the tenant's id or domain."},
+    "oauthclientid": {**NULLABLE_TEXT, "description": "XOAUTH2: the OAuth client id."},
+    "oauthtokenurl": {**NULLABLE_TEXT, "description": "generic: the token endpoint (https)."},
+    "tlsverify": {"type": "boolean", "description": "Whether the certificate is verified."},
+    "cacert": {
+        **NULLABLE_TEXT,
+        "description": "PEM certificates trusted for this server instead of the public CAs.",
+    },
+    "tlsmin": field_schema(authfields.TlsMin),
+    "helo": {**NULLABLE_TEXT, "description": "The EHLO name (null: the sender's domain)."},
+    **{
+        f"has{name}": {"type": "boolean", "description": f"Whether a `{name}` is stored (write-only)."}
+        for name in ("oauthclientsecret", "oauthrefreshtoken", "oauthserviceaccount")
+    },
+}
 SMTP: dict[str, Any] = {
     "type": "object",
     "description": "An SMTP server. Its password is write-only and never part of it.",
@@ -294,6 +316,7 @@ SMTP: dict[str, Any] = {
             "description": "The last check's outcome; null until the first check.",
             "oneOf": [{"type": "null"}, ref("LastCheck")],
         },
+        **SMTP_AUTH_AND_TLS,
     },
 }
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from smtphub.check import Deadline, Limits, OAuth, Plan
+from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, report
 from smtphub.check.oauth import EARLY, TokenCache, _refusal
 from smtphub.check.scrub import MASK, Scrubber
 from smtphub.check.session import Session
@@ -122,3 +122,14 @@ def test_the_service_account_s_key_is_masked_whole_and_line_by_line():
     lines = [line for line in key.splitlines() if "-----" not in line]
     for line in (lines[0], lines[len(lines) // 2], key_file, key):
         assert scrub.mask(f"550 you sent {line} here") == f"550 you sent {MASK} here"
+
+
+def test_the_log_line_says_how_the_check_authenticated_and_never_with_what(json_logs):
+    the_plan = session().plan
+    outcome = CheckOutcome(
+        False, "TOKEN", None, "The token endpoint refused the request (401 invalid_client)"
+    )
+    report(the_plan, outcome, recorded="yes", total_ms=5)
+    (line,) = [record for record in json_logs() if record["message"] == "smtp check"]
+    assert (line["authmech"], line["tlsverify"], line["stage"]) == ("XOAUTH2", True, "TOKEN")
+    assert "Cs~secret-0001" not in json.dumps(json_logs())

@@ -47,8 +47,8 @@ def converse(
     finally:
         if session.sock is not None:
             session.sock.close()
-    if not plan.tls_verify and encrypted(plan):
-        outcome.message, outcome.unverified = f"{outcome.message}; {UNVERIFIED_NOTE}", True
+    if not plan.tls_verify and encrypted(plan):  # every lastcheck says so, success or failure
+        outcome.message = f"{outcome.message}; {UNVERIFIED_NOTE}"
     session.enter(session.stage)
     outcome.ms = round((time.monotonic() - started) * 1000)
     outcome.timings = dict(session.timings)

@@ -88,12 +88,10 @@ class CheckOutcome:
     ms: int = 0
     timings: dict[str, int] = field(default_factory=dict)
     transcript: list[str] | None = None
-    unverified: bool = False  # TLS was set up without verifying the certificate (tlsverify=false)
 
     def lastcheck(self, at: str) -> dict[str, Any]:
-        """The server's `lastcheck` JSON as the contract shows it; `tlsverified: false` when the check ran
-        with the certificate's verification off (absent otherwise)."""
-        shown = {
+        """The server's `lastcheck` JSON as the contract shows it."""
+        return {
             "at": at,
             "ok": self.ok,
             "stage": self.stage,
@@ -101,7 +99,6 @@ class CheckOutcome:
             "message": self.message,
             "ms": self.ms,
         }
-        return shown | {"tlsverified": False} if self.unverified else shown
 
 
 class StageFailure(Exception):

@@ -23,6 +23,8 @@ def report(plan: Plan, outcome: CheckOutcome, *, recorded: str, total_ms: int) -
         "port": plan.port,
         "security": plan.security,
         "auth": plan.auth,
+        "authmech": plan.authmech if plan.auth else None,
+        "tlsverify": plan.tls_verify,
         "ok": outcome.ok,
         "stage": outcome.stage,
         "code": outcome.code,

@@ -49,9 +49,11 @@ class SmtpSave(RequestModel):
 
     CREATE_REQUIRED: ClassVar[tuple[str, ...]] = ("idapp", "host", "port")
     VERBATIM: ClassVar[frozenset[str]] = frozenset(WRITE_ONLY)
-    # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it.
+    # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it. Built on
+    # first use: the other smtps functions import this module for their own models only (make bench).
     model_config = ConfigDict(
-        json_schema_extra={"anyOf": [{"required": ["idsmtp"]}, {"required": list(CREATE_REQUIRED)}]}
+        json_schema_extra={"anyOf": [{"required": ["idsmtp"]}, {"required": list(CREATE_REQUIRED)}]},
+        defer_build=True,
     )
 
     smtp_id: Id | None = Field(None, alias="idsmtp", description="The server to edit; absent to create one.")
@@ -75,10 +77,13 @@ class SmtpSave(RequestModel):
         None,
         repr=False,
         description="Write-only: kept exactly as sent (spaces too; no NUL, valid Unicode), stored in AWS "
-        "Secrets Manager, never returned or logged. Required when `auth` is true and no password is "
-        "stored yet; omitted on an edit, the stored one is kept, unless the edit changes `host`, `port`, "
-        "`username` or `auth`, or lowers the encryption (`ssltls`/`starttls` to neither, `insecureauth` "
-        "to true): then it must be given again (a 400 naming `password`).",
+        "Secrets Manager, never returned or logged. Required when `auth` is true (unless `authmech` is "
+        "XOAUTH2) and no password is stored yet; omitted on an edit, the stored one is kept, unless the edit "
+        "changes `host`, `port`, `username` or `auth`, or lowers the encryption (`ssltls`/`starttls` to "
+        "neither, `insecureauth` to true, `tlsverify` to false, `tlsmin` to 1.2, a new `cacert`), or sets an "
+        "`authmech` that sends it: then it must be given again (a 400 naming `password`). XOAUTH2's secrets "
+        "are bound the same way, and also to `oauthprovider`, `oauthtenant`, `oauthclientid` and "
+        "`oauthtokenurl` (a 400 naming each).",
     )
     auth: Boolean | None = Field(
         None, description="Log in (SMTP AUTH) with `username` and `password`. A new server: false."
