@@ -1,17 +1,22 @@
 """1. Cold start: fresh processes on a Lambda-shaped path, each function beside the floor and the peer.
 
 The processes run under the template's runtime, python3.13, when this machine has one (bench.interpreter;
-else this machine's Python, and the figure says so). Each round starts the floor process, then every
-function (its layer as built, with bytecode), the textbook peer (bench/peer) and, for information, a
-few processes without bytecode, in a shuffled order, with the floor again half way: the floor is
-measured all along the run, so drift on a shared machine hits both sides alike.
+else this machine's Python, and the figure says so). Each round starts the floor process (import boto3,
+build one client), then every function (its layer as built, with bytecode), the textbook peer
+(bench/peer) and, for information, one function without bytecode, in a shuffled order, with the floor
+again half way. Each process's figure is divided by the mean of its own round's two floors, so drift on
+a shared machine hits both sides alike.
 
-The rounds are done as two independent runs (RUNS), each with its own untimed warm-up pass: ratios move
-by about 0.1x from one run to the next, so each figure is given as the ratio over both runs' samples
-with the two runs' own ratios beside it ("1.22x (1.19-1.25)"). A figure is the median of the wall time
-from starting the process to the end of init (handler module imported, the boto3 clients it uses
-built). The first request (a real boto3 client, its HTTP send answered in memory by bench.wire) and
-the peak RSS are read from the same processes.
+What is measured is the CPU time of the process (user + system, every thread) from its start to the
+end of init (handler module imported, the boto3 clients it uses built): init is CPU-bound (the page
+cache is warm), and unlike the wall clock this does not count the time slices other processes take on
+a shared machine. The wall time is kept beside it, for information.
+
+The rounds are done as two independent runs (RUNS), each with its own untimed warm-up pass: a ratio is
+the median of the per-process ratios over both runs, given with each run's own median beside it
+("1.22x (1.19-1.25)"; the overall median always lies between them). The first request (a real boto3
+client, its HTTP send answered in memory by bench.wire) and the peak RSS are read from the same
+processes.
 """
 
 from __future__ import annotations
@@ -141,6 +146,9 @@ def _extra_imports(floor: dict[str, int], function: dict[str, int]) -> list[dict
     return [{"package": name, "ms": round(micros / 1000, 1)} for name, micros in ranked if micros >= 500]
 
 
+MEASURES = (("cpu_s", ""), ("wall_s", "wall_"))
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {"low": round(min(values), 2), "high": round(max(values), 2)}
 
@@ -197,21 +205,22 @@ def _one_run(
         order = list(plans)
         randomizer.shuffle(order)
         half = len(order) // 2
-        samples["floor"].append(_run(python, *floor, out))
-        for key in order[:half]:
-            samples[key].append(_run(python, *plans[key], out))
-        samples["floor"].append(_run(python, *floor, out))
-        for key in order[half:]:
-            samples[key].append(_run(python, *plans[key], out))
+        taken = [("floor", _run(python, *floor, out))]
+        taken += [(key, _run(python, *plans[key], out)) for key in order[:half]]
+        taken.append(("floor", _run(python, *floor, out)))
+        taken += [(key, _run(python, *plans[key], out)) for key in order[half:]]
+        # Each process is compared with its own round's floor (the mean of the round's two).
+        floors = [sample for key, sample in taken if key == "floor"]
+        for key, sample in taken:
+            for measure, _ in MEASURES:
+                sample[f"floor_{measure}"] = statistics.fmean(f[measure] for f in floors)
+            samples[key].append(sample)
         log(f"cold start, {label}: round {number + 1}/{rounds}")
     return samples
 
 
 def _median_ms(runs: list[dict[str, Any]], name: str) -> float:
     return statistics.median(s[name] for s in runs) * 1000
-
-
-MEASURES = (("cpu_s", ""), ("wall_s", "wall_"))
 
 
 def _median_ms(samples: list[dict[str, Any]], measure: str) -> float:
@@ -231,16 +240,18 @@ class _Samples:
         self.floor_by_run = {m: [_median_ms(run["floor"], m) for run in per_run] for m, _ in MEASURES}
 
     def figures(self, key: tuple[str, str]) -> dict[str, Any]:
+        """The median of each process's ratio to its own round's floor: over both runs (the figure),
+        and in each run (the spread; the figure always lies between them)."""
         samples = self.pooled[key]
         entry: dict[str, Any] = {}
         for measure, prefix in MEASURES:
-            init = _median_ms(samples, measure)
-            by_run = [
-                _median_ms(run[key], measure) / self.floor_by_run[measure][number]
-                for number, run in enumerate(self.per_run)
-            ]
-            entry[f"{prefix}init_ms"] = round(init, 1)
-            entry[f"{prefix}ratio"] = round(init / self.floor[measure], 2)
+
+            def ratio(sample: dict[str, Any], measure: str = measure) -> float:
+                return float(sample[measure] / sample[f"floor_{measure}"])
+
+            by_run = [statistics.median(ratio(s) for s in run[key]) for run in self.per_run]
+            entry[f"{prefix}init_ms"] = round(_median_ms(samples, measure), 1)
+            entry[f"{prefix}ratio"] = round(statistics.median(ratio(s) for s in samples), 2)
             entry[f"{prefix}ratio_by_run"] = [round(r, 2) for r in by_run]
             entry[f"{prefix}spread"] = spread(by_run)
         entry["rss_mb"] = round(statistics.median(s["maxrss_kb"] for s in samples) / 1024, 1)
@@ -255,7 +266,12 @@ class _Samples:
 def run(functions: tuple[Function, ...], rounds: int, log: Any, runs: int = RUNS) -> dict[str, Any]:
     python = interpreters.cold()
     log(f"cold start: {python.note}")
-    paths = sandbox.build(functions, python)
+    try:
+        paths = sandbox.build(functions, python)
+    except RuntimeError as failure:  # e.g. no package index for python3.13's own wheels
+        python = interpreters.this_python(f"the tree could not be built for {python.path} ({failure})")
+        log(f"cold start: {python.note}")
+        paths = sandbox.build(functions, python)
     work = BUILD / "cold"
     work.mkdir(parents=True, exist_ok=True)
     out = work / "result.json"

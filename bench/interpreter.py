@@ -95,18 +95,21 @@ def python313() -> Interpreter | None:
     return None
 
 
+def this_python(why: str) -> Interpreter:
+    """The interpreter running the bench, with the reason it stands in for the runtime's."""
+    version = sys.version.split()[0]
+    return Interpreter(
+        path=sys.executable,
+        version=version,
+        cache_tag=sys.implementation.cache_tag or "",
+        note=f"{why}: this machine's Python {version} instead of the runtime's (ratios may differ in Lambda)",
+    )
+
+
 @cache
 def cold() -> Interpreter:
     """The interpreter for the cold-start processes: python3.13, else this one, with a note."""
     found = python313()
     if found is not None:
         return found
-    return Interpreter(
-        path=sys.executable,
-        version=sys.version.split()[0],
-        cache_tag=sys.implementation.cache_tag or "",
-        note=(
-            f"no python{RUNTIME_VERSION} found (pyenv or PATH): this machine's Python "
-            f"{sys.version.split()[0]} instead of the runtime's; ratios may differ from Lambda's"
-        ),
-    )
+    return this_python(f"no python{RUNTIME_VERSION} found (pyenv or PATH)")
