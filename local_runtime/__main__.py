@@ -99,6 +99,11 @@ def banner(runtime: LocalRuntime) -> str:
     if runtime.seeded is not None:
         out.append(f"  Demo data  app {runtime.seeded.idapp} (test mails go to {DEMO_INBOX})")
         out.append(f"             SMTP server {runtime.seeded.idsmtp} -> the sink (no auth, no TLS)")
+        if runtime.seeded.idsmtp_xoauth2:
+            out.append(
+                f"             SMTP server {runtime.seeded.idsmtp_xoauth2} -> the sink "
+                f"(XOAUTH2, its token from {runtime.tokens.url})"
+            )
     out += [f"  Warning    {warning}" for warning in runtime.warnings]
     out += [f"  BROKEN     {name}: {error}" for name, error in runtime.load_errors.items()]
     out += ["", "Routes:"]

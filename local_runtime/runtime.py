@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from local_runtime import demo, template
+from local_runtime import demo, template, token_endpoint
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import Resolver, TemplateError
 from local_runtime.events import DEMO_ACCOUNT, DEMO_USERNAME, build_event, demo_authorizer
@@ -73,6 +73,7 @@ class Seeded:
     account: str
     idapp: str
     idsmtp: str
+    idsmtp_xoauth2: str | None = None  # the sink again, with XOAUTH2 (local_runtime.token_endpoint)
 
 
 class LocalRuntime:
@@ -84,6 +85,7 @@ class LocalRuntime:
         self.resolver = Resolver(self.document, parameters=self._parameters(settings))
         self.aws = MotoBackend(settings.host, settings.aws_port)
         self.sink = SmtpSink(settings.host, settings.sink_port)
+        self.tokens = token_endpoint.DemoTokenEndpoint(settings.host, self.sink)  # XOAUTH2 on loopback
         self.http: LocalHttpServer | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.stages: list[Stage] = []
@@ -128,6 +130,7 @@ class LocalRuntime:
                 f"cannot listen on {self.settings.host}:{self.settings.port}: {error}"
             ) from None
         try:
+            self.tokens.start()  # before the functions copy this environment: the way to it
             self.sink.start()
             self.aws.start()
             self._isolate_environment()
@@ -151,6 +154,7 @@ class LocalRuntime:
             self.http = None
         self.streams.stop()
         self.sink.stop()
+        self.tokens.stop()
         self.aws.stop()
 
     @property
@@ -367,7 +371,9 @@ class LocalRuntime:
         tables = (environment["APPS_TABLE"], environment["SMTPS_TABLE"])
         sink = (self.sink.host, self.sink.port)
         idapp, idsmtp = demo.seed(self.aws.client("dynamodb"), tables, account, sink, DEMO_INBOX)
-        return Seeded(account, idapp, idsmtp)
+        identity = demo_authorizer(account, username)
+        xoauth2 = token_endpoint.seed(self.call, identity, idapp, self.sink, self.tokens.url, self.warnings)
+        return Seeded(account, idapp, idsmtp, xoauth2)
 
     # --- what a person sees --------------------------------------------------------------------------
     def routes(self) -> list[tuple[str, str, str]]:

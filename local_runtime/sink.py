@@ -78,6 +78,9 @@ class SmtpSink:
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
+        # What serves SMTP, and aiosmtpd's options: local_runtime.token_endpoint adds AUTH XOAUTH2.
+        self.handler: Any = _Handler(self)
+        self.options: dict[str, Any] = {}
 
     def receive(self, message: Received) -> None:
         with self._lock:
@@ -95,7 +98,9 @@ class SmtpSink:
                 if error.errno == errno.EADDRINUSE:
                     raise PortInUse("SMTP sink", self.host, self.port) from None
                 raise RuntimeError(f"SMTP sink cannot listen on {self.host}:{self.port}: {error}") from None
-        controller = Controller(_Handler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=True)
+        controller = Controller(
+            self.handler, hostname=self.host, port=self.port, enable_SMTPUTF8=True, **self.options
+        )
         controller.start()
         self._controller = controller
 
