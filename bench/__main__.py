@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +76,28 @@ class Quiet:
         sys.stdout = self.saved
 
 
+@contextmanager
+def _exclusive(log: Any) -> Iterator[None]:
+    """One make bench at a time in this tree: build/bench (the cold-start tree, the results) is shared,
+    and a second run rebuilding it under the first one's processes would break both."""
+    import fcntl
+
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with open(BUILD / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another make bench is running in this tree: waiting for it to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
+    with _exclusive(log):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--runs", type=int, default=2)

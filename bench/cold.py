@@ -38,7 +38,6 @@ from bench.lambdas import (
     BUILD,
     ROOT,
     Function,
-    by_name,
     function_environment,
     table_schemas,
 )
@@ -172,7 +171,7 @@ def _plans(
                 args.append(str(config))
             plans[(function.name, variant)] = (args, _env(function))
     peer = paths["peer"]
-    twin = by_name(PEER_OF)
+    twin = next((function for function in functions if function.name == PEER_OF), None)
     if twin is not None and "task" in peer:
         config = _invoke_config(twin, work, seeded, "peer")
         search = SEP.join([str(peer["task"]), str(peer["deps"]), str(paths["runtime"])])
@@ -342,7 +341,7 @@ def run(functions: tuple[Function, ...], rounds: int, log: Any, runs: int = RUNS
         peer["of"] = PEER_OF
         peer["extra_imports"] = extra_imports(PEER)
         # The peer does the same work: the same JSON for the same item (key order aside).
-        ours, theirs = (samples.pooled[(name, "layer")][0].get("body") for name in (PEER_OF, PEER))
+        ours, theirs = ((samples.pooled[(name, "layer")] or [{}])[0].get("body") for name in (PEER_OF, PEER))
         peer["same_answer"] = bool(ours and theirs and json.loads(ours) == json.loads(theirs))
         results["peer"] = peer
     return results
