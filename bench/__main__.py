@@ -122,7 +122,8 @@ def _main(argv: list[str] | None = None) -> int:
         from bench import cold
 
         log(f"cold start: {options.runs} runs of {options.rounds} rounds, every function beside the floor")
-        results["cold"] = cold.run(functions, options.rounds, log, runs=options.runs)
+        with Quiet():  # its seed data is written through the layer, whose logger binds stdout once
+            results["cold"] = cold.run(functions, options.rounds, log, runs=options.runs)
     if "calls" in parts:
         from bench import calls
 
