@@ -4,10 +4,12 @@ given of a service account's key file."""
 from __future__ import annotations
 
 import json
+import ssl
 
 import pytest
 
 from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, report
+from smtphub.check.https import HttpProblem, post_form
 from smtphub.check.oauth import EARLY, TokenCache, _refusal
 from smtphub.check.scrub import MASK, Scrubber
 from smtphub.check.session import Session
@@ -133,3 +135,18 @@ def test_the_log_line_says_how_the_check_authenticated_and_never_with_what(json_
     (line,) = [record for record in json_logs() if record["message"] == "smtp check"]
     assert (line["authmech"], line["tlsverify"], line["stage"]) == ("XOAUTH2", True, "TOKEN")
     assert "Cs~secret-0001" not in json.dumps(json_logs())
+
+
+@pytest.mark.parametrize(
+    "url", ["http://idp.example.net/token", "https://idp.example.net:99999/token", "https:///t"]
+)
+def test_a_token_url_that_could_not_have_been_saved_is_a_failure_not_a_crash(url):
+    with pytest.raises(HttpProblem, match="The token endpoint must be an https URL"):
+        post_form(
+            url,
+            {},
+            deadline=Deadline(1),
+            limits=Limits(),
+            allow_private=False,
+            context=ssl.create_default_context(),
+        )

@@ -81,9 +81,11 @@ def post_form(
     context: ssl.SSLContext,
 ) -> HttpAnswer:
     """POST `form` (form-urlencoded) to the https `url`; HttpProblem when no answer comes."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or 443
+    try:  # save refuses anything else; what is stored is judged again here
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 443
+    except ValueError:
+        raise HttpProblem("The token endpoint must be an https URL") from None
     if parts.scheme != "https" or not host:
         raise HttpProblem("The token endpoint must be an https URL")
     try:
