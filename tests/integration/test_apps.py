@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from local_runtime.events import DEMO_USERNAME
 from smtphub import wiring
 from tests.support.api import (
     ID,
@@ -35,6 +36,35 @@ from tests.support.api import (
 from tests.support.aws import APPS_TABLE, SECRET_PREFIX, Stream
 from tests.support.contract import APP_KEYS
 from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
+
+ACCOUNT_EMAIL = DEMO_USERNAME  # the caller's e-mail in the authorizer context tests.support.lambdas sends
+# Upstream's AppDTO members as an app has them when the request names none.
+UPSTREAM_DEFAULTS = {
+    "retaindata": False,
+    "useblacklist": False,
+    "useautoblacklist": False,
+    "timebetweenemails": 60,
+    "originserver": None,
+    "origindomain": None,
+    "webhook_sending_finished": None,
+    "webhook_sending_error": None,
+    "webhook_tracking_opened": None,
+    "webhook_tracking_clicked": None,
+    "webhook_blacklisted_added": None,
+}
+# A Spring Data page's Pageable and Sort, as PageImpl serializes an unsorted page.
+UNSORTED = {"sorted": False, "unsorted": True, "empty": True}
+
+
+def pageable(number: int, size: int) -> dict[str, Any]:
+    return {
+        "sort": UNSORTED,
+        "offset": number * size,
+        "pageNumber": number,
+        "pageSize": size,
+        "paged": True,
+        "unpaged": False,
+    }
 
 
 def app_items(aws: Any) -> list[dict[str, Any]]:
@@ -62,19 +92,22 @@ def test_create_from_the_sample_event_answers_the_contracts_json(aws: Any) -> No
         "strategy": "PRIORITY",
         "testemail": "ops@example.net",
         "defaultfromemail": "noreply@example.net",
-        "defaultfromname": None,
+        "defaultfromname": ACCOUNT_EMAIL,  # not in the sample: the account's e-mail, as upstream
         "status": "A",
+        **UPSTREAM_DEFAULTS,
     }
 
 
 def test_defaults_and_reads(aws: Any) -> None:
     created = ok(call("apps_save", {"name": "Plain"}))
     assert created["strategy"] == "RANDOM"
+    # all three default to the account's e-mail, as upstream
     assert (created["testemail"], created["defaultfromemail"], created["defaultfromname"]) == (
-        None,
-        None,
-        None,
+        ACCOUNT_EMAIL,
+        ACCOUNT_EMAIL,
+        ACCOUNT_EMAIL,
     )
+    assert {name: created[name] for name in UPSTREAM_DEFAULTS} == UPSTREAM_DEFAULTS
     assert created["iduser"] == ACCOUNT_A
     assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == created
     event = load_event("apps_find_by_id")
@@ -92,6 +125,10 @@ def test_find_all_pages(aws: Any) -> None:
         "size": 20,
         "first": True,
         "last": True,
+        "numberOfElements": 0,
+        "empty": True,
+        "sort": UNSORTED,
+        "pageable": pageable(0, 20),
     }
     ids = [new_app(f"App {n}") for n in range(5)]
     first = find_all(page=0, size=2)
@@ -103,6 +140,10 @@ def test_find_all_pages(aws: Any) -> None:
         "size": 2,
         "first": True,
         "last": False,
+        "numberOfElements": 2,
+        "empty": False,
+        "sort": UNSORTED,
+        "pageable": pageable(0, 2),
     }
     assert set(first["content"][0]) == APP_KEYS
     middle = find_all(page=1, size=2)
@@ -111,9 +152,11 @@ def test_find_all_pages(aws: Any) -> None:
     last = find_all(page=2, size=2)
     assert [app["_id"] for app in last["content"]] == ids[4:]
     assert (last["first"], last["last"]) == (False, True)
+    assert (last["numberOfElements"], last["empty"], last["pageable"]) == (1, False, pageable(2, 2))
     beyond = find_all(page=7, size=2)
     assert beyond["content"] == []
     assert beyond["last"] is True
+    assert (beyond["numberOfElements"], beyond["empty"]) == (0, True)
     assert [app["_id"] for app in find_all()["content"]] == ids  # defaults: page 0, size 20
 
 

@@ -184,6 +184,24 @@ def finish(*threads: threading.Thread) -> None:
         assert not thread.is_alive(), f"{thread.name} did not finish"
 
 
+@pytest.fixture
+def atomic_aws_requests(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each AWS request is handled whole before the next, as DynamoDB and Secrets Manager handle each call
+    (a conditional write to one item, a change to one secret) atomically. moto's backends are not thread-safe
+    (concurrent PutSecretValue calls can fail inside moto), so its request handler takes a lock; requests
+    from different edits still interleave freely between calls."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    handle = BotocoreStubber.__call__
+    one_request_at_a_time = threading.RLock()
+
+    def atomic(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with one_request_at_a_time:
+            return handle(stubber, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", atomic)
+
+
 def warm_up() -> None:
     """Build the services and the clients in this thread, before edits run in others."""
     wiring.smtp_service()
@@ -191,7 +209,7 @@ def warm_up() -> None:
 
 
 def test_three_edits_whose_secret_writes_all_land_before_their_record_writes_do_not_cross(
-    aws: Any, monkeypatch: pytest.MonkeyPatch
+    aws: Any, monkeypatch: pytest.MonkeyPatch, atomic_aws_requests: None
 ) -> None:
     # given: a server with a password, and three edits X, Y, Z of it, each with a password of its own
     idapp = new_app()
@@ -236,27 +254,23 @@ ROUNDS = 10
 
 
 def test_concurrent_edits_with_passwords_leave_the_winners_password_round_after_round(
-    aws: Any, monkeypatch: pytest.MonkeyPatch
+    aws: Any, monkeypatch: pytest.MonkeyPatch, atomic_aws_requests: None
 ) -> None:
     """Five edits at once, ten times over. Each reads the record and writes its secret version before any
     record write (a barrier at the write); the record writes then race after a random pause of up to 5 ms
-    (else the thread that trips the barrier, the last to write its secret, would nearly always win), one at
-    a time as DynamoDB applies conditional writes to one item (moto does not lock); the adopt and abandon
-    steps run concurrently."""
+    (else the thread that trips the barrier, the last to write its secret, would nearly always win); the
+    adopt and abandon steps run concurrently."""
     idapp = new_app()
     idsmtp = new_smtp(idapp)["_id"]
     warm_up()
     real_update = SmtpRepository.update
     barrier = threading.Barrier(EDITORS)
     jitter = random.Random(20261128)
-    one_write_at_a_time = threading.Lock()
 
     def update(repository: SmtpRepository, *args: Any, **kwargs: Any) -> Any:
         if threading.current_thread().name.startswith("editor-"):
             barrier.wait(WAIT)
             time.sleep(jitter.uniform(0, 0.005))
-            with one_write_at_a_time:
-                return real_update(repository, *args, **kwargs)
         return real_update(repository, *args, **kwargs)
 
     monkeypatch.setattr(SmtpRepository, "update", update)

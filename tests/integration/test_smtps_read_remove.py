@@ -62,6 +62,19 @@ def test_create_from_the_sample_event_answers_the_contracts_json(aws: Any) -> No
         "numerrors": 0,
         "status": "A",
         "lastcheck": None,
+        # the contract's "More server settings", at their defaults
+        "authmech": "auto",
+        "oauthprovider": None,
+        "oauthtenant": None,
+        "oauthclientid": None,
+        "oauthtokenurl": None,
+        "tlsverify": True,
+        "cacert": None,
+        "tlsmin": "1.2",
+        "helo": None,
+        "hasoauthclientsecret": False,
+        "hasoauthrefreshtoken": False,
+        "hasoauthserviceaccount": False,
     }
     assert "smtp-password-1234" not in json.dumps(created)
     assert ok(call("smtps_find_by_id", {"idsmtp": created["_id"]})) == created

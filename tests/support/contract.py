@@ -10,7 +10,10 @@ SMTP_KEYS = frozenset(
      "lastcheck", "authmech", "oauthprovider", "oauthtenant", "oauthclientid", "oauthtokenurl", "tlsverify",
      "cacert", "tlsmin", "helo", "hasoauthclientsecret", "hasoauthrefreshtoken", "hasoauthserviceaccount"}
 )  # fmt: skip
+# The app's own fields and upstream's AppDTO members (booleans and numbers never null).
 APP_KEYS = frozenset(
     {"_id", "iduser", "name", "strategy", "testemail", "defaultfromemail", "defaultfromname",
-     "created", "modified", "status"}
+     "created", "modified", "status", "retaindata", "useblacklist", "useautoblacklist", "timebetweenemails",
+     "originserver", "origindomain", "webhook_sending_finished", "webhook_sending_error",
+     "webhook_tracking_opened", "webhook_tracking_clicked", "webhook_blacklisted_added"}
 )  # fmt: skip

@@ -55,7 +55,12 @@ def test_private_events_carry_the_authorizers_account_and_public_ones_none(name:
 @pytest.mark.parametrize("name", sorted(events.SAMPLES))
 def test_post_bodies_are_forms_as_queuemails_clients_send_them(name: str) -> None:
     event = load_event(name)
-    if event["httpMethod"] == "POST":
+    if event["httpMethod"] == "POST" and "body" not in events.SAMPLES[name]:
+        # an endpoint without parameters (logout): no body, so nothing to declare a Content-Type for
+        assert event["body"] is None
+        assert "Content-Type" not in event["headers"]
+        assert event["isBase64Encoded"] is False
+    elif event["httpMethod"] == "POST":
         assert event["headers"]["Content-Type"].startswith("application/x-www-form-urlencoded")
         assert event["body"]
         assert event["isBase64Encoded"] is False
