@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,51 @@ class Quiet:
         sys.stdout = self.saved
 
 
+def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Callable[[], Any]]]:
+    """Each part of the run, by name, in the order they run."""
+
+    def cold_part() -> Any:
+        from bench import cold
+
+        log(f"cold start: {options.runs} runs of {options.rounds} rounds, every function beside the floor")
+        with Quiet():  # its seed data is written through the layer, whose logger binds stdout once
+            return cold.run(functions, options.rounds, log, runs=options.runs)
+
+    def calls_part() -> Any:
+        from bench import calls
+
+        with Quiet():
+            return calls.run(log)
+
+    def warm_part() -> Any:
+        log(f"warm overhead: {options.iterations} calls a scenario")
+        return _subprocess("warm", str(options.iterations))
+
+    def scaling_part() -> Any:
+        from bench import scaling
+
+        with Quiet():
+            return scaling.run(log)
+
+    def check_part() -> Any:
+        log("check: handler beside a bare smtplib session, 200 rounds")
+        return _subprocess("checktime", "200")
+
+    def size_part() -> Any:
+        from bench import size
+
+        return size.run(functions, log)
+
+    return [
+        ("cold", cold_part),
+        ("calls", calls_part),
+        ("warm", warm_part),
+        ("scaling", scaling_part),
+        ("check", check_part),
+        ("size", size_part),
+    ]
+
+
 @contextmanager
 def _exclusive(log: Any) -> Iterator[None]:
     """One make bench at a time in this tree: build/bench (the cold-start tree, the results) is shared,
@@ -118,32 +163,13 @@ def _main(argv: list[str] | None = None) -> int:
             for f in functions
         },
     }
-    if "cold" in parts:
-        from bench import cold
-
-        log(f"cold start: {options.runs} runs of {options.rounds} rounds, every function beside the floor")
-        with Quiet():  # its seed data is written through the layer, whose logger binds stdout once
-            results["cold"] = cold.run(functions, options.rounds, log, runs=options.runs)
-    if "calls" in parts:
-        from bench import calls
-
-        with Quiet():
-            results["calls"] = calls.run(log)
-    if "warm" in parts:
-        log(f"warm overhead: {options.iterations} calls a scenario")
-        results["warm"] = _subprocess("warm", str(options.iterations))
-    if "scaling" in parts:
-        from bench import scaling
-
-        with Quiet():
-            results["scaling"] = scaling.run(log)
-    if "check" in parts:
-        log("check: handler beside a bare smtplib session, 200 rounds")
-        results["check"] = _subprocess("checktime", "200")
-    if "size" in parts:
-        from bench import size
-
-        results["size"] = size.run(functions, log)
+    seconds: dict[str, float] = {}
+    for name, measure in _parts(options, functions):
+        if name in parts:
+            began = time.time()
+            results[name] = measure()
+            seconds[name] = round(time.time() - began, 1)
+    results["part_seconds"] = seconds
     if {"calls", "warm", "cold"} <= set(parts):
         from bench import report
 
@@ -159,7 +185,8 @@ def _main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(text)
     where = Path(path).relative_to(ROOT)
-    print(f"\n{len(failures)} target(s) missed. Written: {where} ({results['seconds']} s)")
+    took = ", ".join(f"{name} {value:g}" for name, value in seconds.items())
+    print(f"\n{len(failures)} target(s) missed. Written: {where} ({results['seconds']} s: {took})")
     return 0
 
 
