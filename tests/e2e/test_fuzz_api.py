@@ -369,6 +369,10 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
         "POST /private/smtps/check": {"idsmtp": IDS["smtps_to_check"], "idapp": IDS["smtps_to_check"]},
     }
 
+    # What must outlive the run (the rest of TARGETS' ids), and the operations that would end it.
+    KEPT = {*IDS["apps"], *IDS["smtps"], *IDS["smtps_to_check"], *IDS["smtps_to_edit"]}
+    REMOVALS = {"POST /private/apps/remove", "POST /private/smtps/remove"}
+
     def _rng(case: schemathesis.Case) -> random.Random:
         """Choices that depend only on the case and the seed, so a run can be replayed."""
         text = json.dumps([FUZZ["seed"], case.method, case.path, case.body, case.query], default=str)
@@ -382,7 +386,9 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
         if not isinstance(params, dict):
             return
         for name, choices in TARGETS.get(operation, {}).items():
-            if name in params and rng.random() < 0.7:
+            # The description's examples use the demo data's ids: a removal never gets to them.
+            kept = operation in REMOVALS and isinstance(params.get(name), str) and params[name] in KEPT
+            if name in params and (kept or rng.random() < 0.7):
                 params[name] = rng.choice(choices)
         if operation == "POST /auth/login" and rng.random() < 0.3:
             params.update(FUZZ["login"])
