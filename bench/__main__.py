@@ -164,13 +164,19 @@ def _main(argv: list[str] | None = None) -> int:
         },
     }
     seconds: dict[str, float] = {}
+    errors: dict[str, str] = {}
     for name, measure in _parts(options, functions):
         if name in parts:
             began = time.time()
-            results[name] = measure()
+            try:
+                results[name] = measure()
+            except Exception as failure:  # one broken part does not hide the others' figures
+                errors[name] = f"{type(failure).__name__}: {failure}"[-1500:]
+                log(f"{name}: FAILED ({errors[name][-300:]})")
             seconds[name] = round(time.time() - began, 1)
+    results["errors"] = errors
     results["part_seconds"] = seconds
-    if {"calls", "warm", "cold"} <= set(parts):
+    if {"calls", "warm", "cold"} <= set(results):
         from bench import report
 
         results["cost"] = report.costs(results, functions)

@@ -299,6 +299,9 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:  # noqa: PLR0912, 
             "(its secret); "
             "QueueMail's free-tier limits: unknown (not in the upstream page we have)"
         )
+    for name, error in (results.get("errors") or {}).items():
+        out.append(f"\n{name.upper()}: FAILED, not measured: {error.strip().splitlines()[-1][:400]}")
+        check(f"{name} measured", False)
     out.extend(budget(results))
     return "\n".join(out), missed
 
@@ -460,4 +463,11 @@ def budget(results: dict[str, Any]) -> list[str]:
             f"warm p99 < {WARM_P99_TARGET_MS} ms, real SDK, CPU time: {verdict} "
             f"(highest: {worst} {p99} ms{'' if statuses else '; some requests did not answer 200'})"
         )
+    errors = results.get("errors") or {}
+    if "cold" in errors:
+        lines.append(
+            f"cold start <= {COLD_TARGET}x the floor, >= {PEER_MARGIN}x below the peer: FAIL (not measured)"
+        )
+    if "warm" in errors:
+        lines.append(f"warm p99 < {WARM_P99_TARGET_MS} ms, real SDK: FAIL (not measured)")
     return ["\nBUDGET", *lines] if lines else []
