@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from urllib3 import encode_multipart_formdata
 
 from local_runtime.events import build_event
 from smtphub.errors import InvalidInput
@@ -29,6 +30,7 @@ from tests.support.endpoints import Endpoint, endpoint, endpoints
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
 ID_PATTERN = "^[0-9a-fA-F]{24}$"
 REQUIRED = "is required"
 # Messages of the rules across parameters (a model's `problems`): they may name a parameter whose own
@@ -182,7 +184,7 @@ def spelled_events(draw: st.DrawFn, endpoint: Endpoint, canonical: dict[str, str
     """An API Gateway event that says what `canonical` says, in a random mix of spellings and channels."""
     model = endpoint.model
     post = endpoint.method == "POST"
-    media = draw(st.sampled_from([FORM, JSON])) if post else None
+    media = draw(st.sampled_from([FORM, JSON, MULTIPART])) if post else None
     query: list[tuple[str, str]] = []
     body: list[tuple[str, Any]] = []
     for name, value in canonical.items():
@@ -203,7 +205,7 @@ def spelled_events(draw: st.DrawFn, endpoint: Endpoint, canonical: dict[str, str
     for name in names(endpoint):
         if name not in canonical and draw(st.booleans()):
             target = body if post and draw(st.booleans()) else query
-            target.append((draw(spellings(name)), "" if target is query or media == FORM else None))
+            target.append((draw(spellings(name)), None if target is body and media == JSON else ""))
     # Each unknown name at most once: the edge refuses one repeated with different values (reported).
     unknowns = st.sampled_from(["utm_source", "X", "_", "idApps", "sslTlsx", "password2"])
     for unknown in draw(st.lists(unknowns, max_size=2, unique_by=str.lower)):
@@ -216,10 +218,14 @@ def spelled_events(draw: st.DrawFn, endpoint: Endpoint, canonical: dict[str, str
     headers: list[tuple[str, str]] = []
     if post and body:
         assert media is not None
-        headers.append(
-            ("Content-Type", draw(st.sampled_from([media, f"{media}; charset=UTF-8", media.upper()])))
-        )
-        encoded = (json.dumps(dict(body)) if media == JSON else urlencode(body)).encode()
+        if media == MULTIPART:
+            encoded, content_type = encode_multipart_formdata(body)
+            headers.append(("Content-Type", content_type))
+        else:
+            headers.append(
+                ("Content-Type", draw(st.sampled_from([media, f"{media}; charset=UTF-8", media.upper()])))
+            )
+            encoded = (json.dumps(dict(body)) if media == JSON else urlencode(body)).encode()
     return build_event(endpoint.method, endpoint.path, headers=headers, query=query, body=encoded)
 
 
