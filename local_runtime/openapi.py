@@ -133,6 +133,9 @@ SMTP_ID = "6741f0b7d1e2f3a4b5c6d7e8"
 ACCOUNT_ID = "5f0c2a1e-7d2b-4c61-9a8e-3b1f2d4c6e80"
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 CREATED = "2026-11-23T10:00:00.000Z"
+# The examples' passwords (a sample in a document, not a credential).
+EXAMPLE_PASSWORD = "correct-horse-battery-staple"  # noqa: S105  # nosec B105
+EXAMPLE_SMTP_PASSWORD = "smtp-password-1234"  # noqa: S105  # nosec B105
 CHECKED = "2026-11-23T10:05:00.000Z"
 
 
@@ -532,7 +535,7 @@ OPERATIONS: dict[str, Operation] = {
             LoginRefused(TEMPORARY, challenge="NEW_PASSWORD_REQUIRED"),
             RateLimited("Too many login attempts; retry later", retry_after=1),
         ),
-        example={"username": "demo@example.com", "password": "correct-horse-battery-staple"},
+        example={"username": "demo@example.com", "password": EXAMPLE_PASSWORD},
         invalid={"username": "demo@example.com"},
     ),
     "/private/auth/logout": Operation(
@@ -606,7 +609,7 @@ OPERATIONS: dict[str, Operation] = {
             "host": "smtp.example.net",
             "port": 587,
             "username": "user@example.net",
-            "password": "smtp-password-1234",
+            "password": EXAMPLE_SMTP_PASSWORD,
             "auth": True,
             "starttls": True,
             "ssltls": False,
