@@ -1,7 +1,7 @@
 """Properties of the SSRF guard (smtphub.netguard): no non-global address is ever accepted.
 
-Hosts are fed through the guard, and through `smtphub.params.host` first as a request would be, in
-every spelling a resolver accepts for an address: dotted, shortened (127.1), decimal, octal and hex
+Hosts are fed through the guard, and through the request's host type (`smtphub.http.fields.Host`)
+first as a request would be, in every spelling a resolver accepts for an address: dotted, shortened (127.1), decimal, octal and hex
 integers per part or whole, IPv6 compressed or exploded or upper-case, IPv4-mapped, NAT64 and 6to4
 wrappings, a zone id, brackets, a trailing dot; and DNS names whose (hostile) answers are private.
 
@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
-from smtphub import netguard, params
+from smtphub import netguard
+from smtphub.http.fields import Host
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 V4, V6 = ipaddress.IPv4Network, ipaddress.IPv6Network
@@ -62,6 +64,8 @@ NON_GLOBAL_V6 = [
 ]
 NAT64 = V6("64:ff9b::/96")
 IPV4_COMPATIBLE = V6("::/96")
+
+HOST = TypeAdapter(Host).validate_python  # the host parameter's parser, as smtps/save runs it
 
 
 def public_by_stdlib(address: IPAddress) -> bool:
@@ -132,10 +136,10 @@ def accepted(host: str, *, allow_private: bool = False) -> list[IPAddress]:
 
 
 def through_the_request(host: str) -> list[IPAddress]:
-    """As a check would: the host as `smtphub.params` stores it, then the guard."""
+    """As a check would: the host as the request's model stores it, then the guard."""
     try:
-        stored = params.host(host)
-    except params.Invalid:
+        stored = HOST(host)
+    except ValidationError:
         return []
     return accepted(stored)
 
@@ -305,5 +309,5 @@ def test_the_harness_resolves_the_tricky_spellings_as_glibc_does() -> None:
         assert accepted(spelled) == []
         assert accepted(spelled + ".") == []
     # The request's own validation lets some of them through as "DNS names": the guard is what stops them.
-    assert params.host("0x7f000001") == "0x7f000001"
+    assert HOST("0x7f000001") == "0x7f000001"
     assert through_the_request("0x7f000001") == []
