@@ -2,8 +2,9 @@
 
 Hosts are fed through the guard, and through the request's host type (`smtphub.http.fields.Host`)
 first as a request would be, in every spelling a resolver accepts for an address: dotted, shortened
-(127.1), decimal, octal and hex integers per part or whole, IPv6 compressed or exploded or upper-case, IPv4-mapped, NAT64 and 6to4
-wrappings, a zone id, brackets, a trailing dot; and DNS names whose (hostile) answers are private.
+(127.1), decimal, octal and hex integers per part or whole, IPv6 compressed or exploded or
+upper-case, IPv4-mapped, NAT64 and 6to4 wrappings, a zone id, brackets, a trailing dot; and DNS names
+whose (hostile) answers are private.
 
 Resolution never leaves the process: `socket.getaddrinfo` is replaced by a resolver that answers
 names from a table and interprets everything else with AI_NUMERICHOST (glibc's own reading of a
