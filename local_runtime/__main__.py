@@ -3,7 +3,8 @@
     python -m local_runtime [--template template.yaml] [--port 3000] [--sink-port 2525] [--parameter K=V]
 
 Environment: PORT, SMTP_SINK_PORT (0 = any free port), LOCAL_USERS ("user:password,user2:password2"),
-CHECKS_PER_MINUTE (an account's SMTP checks per minute: the template's CheckRateLimitPerMinute).
+CHECKS_PER_MINUTE (an account's SMTP checks per minute: the template's CheckRateLimitPerMinute),
+LOCAL_CONCURRENCY (execution environments, i.e. processes, per function: 4).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import FrameType
 
 from local_runtime import template
 from local_runtime.cfn import TemplateError
+from local_runtime.functions import concurrency_setting
 from local_runtime.runtime import DEMO_INBOX, LocalRuntime, Settings, parse_users
 from local_runtime.sink import PortInUse
 
@@ -140,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             parameters=parameters,
             quiet=arguments.quiet,
             checks_per_minute=checks_per_minute(os.environ.get("CHECKS_PER_MINUTE")),
+            concurrency=concurrency_setting(os.environ.get("LOCAL_CONCURRENCY")),
         )
         runtime = LocalRuntime(settings)
     except (ValueError, OSError) as error:

@@ -35,6 +35,7 @@ class Decision:
         None  # UNAUTHORIZED, ACCESS_DENIED, AUTHORIZER_FAILURE, AUTHORIZER_CONFIGURATION_ERROR
     )
     message: str | None = None
+    cold_start_ms: float | None = None  # the authorizer's environment was started for this call
 
 
 class PolicyError(ValueError):
@@ -113,41 +114,48 @@ class TokenAuthorizer:
         values = [value for name, value in headers.items() if name.lower() == wanted]
         return values[-1] if values else None
 
-    def _answer(self, token: str, method_arn: str) -> tuple[Mapping[str, Any] | None, Decision | None]:
+    def _answer(
+        self, token: str, method_arn: str
+    ) -> tuple[Mapping[str, Any] | None, Decision | None, float | None]:
+        """The policy (cached or fresh), or the refusal; and the cold start it took, if any."""
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(token)
             if cached and cached[0] > now:
-                return cached[1], None
+                return cached[1], None, None
         outcome = self.function.invoke(build_token_authorizer_event(token, method_arn))
+        cold = outcome.cold_start_ms
         if outcome.timed_out or outcome.error is not None:
             if outcome.error == "Unauthorized":
-                return None, Decision(refusal="UNAUTHORIZED")
-            return None, Decision(refusal="AUTHORIZER_FAILURE")
+                return None, Decision(refusal="UNAUTHORIZED", cold_start_ms=cold), cold
+            return None, Decision(refusal="AUTHORIZER_FAILURE", cold_start_ms=cold), cold
         if not isinstance(outcome.value, Mapping):
-            return None, Decision(refusal="AUTHORIZER_CONFIGURATION_ERROR")
+            return None, Decision(refusal="AUTHORIZER_CONFIGURATION_ERROR", cold_start_ms=cold), cold
         if self.ttl > 0:
             with self._lock:
                 self._cache[token] = (now + self.ttl, outcome.value)
-        return outcome.value, None
+        return outcome.value, None, cold
 
     def authorize(self, headers: Mapping[str, str], method_arn: str) -> Decision:
         token = self._token(headers)
         if not token or (self.validation is not None and not self.validation.fullmatch(token)):
             return Decision(refusal="UNAUTHORIZED")
-        answer, refused = self._answer(token, method_arn)
+        answer, refused, cold = self._answer(token, method_arn)
         if refused is not None or answer is None:
-            return refused or Decision(refusal="AUTHORIZER_FAILURE")
+            return refused or Decision(refusal="AUTHORIZER_FAILURE", cold_start_ms=cold)
         try:
             allowed, denied = evaluate(answer, method_arn)
             context = _context(answer)
         except PolicyError:
-            return Decision(refusal="AUTHORIZER_CONFIGURATION_ERROR")
+            return Decision(refusal="AUTHORIZER_CONFIGURATION_ERROR", cold_start_ms=cold)
         if not allowed:
             message = "User is not authorized to access this resource"
             return Decision(
-                refusal="ACCESS_DENIED", message=message + (" with an explicit deny" if denied else "")
+                refusal="ACCESS_DENIED",
+                message=message + (" with an explicit deny" if denied else ""),
+                cold_start_ms=cold,
             )
         return Decision(
-            authorizer={**context, "principalId": str(answer["principalId"]), "integrationLatency": 0}
+            authorizer={**context, "principalId": str(answer["principalId"]), "integrationLatency": 0},
+            cold_start_ms=cold,
         )

@@ -68,6 +68,9 @@ class MotoBackend:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only when running
 
+        from local_runtime import moto_transactions  # noqa: PLC0415
+
+        moto_transactions.install()  # transactions that fail leave other writes and the streams alone
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
         if self.port:
             _check_free(self.host, self.port)  # moto's thread would hang on a taken port, not fail

@@ -16,7 +16,7 @@ from local_runtime import demo, template, token_endpoint
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import Resolver, TemplateError
 from local_runtime.events import DEMO_ACCOUNT, DEMO_USERNAME, build_event, demo_authorizer
-from local_runtime.functions import EnvironmentGate, LocalFunction
+from local_runtime.functions import DEFAULT_CONCURRENCY, ExecutionEnvironments, LocalFunction, concurrency_of
 from local_runtime.gateway import GatewayResponses, Throttle
 from local_runtime.moto_backend import FAKE_CREDENTIALS, Account, MotoBackend
 from local_runtime.server import ApiRoute, Gateway, LocalHttpServer, Stage, proxy_reply
@@ -33,6 +33,7 @@ _HIDDEN = (
     "PORT",
     "SMTP_SINK_PORT",
     "CHECKS_PER_MINUTE",
+    "LOCAL_CONCURRENCY",
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
 )
@@ -66,6 +67,7 @@ class Settings:
     quiet: bool = False
     aws_port: int = 0  # the embedded AWS (moto): 0 any free port, `make aws` a fixed one
     checks_per_minute: int | None = None  # CHECKS_PER_MINUTE: an account's SMTP checks per minute
+    concurrency: int = DEFAULT_CONCURRENCY  # LOCAL_CONCURRENCY: execution environments per function
 
 
 @dataclass
@@ -94,7 +96,7 @@ class LocalRuntime:
         self.seeded: Seeded | None = None
         self.load_errors: dict[str, str] = {}
         self.streams = StreamPumps([])
-        self._gate = EnvironmentGate()
+        self.environments = ExecutionEnvironments()
 
     def _parameters(self, settings: Settings) -> dict[str, str]:
         """The template parameters: --parameter values, and CHECKS_PER_MINUTE's unless one was given."""
@@ -121,9 +123,13 @@ class LocalRuntime:
     # --- start and stop ------------------------------------------------------------------------------
     def start(self) -> None:
         """Bind the ports first (a taken port fails fast), then AWS, functions, accounts, and serve."""
+        # First of all, while this process has one thread and no socket: the functions' processes are
+        # forked from a copy of it (local_runtime.worker).
+        self.environments.start()
         try:
             self.http = LocalHttpServer((self.settings.host, self.settings.port), quiet=self.settings.quiet)
         except OSError as error:
+            self.environments.stop()
             if error.errno == errno.EADDRINUSE:
                 raise PortInUse("API", self.settings.host, self.settings.port) from None
             raise RuntimeError(
@@ -153,6 +159,9 @@ class LocalRuntime:
             self.http.stop()
             self.http = None
         self.streams.stop()
+        for function in self.functions.values():
+            function.stop()
+        self.environments.stop()
         self.sink.stop()
         self.tokens.stop()
         self.aws.stop()
@@ -190,7 +199,8 @@ class LocalRuntime:
 
     def _functions(self) -> dict[str, LocalFunction]:
         base = dict(os.environ)
-        extra = dict(LOCAL_ENVIRONMENT)
+        # The way to moto wins over the template's (empty when deployed) AWS_ENDPOINT_URL.
+        extra = {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.aws.endpoint}
         if self.aws.jwks_url:
             extra["JWKS_URL"] = self.aws.jwks_url  # the authorizer fetches moto's keys, not AWS's
         found = {}
@@ -206,9 +216,17 @@ class LocalRuntime:
                 {**base, **environment, **extra},
                 timeout=spec.timeout,
                 memory=spec.memory,
-                gate=self._gate,
+                environments=self.environments,
+                concurrency=concurrency_of(self._properties(name), self.settings.concurrency),
             )
         return found
+
+    def _properties(self, function: str) -> dict[str, Any]:
+        """The function's ReservedConcurrentExecutions, resolved (the only property read here)."""
+        properties = self.document["Resources"][function].get("Properties", {})
+        wanted = {key: properties[key] for key in ("ReservedConcurrentExecutions",) if key in properties}
+        resolved: dict[str, Any] = self.resolver.resolve(wanted)
+        return resolved
 
     def _stream_pollers(self) -> list[StreamPoller]:
         """A poller per function fed by a table's stream, as its event source mapping would feed it."""
@@ -313,10 +331,10 @@ class LocalRuntime:
         return stages
 
     def _load_handlers(self) -> None:
-        """Lambda's init phase for every function now, so that a broken import shows at start."""
+        """A handler that cannot load shows at start (each imports on its first call, in its own process)."""
         for name, function in self.functions.items():
             try:
-                function.load()
+                function.check()
             except Exception as error:
                 self.load_errors[name] = f"{type(error).__name__}: {error}"
 

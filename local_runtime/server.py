@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import sys
 import threading
@@ -33,6 +34,13 @@ from local_runtime.gateway import GatewayResponses, Reply, Throttle
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 _DRAIN_LIMIT = 64 * 1024 * 1024  # past this a too-large body is not even read: the connection is closed
+MAX_CONNECTIONS = 256  # connections served at once (a thread each)
+LISTEN_BACKLOG = 1024  # connections waiting to be accepted
+KEEP_ALIVE_SECONDS = 60  # an idle connection is closed after this long
+BODY_IDLE_SECONDS = 10  # a body that stops arriving for this long: 408, connection closed
+BODY_SECONDS = 60  # the most a whole body may take
+_MAX_CHUNK_LINE = 4096
+_MAX_TRAILERS = 100
 API_ID = "local"
 INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway gives up on an integration after 29 s
 
@@ -104,7 +112,7 @@ class Stage:
                 return route, {name: unquote(value) for name, value in found.groupdict().items()}
         return None, {}
 
-    def handle(self, request: HttpRequest, path: str, query: str) -> tuple[Reply, str]:  # noqa: PLR0911
+    def handle(self, request: HttpRequest, path: str, query: str) -> tuple[Reply, str]:  # noqa: PLR0911, PLR0912
         """The answer, and the name of the function that gave it (or "gateway")."""
         request_id = str(uuid.uuid4())
         header_map = dict(request.headers)
@@ -120,9 +128,11 @@ class Stage:
             "identity": {"sourceIp": request.source_ip},
         }
 
+        notes: list[str] = []  # cold starts, for the request line
+
         def refuse(kind: str, message: str | None = None) -> tuple[Reply, str]:
             reply = self.responses.reply(kind, context, header_map, message=message)
-            return _with_ids(reply, request_id), "gateway"
+            return _with_ids(reply, request_id), ", ".join(["gateway", *notes])
 
         if request.too_large:
             return refuse("REQUEST_TOO_LARGE")
@@ -138,6 +148,8 @@ class Stage:
                 request.method, path, stage=self.name, region=REGION, account=ACCOUNT_ID, api_id=API_ID
             )
             decision = route.authorizer.authorize(header_map, arn)
+            if decision.cold_start_ms is not None:
+                notes.append(f"authorizer cold start {decision.cold_start_ms:.0f} ms")
             if decision.refusal is not None:
                 return refuse(decision.refusal, decision.message)
             authorizer_context = decision.authorizer
@@ -168,14 +180,18 @@ class Stage:
         event["requestContext"]["path"] = f"/{self.name}{path}"
         event["pathParameters"] = path_parameters or None
         outcome = route.function.invoke(event, limit=INTEGRATION_TIMEOUT_SECONDS)
-        if outcome.timed_out:
-            return refuse("INTEGRATION_TIMEOUT")
         reply = proxy_reply(outcome.value) if outcome.ok else None
         if reply is None:
+            if outcome.cold_start_ms is not None:
+                notes.append(f"{route.function.name} cold start {outcome.cold_start_ms:.0f} ms")
+            if outcome.timed_out:
+                return refuse("INTEGRATION_TIMEOUT")
             if outcome.ok:
                 print(f"{route.function.name}: malformed Lambda proxy response", file=sys.stderr)
             return refuse("LAMBDA_ERROR")
-        return _with_ids(reply, request_id), route.function.name
+        if outcome.cold_start_ms is not None:
+            notes.insert(0, f"cold start {outcome.cold_start_ms:.0f} ms")
+        return _with_ids(reply, request_id), ", ".join([route.function.name, *notes])
 
 
 def _with_ids(reply: Reply, request_id: str) -> Reply:
@@ -237,45 +253,202 @@ class Gateway:
         return stage.handle(request, "/" + rest, split.query)
 
 
+class FramingError(Exception):
+    """A request whose framing cannot be trusted: answered `status` and the connection closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_LENGTH = re.compile(r"[0-9]{1,19}")
+
+
+def _content(line: bytes) -> bytes:
+    """A line without its terminator (CRLF, or a lone LF as servers commonly accept)."""
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    return line[:-1] if line.endswith(b"\n") else line
+
+
+def head_problem(request_line: bytes, header_lines: Sequence[bytes]) -> str | None:
+    """What is wrong with a request's head as received (None: nothing). http.client's parser would split
+    a header at a bare CR and read on past a folded or nameless line: here they are refused."""
+    if b"\r" in _content(request_line) or b"\0" in request_line:
+        return "a control character in the request line"
+    for line in header_lines:
+        content = _content(line)
+        if not content:
+            break
+        if b"\r" in content:
+            return "a bare CR in a header"
+        if b"\0" in content:
+            return "a NUL in a header"
+        if content[:1] in (b" ", b"\t"):
+            return "an obsolete folded header line"
+        name, colon, _ = content.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name):
+            return "a malformed header line"
+    return None
+
+
+class _RecordingReader:
+    """The connection's reader, keeping the raw lines of a request's head while `recording`."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.lines: list[bytes] = []
+        self.recording = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self.raw.readline(limit)
+        if self.recording:
+            self.lines.append(line)
+        return line
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.raw.read(size)
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data: bytes = self.raw.read1(size)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: LocalHttpServer
+    timeout = KEEP_ALIVE_SECONDS  # an idle connection, or a request line and headers, wait this long
+    rfile: Any
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _RecordingReader(self.rfile)
+
+    # --- the head ------------------------------------------------------------------------------------
+    def parse_request(self) -> bool:
+        self.rfile.lines, self.rfile.recording = [], True
+        try:
+            parsed = super().parse_request()
+        finally:
+            self.rfile.recording = False
+        if not parsed:
+            return False
+        problem = head_problem(self.raw_requestline, self.rfile.lines)
+        if problem is not None:
+            self.send_error(400, f"Bad Request: {problem}")
+            return False
+        return True
+
+    def handle_expect_100(self) -> bool:
+        if head_problem(self.raw_requestline, self.rfile.lines) is not None:
+            return True  # no 100 Continue for a request about to be refused
+        return super().handle_expect_100()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The server's own refusals (bad framing, a line or headers too long...): JSON, and the
+        connection closed, since what follows on it cannot be trusted."""
+        self.close_connection = True
+        text = message or self.responses.get(code, ("Error",))[0]
+        body = json.dumps({"message": text}).encode()
+        self._write(Reply(code, [("Content-Type", "application/json")], body))
+        self.server.log(f"{self.requestline or '-'} -> {code} (HTTP: {text})")
+
+    # --- the body ------------------------------------------------------------------------------------
     def _read_body(self) -> tuple[bytes | None, bool]:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks, size = [], 0
-            while True:
-                length = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if length == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                size += length
-                if size > _DRAIN_LIMIT:
-                    self.close_connection = True
-                    return None, True
-                chunk = self.rfile.read(length)
-                self.rfile.readline()
-                if size <= MAX_PAYLOAD_BYTES:
-                    chunks.append(chunk)
-            return (b"".join(chunks) or None), size > MAX_PAYLOAD_BYTES
-        length = int(self.headers.get("Content-Length") or 0)
+        """The body (None when empty) and whether it is over API Gateway's limit. Every read of it
+        waits at most BODY_IDLE_SECONDS, the whole body BODY_SECONDS."""
+        deadline = time.monotonic() + BODY_SECONDS
+        self.connection.settimeout(BODY_IDLE_SECONDS)
+        try:
+            return self._body(deadline)
+        except TimeoutError:
+            raise FramingError(408, "Request Timeout: the body did not arrive in time") from None
+        finally:
+            self.connection.settimeout(self.timeout)
+
+    def _body(self, deadline: float) -> tuple[bytes | None, bool]:
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        lengths = self.headers.get_all("Content-Length") or []
+        if codings:
+            if [c.strip().lower() for c in ",".join(codings).split(",")] != ["chunked"]:
+                raise FramingError(400, "Bad Request: unsupported Transfer-Encoding")
+            if lengths:
+                raise FramingError(400, "Bad Request: both Transfer-Encoding and Content-Length")
+            return self._chunked(deadline)
+        values = {value.strip() for value in lengths}
+        if len(values) > 1 or not all(_LENGTH.fullmatch(value) for value in values):
+            raise FramingError(400, "Bad Request: invalid Content-Length")
+        length = int(values.pop()) if values else 0
         if length > MAX_PAYLOAD_BYTES:
             if length > _DRAIN_LIMIT:
                 self.close_connection = True
             else:
-                remaining = length
-                while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 1 << 20))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
+                self._exact(length, deadline, keep=False)
             return None, True
-        return (self.rfile.read(length) if length else None), False
+        return (self._exact(length, deadline) or None), False
 
+    def _exact(self, length: int, deadline: float, *, keep: bool = True) -> bytes:
+        parts, remaining = [], length
+        while remaining > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            part = self.rfile.read1(min(remaining, 1 << 16))  # what has come, so the deadline is seen
+            if not part:
+                raise FramingError(400, "Bad Request: the body ended before its length")
+            remaining -= len(part)
+            if keep:
+                parts.append(part)
+        return b"".join(parts)
+
+    def _chunked(self, deadline: float) -> tuple[bytes | None, bool]:
+        chunks, size = [], 0
+        while True:
+            line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+            content = _content(line)
+            if not line.endswith(b"\n") or b"\r" in content:
+                raise FramingError(400, "Bad Request: invalid chunk size line")
+            size_text = content.split(b";", 1)[0].strip(b" \t")
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise FramingError(400, "Bad Request: invalid chunk size")
+            length = int(size_text, 16)
+            if length == 0:
+                self._trailers()
+                break
+            size += length
+            if size > _DRAIN_LIMIT:
+                self.close_connection = True
+                return None, True
+            chunk = self._exact(length, deadline, keep=size <= MAX_PAYLOAD_BYTES)
+            if size <= MAX_PAYLOAD_BYTES:
+                chunks.append(chunk)
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise FramingError(400, "Bad Request: a chunk longer than its size")
+        return (b"".join(chunks) or None), size > MAX_PAYLOAD_BYTES
+
+    def _trailers(self) -> None:
+        for _ in range(_MAX_TRAILERS):
+            line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+            if not line.endswith(b"\n"):
+                raise FramingError(400, "Bad Request: invalid trailer")
+            if line in (b"\r\n", b"\n"):
+                return
+        raise FramingError(400, "Bad Request: too many trailers")
+
+    # --- the request ---------------------------------------------------------------------------------
     def _dispatch(self) -> None:
         started = time.perf_counter()
-        body, too_large = self._read_body()
+        try:
+            body, too_large = self._read_body()
+        except FramingError as error:
+            self.send_error(error.status, error.message)
+            return
         request = HttpRequest(
             method=self.command,
             target=self.path,
@@ -292,19 +465,25 @@ class _Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             reply = Reply(500, [("Content-Type", "application/json")], b'{"message":"Internal server error"}')
             answered_by = "local runtime error"
-        self.send_response(reply.status)
-        for name, value in reply.headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
+        self._write(reply)
         ms = (time.perf_counter() - started) * 1000
         path = urlsplit(self.path).path
         self.server.log(f"{self.command} {path} -> {reply.status} ({answered_by}, {ms:.0f} ms)")
+
+    def _write(self, reply: Reply) -> None:
+        try:
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(reply.body)
+        except OSError:  # the client went away: nobody to answer
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
@@ -318,12 +497,18 @@ class _Handler(BaseHTTPRequestHandler):
         """One line per request is written by `_dispatch` instead."""
 
     def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out"):
+            return  # an idle keep-alive connection closed after KEEP_ALIVE_SECONDS: nothing to report
         self.server.log("HTTP error: " + format % args)
 
 
 class LocalHttpServer(ThreadingHTTPServer):
+    """A thread per connection, up to MAX_CONNECTIONS at once; more wait in a backlog of LISTEN_BACKLOG."""
+
     daemon_threads = True
+    block_on_close = False
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
         self, address: tuple[str, int], gateway: Gateway | None = None, *, quiet: bool = False
@@ -332,6 +517,8 @@ class LocalHttpServer(ThreadingHTTPServer):
         self.gateway = gateway or Gateway([])
         self.quiet = quiet
         self._thread: threading.Thread | None = None
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -342,11 +529,31 @@ class LocalHttpServer(ThreadingHTTPServer):
         if not self.quiet:
             print(f"[api] {line}", flush=True)
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        while not self._slots.acquire(timeout=0.5):
+            if self._stopping.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._thread is not None:
             self.shutdown()
             self._thread.join(5)

@@ -39,6 +39,11 @@ def create_tables(dynamodb: Any) -> None:
 def aws() -> Iterator[Aws]:
     from moto import mock_aws
 
+    from local_runtime import moto_transactions
+
+    # As in the local runtime: a failed TransactWriteItems must not put back copies of whole tables
+    # (losing other threads' writes and the SMTP table's stream): docs/moto-transact-write-items.md.
+    moto_transactions.install()
     with mock_aws():
         import boto3
 
@@ -103,5 +108,3 @@ def aws_calls(aws: Aws) -> list[str]:
     for service in ("dynamodb", "secretsmanager"):
         clients.client(service).meta.events.register("before-call.*.*", record)
     return calls
-
-
