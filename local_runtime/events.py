@@ -203,6 +203,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "smtps_remove": {"method": "POST", "resource": "/private/smtps/remove", "body": f"idsmtp={_SMTP}"},
     "smtps_check": {"method": "POST", "resource": "/private/smtps/check", "body": f"idsmtp={_SMTP}"},
+    "smtps_history": {
+        "method": "GET",
+        "resource": "/private/smtps/history",
+        "query": [("idsmtp", _SMTP), ("limit", "20")],
+    },
     "apps_save": {
         "method": "POST",
         "resource": "/private/apps/save",
@@ -264,6 +269,11 @@ def main() -> int:
     )
     (EVENTS_DIR / "authorizer.json").write_text(json.dumps(authorizer, indent=2) + "\n")
     (EVENTS_DIR / "secrets_cleanup.json").write_text(json.dumps(sample_stream_event(), indent=2) + "\n")
+    from local_runtime import health_events  # noqa: PLC0415
+
+    for name, event in (("health_sweep", health_events.schedule_event()),
+                        ("health_worker", health_events.sample_worker_event(_SMTP))):  # fmt: skip
+        (EVENTS_DIR / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n")
     return 0
 
 

@@ -68,7 +68,7 @@ from smtphub.http.errors import (
 )
 from smtphub.http.requests import RequestModel
 from smtphub.http.requests.apps import AppSave
-from smtphub.http.responses import app_json, app_page_json, login_json, smtp_json
+from smtphub.http.responses import app_json, app_page_json, history_json, login_json, smtp_json
 from smtphub.smtps.models import PASSWORD_AGAIN, STATUS_ACTIVE, STATUS_DISABLED, Smtp
 
 OPENAPI = ROOT / "openapi.yaml"
@@ -163,6 +163,18 @@ def sample_smtp() -> Smtp:
         code=535,
         message="Authentication failed: 535 5.7.8 Authentication credentials invalid",
         ms=412,
+        mode="probe",
+        timings={"DNS": 12, "CONNECT": 96, "EHLO": 41, "TLS": 118, "AUTH": 145},
+        codes={"CONNECT": 220, "EHLO": 250, "TLS": 220, "AUTH": 535},
+        tls={
+            "version": "TLSv1.3",
+            "cipher": "TLS_AES_256_GCM_SHA384",
+            "subject": "CN=smtp.example.net",
+            "issuer": "C=US, O=Let's Encrypt, CN=R11",
+            "notAfter": "2027-01-20T23:59:59Z",
+            "daysLeft": 58,
+        },
+        capabilities=["PIPELINING", "SIZE 35882577", "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME"],
     )
     return Smtp(
         id=SMTP_ID,
@@ -257,6 +269,69 @@ LAST_CHECK: dict[str, Any] = {
         "code": {"type": ["integer", "null"], "description": "The SMTP reply code, when there is one."},
         "message": {"type": ["string", "null"], "description": "What happened, credentials scrubbed."},
         "ms": {"type": "integer", "minimum": 0, "description": "How long the conversation took."},
+        "mode": {
+            "type": "string",
+            "enum": ["send", "probe"],
+            "description": "`send`: a real test e-mail; `probe`: up to `RCPT TO`, no message.",
+        },
+        "stages": {
+            "type": "array",
+            "description": "Each stage reached, in order: its time and the last SMTP reply code it got.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["stage", "ms", "code"],
+                "properties": {
+                    "stage": ref("CheckStage"),
+                    "ms": {"type": "integer", "minimum": 0},
+                    "code": {"type": ["integer", "null"]},
+                },
+            },
+        },
+        "tls": {
+            "description": "The encrypted session (null without TLS). The certificate's members are null "
+            "when it was not verified (`tlsverify=false`).",
+            "oneOf": [{"type": "null"}, ref("TlsSession")],
+        },
+        "capabilities": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The last EHLO's keywords with their parameters (`AUTH PLAIN LOGIN`), scrubbed.",
+        },
+    },
+}
+TLS_SESSION: dict[str, Any] = {
+    "type": "object",
+    "description": "TLS as the check found it.",
+    "additionalProperties": False,
+    "properties": {
+        "version": NULLABLE_TEXT,
+        "cipher": NULLABLE_TEXT,
+        "subject": {**NULLABLE_TEXT, "description": "The certificate's subject (`CN=...`)."},
+        "issuer": {**NULLABLE_TEXT, "description": "Who issued the certificate."},
+        "notAfter": {"type": ["string", "null"], "format": "date-time"},
+        "daysLeft": {
+            "type": ["integer", "null"],
+            "description": "Whole days to notAfter; below 14, an `SMTP certificate expiring` event is "
+            "published.",
+        },
+    },
+}
+CHECK_RESULT: dict[str, Any] = {
+    **LAST_CHECK,
+    "description": "One recorded check result (smtps/history).",
+    "properties": {
+        **LAST_CHECK["properties"],
+        "trigger": {
+            "type": "string",
+            "enum": ["manual", "scheduled"],
+            "description": "`manual`: smtps/check; `scheduled`: a probe of the health schedule.",
+        },
+        "status": {
+            "type": "string",
+            "enum": [STATUS_ACTIVE, STATUS_DISABLED],
+            "description": "The server's status once this result was recorded.",
+        },
     },
 }
 # An SMTP server's authentication and TLS settings (issue 14), and which of its write-only values are set.
@@ -599,10 +674,19 @@ OPERATIONS: dict[str, Operation] = {
         "`insecureauth` to true): a stored password only goes where it was given for, so such an edit "
         "must send it again (else a 400 naming `password`). Ownership is decided first: another "
         "account's server stays a 406. `starttls` and `ssltls` cannot both be true. The password is "
-        "stored in AWS Secrets Manager and never returned.",
+        "stored in AWS Secrets Manager and never returned. With `verify=true` the settings as they would be "
+        "stored are probed first (stages up to `RCPT`, no message; one of the account's checks): a failure "
+        "is a 406 `SMTP_CHECK_FAILED` and nothing changes.",
         ok="The SMTP server as saved (never its password).",
         body=ref("Smtp"),
-        errors=(AppNotFound(), SmtpNotFound(), Conflict(), InvalidInput({"password": PASSWORD_AGAIN})),
+        errors=(
+            AppNotFound(),
+            SmtpNotFound(),
+            Conflict(),
+            InvalidInput({"password": PASSWORD_AGAIN}),
+            CheckFailed("The server rejected the username or password (535)", stage="AUTH", code=535),
+            RateLimited("At most 10 checks a minute per account: retry in 42 s", retry_after=42),
+        ),
         example={
             "idapp": APP_ID,
             "priority": 10,
@@ -647,8 +731,14 @@ OPERATIONS: dict[str, Operation] = {
         invalid={},
     ),
     "/private/smtps/check": Operation(
-        summary="Send one real test e-mail through the SMTP server to the app's `testemail`",
-        description="From the server's `defaultfromemail`, else the app's. Stages, in order: "
+        summary="Check an SMTP server: one real test e-mail to the app's `testemail` (or, `mode=probe`, "
+        "up to `RCPT TO`); or try settings before saving them",
+        description="`mode=send` (the default) sends the test e-mail; `mode=probe` stops after `RCPT TO` "
+        "(`RSET`, `QUIT`: no message). Instead of `idsmtp` alone, the request may give a server's settings "
+        "as `save` takes them (`idapp`, `host`, `port`, ...; over the stored server's when `idsmtp` is given "
+        "too, whose stored password is reused only where the binding rule lets it go): they are tried and "
+        "nothing is stored. "
+        "From the server's `defaultfromemail`, else the app's. Stages, in order: "
         + ", ".join(f"`{stage}`" for stage in STAGES)
         + " (`TLS`: implicit when `sslTls`, STARTTLS when `starttls`, the certificate verified; `AUTH` "
         "when `auth`, and never over a connection that is not encrypted unless `insecureauth`). Bounded "
@@ -676,8 +766,18 @@ OPERATIONS: dict[str, Operation] = {
                 "The check needs the app's testemail and a From address",
             ),
         ),
-        example={"idsmtp": SMTP_ID},
-        invalid={},
+        example={"idsmtp": SMTP_ID, "mode": "probe"},
+        invalid={"mode": "deliver"},
+    ),
+    "/private/smtps/history": Operation(
+        summary="The SMTP server's last check results, newest first",
+        description="Manual checks and scheduled probes alike, at most the last 50, each kept 30 days. "
+        "Another account's server is answered as a missing one.",
+        ok="The results, newest first (an empty array before the first check).",
+        body={"type": "array", "items": ref("CheckResult")},
+        errors=(SmtpNotFound(),),
+        example={"idsmtp": SMTP_ID, "limit": 20},
+        invalid={"idsmtp": SMTP_ID, "limit": "51"},
     ),
 }
 
@@ -999,7 +1099,9 @@ def operation_responses(endpoint: Endpoint, described: Operation) -> dict[str, A
 def response_examples() -> dict[str, Any]:
     """The builders' JSON of the sample objects, by the schema that describes it."""
     smtp = smtp_json(sample_smtp())
+    history = history_json([{**smtp["lastcheck"], "trigger": "scheduled", "status": STATUS_DISABLED}])
     return {
+        json.dumps({"type": "array", "items": ref("CheckResult")}, sort_keys=True): history,
         json.dumps(ref("App"), sort_keys=True): app_json(sample_app()),
         json.dumps(ref("AppPage"), sort_keys=True): app_page_json(AppPage((sample_app(),), 1, 0, 20)),
         json.dumps(ref("Smtp"), sort_keys=True): smtp,
@@ -1091,6 +1193,10 @@ def document() -> dict[str, Any]:
             "Sort": closed(SORT, page["sort"], "page's sort"),
             "Smtp": closed(SMTP, smtp, "SMTP server"),
             "LastCheck": closed(LAST_CHECK, smtp["lastcheck"], "lastcheck"),
+            "TlsSession": closed(TLS_SESSION, smtp["lastcheck"]["tls"], "lastcheck's tls"),
+            "CheckResult": closed(
+                CHECK_RESULT, {**smtp["lastcheck"], "trigger": "manual", "status": "D"}, "history entry"
+            ),
             "Error": error_schema(),
             "BadRequestError": narrowed(400, ["BAD_REQUEST"], required=["fields"]),
         }

@@ -10,9 +10,20 @@ import pytest
 pytest.register_assert_rewrite("tests.support")
 
 from smtphub import wiring  # noqa: E402
-from tests.support.aws import ACCOUNTS_TABLE, APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE  # noqa: E402
+from tests.support.aws import (  # noqa: E402
+    ACCOUNTS_TABLE,
+    APPS_TABLE,
+    HISTORY_TABLE,
+    SECRET_PREFIX,
+    SMTPS_TABLE,
+)
 
-pytest_plugins = ["tests.support.aws", "tests.support.logs", "tests.support.smtp_peers"]
+pytest_plugins = [
+    "tests.support.aws",
+    "tests.support.health",
+    "tests.support.logs",
+    "tests.support.smtp_peers",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +40,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "SMTPS_TABLE": SMTPS_TABLE,
         "SECRET_PREFIX": SECRET_PREFIX,
         "ACCOUNTS_TABLE": ACCOUNTS_TABLE,
+        "HISTORY_TABLE": HISTORY_TABLE,
         "POWERTOOLS_SERVICE_NAME": "smtp-hub",
         "POWERTOOLS_METRICS_NAMESPACE": "smtp-hub",
     }.items():
@@ -50,5 +62,3 @@ def shared_botocore_loader() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", lambda *_args, **_kwargs: loader)
         yield
-
-

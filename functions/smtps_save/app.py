@@ -1,4 +1,5 @@
-"""POST /private/smtps/save: create an SMTP server, or edit one (idsmtp) keeping what is omitted."""
+"""POST /private/smtps/save: create an SMTP server, or edit one (idsmtp) keeping what is omitted; with
+verify=true, only once a probe of the new settings passes (else 406 SMTP_CHECK_FAILED, nothing stored)."""
 
 from typing import Any
 
@@ -13,5 +14,8 @@ from smtphub.smtps.models import CreateSmtp
 def lambda_handler(request: Request[SmtpSave]) -> dict[str, Any]:
     command = request.params.command(request.account_id)
     service = wiring.smtp_service()
-    smtp = service.create(command) if isinstance(command, CreateSmtp) else service.edit(command)
+    verify = wiring.check_service().verify if command.verify else None
+    smtp = (
+        service.create(command, verify) if isinstance(command, CreateSmtp) else service.edit(command, verify)
+    )
     return smtp_json(smtp)

@@ -313,7 +313,9 @@ def test_a_removal_during_the_check_is_not_found(aws, server, during_check):
 def test_concurrent_failed_checks_each_count(aws, during_check):
     idsmtp = create_smtp(create_app(), free_port(), defaultfromemail="info@example.net")
     # Another check of the same server finishes while this one runs: both failures count.
-    during_check(lambda: wiring.smtp_repository().record_check(stored(aws, idsmtp), ok=False, lastcheck={"ok": False}))
+    during_check(
+        lambda: wiring.smtp_repository().record_check(stored(aws, idsmtp), ok=False, lastcheck={"ok": False})
+    )
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 406
     assert smtp_json(idsmtp)["numerrors"] == 2
 
@@ -326,9 +328,9 @@ def test_without_auth_a_check_makes_three_round_trips_to_aws(aws, server, aws_ca
     aws_calls.clear()
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 200
     # The account's check counter (UpdateItem on the accounts table) alongside the server's GetItem,
-    # then the app, then the one write of the result.
+    # then the app, then the one write of the result, then its history entry (issue 13).
     assert sorted(aws_calls[:2]) == ["GetItem", "UpdateItem"]
-    assert aws_calls[2:] == ["GetItem", "UpdateItem"]
+    assert aws_calls[2:] == ["GetItem", "UpdateItem", "BatchWriteItem"]
 
 
 def test_with_auth_the_password_is_read_alongside_the_app(aws, server, aws_calls):
@@ -337,7 +339,7 @@ def test_with_auth_the_password_is_read_alongside_the_app(aws, server, aws_calls
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 200
     assert sorted(aws_calls[:2]) == ["GetItem", "UpdateItem"]  # the server and the check counter
     assert sorted(aws_calls[2:4]) == ["GetItem", "GetSecretValue"]  # one round trip, concurrently
-    assert aws_calls[4:] == ["UpdateItem"]
+    assert aws_calls[4:] == ["UpdateItem", "BatchWriteItem"]  # the result, then its history entry
 
 
 # --- Template ------------------------------------------------------------------------------------
@@ -364,12 +366,27 @@ def test_the_template_bounds_and_confines_the_check_function():
         )
         for action in actions:
             granted.setdefault(action, []).extend(json.dumps(r) for r in resources)
-    assert set(granted) == {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}
+    assert set(granted) == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        "dynamodb:BatchWriteItem",  # the result's history entry (issue 13)
+        "events:PutEvents",  # a change of status, an expiring certificate (issue 13)
+    }
+    assert granted["dynamodb:BatchWriteItem"] == [json.dumps({"Fn::GetAtt": ["HistoryTable", "Arn"]})]
+    assert granted["events:PutEvents"] == [
+        json.dumps(
+            {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
+        )
+    ]
     assert sorted(granted["dynamodb:GetItem"]) == sorted(
         [json.dumps({"Fn::GetAtt": ["AppsTable", "Arn"]}), json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})]
     )
     assert sorted(granted["dynamodb:UpdateItem"]) == sorted(
-        [json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]}), json.dumps({"Fn::GetAtt": ["AccountsTable", "Arn"]})]
+        [
+            json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]}),
+            json.dumps({"Fn::GetAtt": ["AccountsTable", "Arn"]}),
+        ]
     )  # the result, and the account's check counter
     (secrets,) = granted["secretsmanager:GetSecretValue"]
     assert secrets.endswith(':secret:${AWS::StackName}/${StageName}/smtp/*"}')
@@ -404,7 +421,9 @@ def test_a_redirected_server_never_receives_the_stored_password(aws):
 
 def test_auth_over_a_plain_connection_is_refused_before_any_credential_is_sent(aws, server):
     # given a server with auth on, no encryption and no opt-in to clear-text AUTH
-    idsmtp = create_smtp(create_app(), server.port, auth=True, insecureauth=False, defaultfromemail="i@example.net")
+    idsmtp = create_smtp(
+        create_app(), server.port, auth=True, insecureauth=False, defaultfromemail="i@example.net"
+    )
     # when it is checked
     reply = call("smtps_check", {"idsmtp": idsmtp})
     # then the check fails at AUTH, says how to fix it, and the server saw no AUTH at all
@@ -423,7 +442,9 @@ def test_the_check_uses_the_pinned_secret_version_not_whatever_is_current(aws, s
     # when someone makes another version current behind the record's back
     name = aws.secrets.list_secrets()["SecretList"][0]["Name"]
     aws.secrets.put_secret_value(SecretId=name, SecretString=json.dumps({"password": "not-the-one"}))
-    assert json.loads(aws.secrets.get_secret_value(SecretId=name)["SecretString"])["password"] == "not-the-one"
+    assert (
+        json.loads(aws.secrets.get_secret_value(SecretId=name)["SecretString"])["password"] == "not-the-one"
+    )
     # then the check still authenticates with the record's own password
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 200
     assert server.sink.received[0].authenticated

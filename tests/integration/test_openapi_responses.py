@@ -202,6 +202,27 @@ def test_the_check_answers_as_described(world: auth_support.Cognito) -> None:
     assert stored["lastcheck"]["stage"] == "AUTH"
 
 
+def test_the_history_answers_as_described(world: auth_support.Cognito) -> None:
+    app = answer("apps_save", 200, {"name": "Shop", "testemail": "ops@example.net"})
+    with running_smtpd() as peer:
+        params = {
+            "idapp": app["_id"],
+            "host": "127.0.0.1",
+            "port": peer.port,
+            "defaultfromemail": "a@example.net",
+        }
+        idsmtp = answer("smtps_save", 200, params)["_id"]
+        assert answer("smtps_history", 200, {"idsmtp": idsmtp}) == []
+        assert answer("smtps_check", 200, {"idsmtp": idsmtp, "mode": "probe"}) is None
+        assert answer("smtps_check", 200, {**params, "mode": "probe"}) is None  # tried, not stored
+        tried = answer("smtps_save", 200, {**params, "verify": True})
+        assert tried["lastcheck"] is None
+    (entry,) = answer("smtps_history", 200, {"idsmtp": idsmtp, "limit": 5})
+    assert (entry["mode"], entry["trigger"], entry["status"]) == ("probe", "manual", "A")
+    assert error_of("smtps_history", 406, {"idsmtp": idsmtp}, account=ACCOUNT_B) == "SMTP_NOT_FOUND"
+    answer("smtps_history", 400, {"idsmtp": idsmtp, "limit": "0"})
+
+
 def test_every_operation_was_checked_here() -> None:
     """The routes this module drives are every route of the template (a new one needs its calls above)."""
     driven = {
@@ -216,6 +237,7 @@ def test_every_operation_was_checked_here() -> None:
         "smtps_find_by_id",
         "smtps_remove",
         "smtps_check",
+        "smtps_history",
     }
     assert {endpoint.function for endpoint in endpoints()} == driven
 

@@ -6,8 +6,11 @@ template is checked, so a function added later is covered without touching this 
 - no wildcard action, no NotAction/NotResource, no `Resource: "*"` in any statement;
 - DynamoDB actions only on the template's own tables, their indexes and their streams;
 - Secrets Manager only under the stack's secret prefix, and only for what needs it (a function is
-  known by its triggers: its API routes, the table streams it consumes), each with no more than it
-  needs; reading a password (GetSecretValue) is the check's alone;
+  known by its triggers: its API routes, the table streams and queues it consumes, its schedules), each
+  with no more than it needs; reading a password (GetSecretValue) is the check's and the health worker's
+  (its scheduled probes) alone;
+- SQS only on the template's own queues; EventBridge only PutEvents on the default bus, and only by what
+  records a check's result (the check and the health worker);
 - read-only functions (GET routes, and the API's authorizer) with read actions only and nothing in
   Secrets Manager;
 - the accounts table (revocations, check counters) only for those that need it, each only on its own
@@ -49,7 +52,13 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("POST", "/private/apps/remove"): {"secretsmanager:DeleteSecret"},
     ("POST", "/private/smtps/check"): {"secretsmanager:GetSecretValue"},
     ("STREAM", "SmtpsTable"): {"secretsmanager:DeleteSecret"},
+    ("QUEUE", "HealthQueue"): {"secretsmanager:GetSecretValue"},  # the scheduled probes (issue 13)
 }
+# Who may read a password: the check, and the worker of the scheduled probes.
+SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue")}
+DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+# Who may put events on the default bus (a result's status change, an expiring certificate).
+EVENT_PUBLISHERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue")}
 # What must reach it: creating a server stores its password, and the check reads it.
 SECRET_NEEDED = {("POST", "/private/smtps/save"), ("POST", "/private/smtps/check")}
 MANAGED = {
@@ -63,6 +72,7 @@ ACCOUNTS_ACCESS: dict[tuple[str, str], tuple[str, str]] = {
     ("AUTHORIZER", "Api"): ("dynamodb:GetItem", "account#*"),
     ("POST", "/private/auth/logout"): ("dynamodb:UpdateItem", "account#*"),
     ("POST", "/private/smtps/check"): ("dynamodb:UpdateItem", "checks#*"),
+    ("POST", "/private/smtps/save"): ("dynamodb:UpdateItem", "checks#*"),  # verify=true counts as a check
 }
 
 
@@ -133,7 +143,8 @@ def references_a_table(resource: Any, tables: dict[str, dict[str, Any]]) -> bool
 
 def triggers(source: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
     """Function -> what invokes it: (method, path) of its API routes, ("STREAM", table) of its streams,
-    ("AUTHORIZER", api) for an API's Lambda authorizer."""
+    ("QUEUE", queue) of its queues, ("SCHEDULE", event) of its schedules, ("AUTHORIZER", api) for an API's
+    Lambda authorizer."""
     found: dict[str, list[tuple[str, str]]] = {}
     for api, resource in template.resources(source, "AWS::Serverless::Api").items():
         for spec in ((resource["Properties"].get("Auth") or {}).get("Authorizers") or {}).values():
@@ -146,18 +157,50 @@ def triggers(source: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
         props = mapping["Properties"]
         function, source_arn = props.get("FunctionName"), props.get("EventSourceArn")
         if isinstance(function, dict) and isinstance(source_arn, dict) and "Fn::GetAtt" in source_arn:
-            found.setdefault(str(function.get("Ref")), []).append(("STREAM", source_arn["Fn::GetAtt"][0]))
+            origin = source_arn["Fn::GetAtt"][0]
+            kind = "QUEUE" if source["Resources"][origin]["Type"] == "AWS::SQS::Queue" else "STREAM"
+            found.setdefault(str(function.get("Ref")), []).append((kind, origin))
     for name, resource in template.resources(source, "AWS::Serverless::Function").items():
-        for event in (resource["Properties"].get("Events") or {}).values():
+        for event_name, event in (resource["Properties"].get("Events") or {}).items():
             stream = (event.get("Properties") or {}).get("Stream")
             if event["Type"] == "DynamoDB" and isinstance(stream, dict) and "Fn::GetAtt" in stream:
                 found.setdefault(name, []).append(("STREAM", stream["Fn::GetAtt"][0]))
+            if event["Type"] in ("Schedule", "ScheduleV2"):
+                found.setdefault(name, []).append(("SCHEDULE", event_name))
+            if event["Type"] == "SQS":
+                found.setdefault(name, []).append(("QUEUE", str(event["Properties"]["Queue"])))
     return found
 
 
-def statement_violations(
-    function: str, statement: dict[str, Any], tables: dict[str, dict[str, Any]], read_only: bool
+def references_a_queue(resource: Any, queues: dict[str, dict[str, Any]]) -> bool:
+    """GetAtt <Queue>.Arn of one of the template's queues."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        name, attribute = resource["Fn::GetAtt"]
+        return name in queues and attribute == "Arn"
+    return False
+
+
+def queue_and_bus_violations(
+    function: str, action: str, resources: list[Any], queues: dict[str, dict[str, Any]]
 ) -> Iterator[str]:
+    """SQS only on the template's queues; EventBridge only PutEvents on the default bus."""
+    if action.startswith("sqs:"):
+        for resource in resources:
+            if not references_a_queue(resource, queues):
+                yield f"{function}: {action} on {resource}, not one of the template's queues"
+    bad_bus = action != "events:PutEvents" or resources != [{"Fn::Sub": DEFAULT_BUS}]
+    if action.startswith("events:") and bad_bus:
+        yield f"{function}: {action} on {resources}, not PutEvents on the default bus"
+
+
+def statement_violations(
+    function: str,
+    statement: dict[str, Any],
+    tables: dict[str, dict[str, Any]],
+    read_only: bool,
+    queues: dict[str, dict[str, Any]] | None = None,
+) -> Iterator[str]:
+    queues = queues or {}
     yield from (
         f"{function}: {key}" for key in ("NotAction", "NotResource", "NotPrincipal") if key in statement
     )
@@ -179,6 +222,7 @@ def statement_violations(
             for resource in resources:
                 if resource != {"Fn::Sub": SECRET_ARN}:
                     yield f"{function}: {action} on {resource}, not under the stack's secret prefix"
+        yield from queue_and_bus_violations(function, action, resources, queues)
         if read_only and (service == "secretsmanager" or not verb.startswith(READ_VERBS)):
             yield f"{function}: {action} in a read-only function"
 
@@ -187,6 +231,7 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
     """Every way a function's permissions exceed least privilege, as readable sentences."""
     output = transformed(source)
     tables = template.resources(source, "AWS::DynamoDB::Table")
+    queues = template.resources(source, "AWS::SQS::Queue")
     invoked_by = triggers(source)
     functions = template.resources(source, "AWS::Serverless::Function")
     assert functions, "the template declares no function"
@@ -198,7 +243,7 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
             if arn not in MANAGED:
                 yield f"{function}: managed policy {arn}"
         for statement in statements:
-            yield from statement_violations(function, statement, tables, read_only)
+            yield from statement_violations(function, statement, tables, read_only, queues)
         secret_actions = {
             str(action)
             for statement in statements
@@ -212,6 +257,21 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
         for action in sorted(secret_actions - allowed):
             yield f"{function}: {action} is not for {its_triggers or 'a function without a trigger'}"
         yield from accounts_violations(function, statements, its_triggers)
+        yield from publisher_violations(function, statements, its_triggers)
+
+
+def publisher_violations(
+    function: str, statements: list[dict[str, Any]], its_triggers: list[tuple[str, str]]
+) -> Iterator[str]:
+    """events:PutEvents only for what records a check's result."""
+    publishes = any(
+        str(action).startswith("events:")
+        for statement in statements
+        if statement.get("Effect") == "Allow"
+        for action in as_list(statement.get("Action", []))
+    )
+    if publishes and not set(its_triggers) & EVENT_PUBLISHERS:
+        yield f"{function}: events:PutEvents is not for {its_triggers}"
 
 
 def on_accounts_table(statement: dict[str, Any]) -> bool:
@@ -282,8 +342,9 @@ def test_only_what_needs_it_reaches_secrets_manager() -> None:
     assert set(reaching) <= set(SECRET_ACTIONS), "reaches Secrets Manager without being listed"
     assert set(reaching) >= SECRET_NEEDED, "saving a password and checking a server need it"
     assert reaching[("POST", "/private/smtps/check")] == {"secretsmanager:GetSecretValue"}
+    assert reaching[("QUEUE", "HealthQueue")] == {"secretsmanager:GetSecretValue"}
     readers = {trigger for trigger, actions in reaching.items() if "secretsmanager:GetSecretValue" in actions}
-    assert readers == {("POST", "/private/smtps/check")}, "only the check reads a password"
+    assert readers == SECRET_READERS, "only the check and the scheduled probes read a password"
     # Whoever removes servers, their secrets are deleted: by the remove functions or by a stream consumer.
     deleters = {trigger for trigger, actions in reaching.items() if "secretsmanager:DeleteSecret" in actions}
     removers = {("POST", "/private/smtps/remove"), ("POST", "/private/apps/remove")}
@@ -429,3 +490,74 @@ def test_a_new_function_is_covered_without_editing_this_test() -> None:
     assert any(
         "ReportsFunction: secretsmanager:GetSecretValue in a read-only function" in p for p in found
     ), found
+
+
+# --- the health functions (issue 13) ----------------------------------------------------------------
+
+
+def granted_actions(function: str) -> dict[str, list[Any]]:
+    statements, _ = statements_of(transformed(real_template()), function)
+    granted: dict[str, list[Any]] = {}
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            granted.setdefault(str(action), []).extend(as_list(statement["Resource"]))
+    return granted
+
+
+def test_the_health_functions_are_known_by_their_triggers() -> None:
+    found = triggers(real_template())
+    assert found["HealthSweepFunction"] == [("SCHEDULE", "Sweep")]
+    assert found["HealthWorkerFunction"] == [("QUEUE", "HealthQueue")]
+    assert found["SmtpsHistoryFunction"] == [("GET", "/private/smtps/history")]
+
+
+def test_the_sweep_reads_the_index_and_sends_to_the_queue_and_nothing_else() -> None:
+    granted = granted_actions("HealthSweepFunction")
+    assert set(granted) == {"dynamodb:Query", "sqs:SendMessage"}
+    assert granted["dynamodb:Query"] == [{"Fn::Sub": "${SmtpsTable.Arn}/index/byNextCheck"}]
+    assert granted["sqs:SendMessage"] == [{"Fn::GetAtt": ["HealthQueue", "Arn"]}]
+
+
+def test_the_worker_has_what_a_probe_and_its_record_need_and_nothing_else() -> None:
+    granted = granted_actions("HealthWorkerFunction")
+    queue = [{"Fn::GetAtt": ["HealthQueue", "Arn"]}]
+    assert granted == {
+        "sqs:ReceiveMessage": queue,
+        "sqs:DeleteMessage": queue,
+        "sqs:GetQueueAttributes": queue,
+        "sqs:ChangeMessageVisibility": queue,
+        "dynamodb:UpdateItem": [SMTPS],  # the claim and the result, never an edit
+        "dynamodb:GetItem": [APPS],
+        "secretsmanager:GetSecretValue": [SECRETS],
+        "dynamodb:BatchWriteItem": [{"Fn::GetAtt": ["HistoryTable", "Arn"]}],
+        "events:PutEvents": [{"Fn::Sub": DEFAULT_BUS}],
+    }
+
+
+def test_history_is_read_only() -> None:
+    granted = granted_actions("SmtpsHistoryFunction")
+    assert granted == {
+        "dynamodb:GetItem": [SMTPS],
+        "dynamodb:Query": [{"Fn::GetAtt": ["HistoryTable", "Arn"]}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("function", "statement", "expected"),
+    [
+        ("HealthSweepFunction", allow("secretsmanager:GetSecretValue", SECRETS), "is not for"),
+        ("HealthSweepFunction", allow("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:other"), "queues"),
+        ("HealthSweepFunction", allow("events:PutEvents", {"Fn::Sub": DEFAULT_BUS}), "PutEvents is not for"),
+        ("AppsSaveFunction", allow("events:PutEvents", {"Fn::Sub": DEFAULT_BUS}), "PutEvents is not for"),
+        (
+            "HealthWorkerFunction",
+            allow("events:PutEvents", "arn:aws:events:us-east-1:1:event-bus/x"),
+            "default",
+        ),
+        ("HealthWorkerFunction", allow("sqs:*", {"Fn::GetAtt": ["HealthQueue", "Arn"]}), "wildcard action"),
+        ("SmtpsHistoryFunction", allow("dynamodb:BatchWriteItem", SMTPS), "in a read-only function"),
+    ],
+)
+def test_a_broader_health_policy_is_caught(function: str, statement: dict[str, Any], expected: str) -> None:
+    found = list(violations(with_function_statement(function, statement)))
+    assert any(expected in problem for problem in found), found

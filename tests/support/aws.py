@@ -17,8 +17,14 @@ __all__ = ["ACCOUNT_A", "ACCOUNT_B"]
 APPS_TABLE = "test-AppsTable"
 SMTPS_TABLE = "test-SmtpsTable"
 ACCOUNTS_TABLE = "test-AccountsTable"
+HISTORY_TABLE = "test-HistoryTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
-TABLES = {"AppsTable": APPS_TABLE, "SmtpsTable": SMTPS_TABLE, "AccountsTable": ACCOUNTS_TABLE}
+TABLES = {
+    "AppsTable": APPS_TABLE,
+    "SmtpsTable": SMTPS_TABLE,
+    "AccountsTable": ACCOUNTS_TABLE,
+    "HistoryTable": HISTORY_TABLE,
+}
 
 
 @dataclass

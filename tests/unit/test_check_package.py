@@ -77,7 +77,10 @@ def test_what_the_package_docstring_says_of_smtplib_holds_for_this_python():
 
 
 def test_lastcheck_is_the_contract_shape():
-    outcome = CheckOutcome(False, "RCPT", 550, "The server refused the recipient", ms=12)
+    outcome = CheckOutcome(
+        False, "RCPT", 550, "The server refused the recipient", ms=12, mode="probe",
+        timings={"RCPT": 3, "DNS": 1}, codes={"RCPT": 550}, capabilities=["AUTH PLAIN"],
+    )  # fmt: skip
     assert outcome.lastcheck("2026-11-23T10:00:00.000Z") == {
         "at": "2026-11-23T10:00:00.000Z",
         "ok": False,
@@ -85,6 +88,10 @@ def test_lastcheck_is_the_contract_shape():
         "code": 550,
         "message": "The server refused the recipient",
         "ms": 12,
+        "mode": "probe",
+        "stages": [{"stage": "DNS", "ms": 1, "code": None}, {"stage": "RCPT", "ms": 3, "code": 550}],
+        "tls": None,
+        "capabilities": ["AUTH PLAIN"],
     }
 
 

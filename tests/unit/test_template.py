@@ -248,13 +248,26 @@ def test_table_keys_and_the_by_app_index() -> None:
     ]
     smtps = tables["SmtpsTable"]["Properties"]
     assert smtps["KeySchema"] == [{"AttributeName": "_id", "KeyType": "HASH"}]
-    (index,) = smtps["GlobalSecondaryIndexes"]
+    index, due = smtps["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "byApp"
     assert index["KeySchema"] == [
         {"AttributeName": "idapp", "KeyType": "HASH"},
         {"AttributeName": "rank", "KeyType": "RANGE"},
     ]
     assert index["Projection"] == {"ProjectionType": "ALL"}
+    # The health sweep's sparse index (issue 13): the servers with a next check, by status, keys only.
+    assert due["IndexName"] == "byNextCheck"
+    assert due["KeySchema"] == [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "nextcheck", "KeyType": "RANGE"},
+    ]
+    assert due["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    history = tables["HistoryTable"]["Properties"]
+    assert history["KeySchema"] == [
+        {"AttributeName": "idsmtp", "KeyType": "HASH"},
+        {"AttributeName": "seq", "KeyType": "RANGE"},
+    ]
+    assert history["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
     accounts = tables["AccountsTable"]["Properties"]
     assert accounts["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert accounts["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
@@ -285,7 +298,11 @@ def test_the_smtps_table_streams_its_keys() -> None:
 
 
 def test_removals_feed_the_secrets_cleanup_function() -> None:
-    (mapping,) = template.resources(DOC, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = [
+        mapping
+        for mapping in template.resources(DOC, "AWS::Lambda::EventSourceMapping").values()
+        if mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["SmtpsTable", "StreamArn"]}
+    ]
     props = mapping["Properties"]
     assert props["FunctionName"] == {"Ref": "SecretsCleanupFunction"}
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["SmtpsTable", "StreamArn"]}

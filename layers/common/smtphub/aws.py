@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
 
 # Bounded so that no AWS call can eat API Gateway's 29 s: standard retries with backoff, short timeouts.
 _CLIENT_CONFIG: dict[str, Any] = {
@@ -70,6 +72,10 @@ def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
 def client(service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
 @overload
 def client(service: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+@overload
+def client(service: Literal["events"]) -> EventBridgeClient: ...
 def client(service: str) -> Any:
     with _LOCK:
         return _client(service)

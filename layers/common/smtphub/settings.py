@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 _SECRET_PREFIX = re.compile(r"[A-Za-z0-9/_+=.@-]+/")
 _TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
@@ -22,6 +23,8 @@ DEFAULT_CHECK_DEADLINE = 20.0
 MAX_CHECK_DEADLINE = 25.0  # API Gateway gives up at 29 s
 DEFAULT_CHECKS_PER_MINUTE = 10
 MAX_CHECKS_PER_MINUTE = 100_000
+DEFAULT_BACKOFF = (300, 900, 3600, 21600, 86400)  # 5 min, 15 min, 1 h, 6 h, then daily
+MAX_INTERVAL_HOURS = 24 * 365
 
 
 class SettingsError(ValueError):
@@ -50,6 +53,15 @@ class Settings:
     # Check, XOAUTH2: the providers' token URLs replaced (provider, https URL); set by the local runtime and
     # the tests only, never by the template. "microsoft=https://.../{tenant}/...,google=https://..."
     oauth_endpoint_overrides: tuple[tuple[str, str], ...] = ()  # OAUTH_ENDPOINT_OVERRIDES
+    # Health (smtphub.health): each check's result, kept 30 days, the last 50 per server.
+    history_table: str = ""  # HISTORY_TABLE (required by the functions that record or read results)
+    # Active servers are probed every this many hours, spread over the interval; 0: never.
+    health_interval_hours: int = 24  # HEALTH_INTERVAL_HOURS
+    # The waits before re-probing a failing server: the n-th consecutive failure waits the n-th step.
+    health_backoff_seconds: tuple[int, ...] = DEFAULT_BACKOFF  # HEALTH_BACKOFF_SECONDS
+    # Consecutive failed scheduled probes that disable a server (a manual check's failure always does).
+    disable_after: int = 3  # DISABLE_AFTER
+    health_queue_url: str = ""  # HEALTH_QUEUE_URL: where the sweep sends the servers due
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -82,6 +94,7 @@ class Settings:
         if not 1 <= checks <= MAX_CHECKS_PER_MINUTE:
             errors["CHECKS_PER_MINUTE"] = f"must be from 1 to {MAX_CHECKS_PER_MINUTE}"
         overrides = _overrides(environ.get("OAUTH_ENDPOINT_OVERRIDES", ""), errors)
+        health = _health(environ, errors)
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -95,7 +108,39 @@ class Settings:
             accounts_table=environ.get("ACCOUNTS_TABLE", ""),
             checks_per_minute=checks,
             oauth_endpoint_overrides=overrides,
+            history_table=environ.get("HISTORY_TABLE", ""),
+            health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
+            **health,
         )
+
+
+def _number(
+    environ: Mapping[str, str], name: str, bounds: tuple[int, int, int], errors: dict[str, str]
+) -> int:
+    """`name` as an integer from `low` to `high` (`default` when unset); bounds = (default, low, high)."""
+    default, low, high = bounds
+    text = environ.get(name, str(default)).strip()
+    value = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+    if not low <= value <= high:
+        errors[name] = f"must be an integer from {low} to {high}"
+    return value
+
+
+def _health(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """HEALTH_INTERVAL_HOURS (0-8760), HEALTH_BACKOFF_SECONDS (positive seconds, comma-separated),
+    DISABLE_AFTER (1-100)."""
+    interval = _number(environ, "HEALTH_INTERVAL_HOURS", (24, 0, MAX_INTERVAL_HOURS), errors)
+    disable_after = _number(environ, "DISABLE_AFTER", (3, 1, 100), errors)
+    raw = environ.get("HEALTH_BACKOFF_SECONDS", ",".join(map(str, DEFAULT_BACKOFF)))
+    steps = [part.strip() for part in raw.split(",")]
+    if not all(step.isascii() and step.isdigit() and 0 < int(step) < 10**7 for step in steps):
+        errors["HEALTH_BACKOFF_SECONDS"] = "must be positive whole seconds, comma-separated (300,900,3600)"
+        steps = []
+    return {
+        "health_interval_hours": interval,
+        "health_backoff_seconds": tuple(int(step) for step in steps),
+        "disable_after": disable_after,
+    }
 
 
 def _overrides(raw: str, errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -115,6 +160,7 @@ def _overrides(raw: str, errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
 _VARIABLES = (
     "APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX", "STAGE", "ALLOW_PRIVATE_ADDRESSES", "SECRET_RECOVERY_DAYS",
     "CHECK_DEADLINE_SECONDS", "ACCOUNTS_TABLE", "CHECKS_PER_MINUTE", "OAUTH_ENDPOINT_OVERRIDES",
+    "HISTORY_TABLE", "HEALTH_INTERVAL_HOURS", "HEALTH_BACKOFF_SECONDS", "DISABLE_AFTER", "HEALTH_QUEUE_URL",
 )  # fmt: skip
 
 

@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
     from smtphub.check.service import CheckService
+    from smtphub.health.alerts import Alerts
+    from smtphub.health.history import HistoryRepository, HistoryService
+    from smtphub.health.recorder import Recorder
+    from smtphub.health.repository import HealthRepository
+    from smtphub.health.schedule import Schedule
+    from smtphub.health.sweep import Sweep
+    from smtphub.health.worker import HealthWorker
     from smtphub.smtps.repository import SmtpRepository
     from smtphub.smtps.secrets import SecretRepository
     from smtphub.smtps.service import SmtpService
@@ -79,7 +86,81 @@ def secret_repository() -> SecretRepository:
 def smtp_service() -> SmtpService:
     from smtphub.smtps.service import SmtpService  # noqa: PLC0415
 
-    return SmtpService(app_repository(), smtp_repository(), secret_repository())
+    return SmtpService(app_repository(), smtp_repository(), secret_repository(), schedule(), clock())
+
+
+@_component
+def clock() -> Callable[[], float]:
+    """The wall clock the health schedule reads (tests replace it with `override("clock", ...)`)."""
+    import time  # noqa: PLC0415
+
+    return time.time
+
+
+@_component
+def schedule() -> Schedule:
+    from smtphub.health.schedule import Schedule  # noqa: PLC0415
+
+    config = settings()
+    return Schedule(config.health_interval_hours, config.health_backoff_seconds, config.disable_after)
+
+
+def _history_table() -> str:
+    if not settings().history_table:
+        raise SettingsError("HISTORY_TABLE is required")
+    return settings().history_table
+
+
+@_component
+def history_repository() -> HistoryRepository:
+    from smtphub.health.history import HistoryRepository  # noqa: PLC0415
+
+    return HistoryRepository(lambda: aws.client("dynamodb"), _history_table())
+
+
+@_component
+def history_service() -> HistoryService:
+    from smtphub.health.history import HistoryService  # noqa: PLC0415
+
+    return HistoryService(smtp_repository(), history_repository())
+
+
+@_component
+def alerts() -> Alerts:
+    from smtphub.health.alerts import Alerts  # noqa: PLC0415
+
+    return Alerts(lambda: aws.client("events"))
+
+
+@_component
+def recorder() -> Recorder:
+    from smtphub.health.recorder import Recorder  # noqa: PLC0415
+
+    return Recorder(smtp_repository(), history_repository(), alerts(), schedule(), clock())
+
+
+@_component
+def health_repository() -> HealthRepository:
+    from smtphub.health.repository import HealthRepository  # noqa: PLC0415
+
+    return HealthRepository(aws.client("dynamodb"), settings().smtps_table)
+
+
+@_component
+def health_sweep() -> Sweep:
+    from smtphub.health.sweep import HealthQueue, Sweep  # noqa: PLC0415
+
+    if not settings().health_queue_url:
+        raise SettingsError("HEALTH_QUEUE_URL is required")
+    queue = HealthQueue(lambda: aws.client("sqs"), settings().health_queue_url)
+    return Sweep(health_repository(), queue, schedule(), clock())
+
+
+@_component
+def health_worker() -> HealthWorker:
+    from smtphub.health.worker import HealthWorker  # noqa: PLC0415
+
+    return HealthWorker(health_repository(), check_service(), schedule(), clock())
 
 
 @_component
@@ -110,6 +191,7 @@ def check_service() -> CheckService:
         smtp_repository(),
         secret_repository(),
         check_limiter(),
+        recorder(),
         limits=Limits.within(config.check_deadline_seconds),
         allow_private=config.allow_private_addresses,
         oauth_endpoints=dict(config.oauth_endpoint_overrides),

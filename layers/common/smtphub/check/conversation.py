@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from collections.abc import Mapping
@@ -10,9 +11,9 @@ from smtphub import netguard
 from smtphub.check.commands import authenticate, ehlo
 from smtphub.check.limits import Deadline, Limits
 from smtphub.check.message import build_message, data_bytes, ehlo_name, needs_smtputf8
-from smtphub.check.plan import CheckOutcome, Plan, StageFailure
+from smtphub.check.plan import PROBE, CheckOutcome, Plan, StageFailure
 from smtphub.check.scrub import Scrubber
-from smtphub.check.session import Session
+from smtphub.check.session import Session, SmtpReply
 from smtphub.check.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, TLS, TOKEN
 from smtphub.check.tls import UNVERIFIED_NOTE, TlsContext, client_context, encrypted
 from smtphub.ids import now_iso
@@ -53,7 +54,20 @@ def converse(
     outcome.ms = round((time.monotonic() - started) * 1000)
     outcome.timings = dict(session.timings)
     outcome.transcript = session.transcript if plan.debug else None
+    outcome.mode = plan.mode
+    outcome.codes = dict(session.codes)
+    outcome.tls = session.tls_info
+    outcome.capabilities = capabilities(session)
     return outcome
+
+
+MAX_CAPABILITIES = 40
+
+
+def capabilities(session: Session) -> list[str]:
+    """The last EHLO's keywords with their parameters (`AUTH PLAIN LOGIN`, `SIZE 35882577`), scrubbed."""
+    shown = (session.scrub(f"{keyword} {value}".strip()) for keyword, value in session.extensions.items())
+    return [text for text in shown if text][:MAX_CAPABILITIES]
 
 
 def _converse(
@@ -158,6 +172,8 @@ def _deliver(session: Session, at: str) -> CheckOutcome:
     if reply.code not in (250, 251):
         hint = ": check the app's testemail" if reply.code in (550, 553) else ""
         session.refused(reply, f"The server refused the recipient {plan.recipient}", hint)
+    if plan.mode == PROBE:
+        return _probed(session, reply)
     session.enter(DATA)
     reply = session.command("DATA")
     if reply.code != 354:
@@ -172,6 +188,22 @@ def _deliver(session: Session, at: str) -> CheckOutcome:
     detail = f"{reply.code} {accepted}" if accepted else str(reply.code)
     return CheckOutcome(
         True, None, reply.code, f"The server accepted the test message for {plan.recipient} ({detail})"
+    )
+
+
+def _probed(session: Session, accepted: SmtpReply) -> CheckOutcome:
+    """A probe ends at RCPT: RSET (the envelope dropped) and QUIT, neither of which counts."""
+    with contextlib.suppress(StageFailure):
+        session.command("RSET", record=False)
+    _quit(session)
+    detail = session.scrub(" ".join(accepted.lines))
+    detail = f"{accepted.code} {detail}" if detail else str(accepted.code)
+    return CheckOutcome(
+        True,
+        None,
+        accepted.code,
+        f"The server accepted the sender and the recipient {session.plan.recipient} ({detail}); "
+        "probe: no message was sent",
     )
 
 

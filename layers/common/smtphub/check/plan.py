@@ -6,7 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from smtphub.check.stages import STAGES
+
 XOAUTH2 = "XOAUTH2"
+SEND = "send"  # the default: a real test message, as QueueMail's check
+PROBE = "probe"  # up to RCPT, then RSET and QUIT: no message (the scheduled re-checks)
+MODES = (SEND, PROBE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class Plan:
     cacert: str | None = None  # PEM: trust these CAs for this server instead of the system's
     tls_min: str = "1.2"
     helo: str | None = None  # the EHLO name; the sender's domain when None
+    mode: str = SEND  # SEND or PROBE
 
     @property
     def xoauth2(self) -> bool:
@@ -88,9 +94,21 @@ class CheckOutcome:
     ms: int = 0
     timings: dict[str, int] = field(default_factory=dict)
     transcript: list[str] | None = None
+    mode: str = SEND
+    codes: dict[str, int] = field(default_factory=dict)  # the last reply code of each stage
+    tls: dict[str, Any] | None = None  # smtphub.check.tls.describe, scrubbed
+    capabilities: list[str] = field(default_factory=list)  # the last EHLO's keywords, scrubbed
+
+    @property
+    def stages(self) -> list[dict[str, Any]]:
+        """Each stage reached, in the contract's order: its time and the last reply code it got."""
+        reached = sorted(self.timings, key=lambda stage: STAGES.index(stage) if stage in STAGES else 99)
+        return [
+            {"stage": stage, "ms": self.timings[stage], "code": self.codes.get(stage)} for stage in reached
+        ]
 
     def lastcheck(self, at: str) -> dict[str, Any]:
-        """The server's `lastcheck` JSON as the contract shows it."""
+        """The server's `lastcheck` JSON as the contract shows it (every text in it scrubbed)."""
         return {
             "at": at,
             "ok": self.ok,
@@ -98,6 +116,10 @@ class CheckOutcome:
             "code": self.code,
             "message": self.message,
             "ms": self.ms,
+            "mode": self.mode,
+            "stages": self.stages,
+            "tls": dict(self.tls) if self.tls is not None else None,
+            "capabilities": list(self.capabilities),
         }
 
 

@@ -1,15 +1,20 @@
-"""POST /private/smtps/check: read, converse, record.
+"""POST /private/smtps/check, save's verify=true and the scheduled probes: one core, two modes.
 
+A manual check (`check`):
 1. Take one of the account's checks for this minute (smtphub.accounts.limits: beyond it, RateLimited,
    whatever else the request would have found) while GetItem reads the server (owner, settings, version,
    the secret version that belongs to it): two calls, one round trip.
 2. GetItem its app (testemail, From fallback) and, only when auth is on, GetSecretValue of exactly the
    secret versions the server's record names (one, unless its write-only values were sent in separate
    edits: smtphub.smtps.secrets): all run concurrently, one round trip.
-3. The SMTP conversation (smtphub.check.converse), under the check's one deadline.
-4. One conditional UpdateItem recording the outcome (SmtpRepository.record_check), one log line and one
-   metric (smtphub.check.report). A failed check is CheckFailed; a result made stale by an edit during
-   the check is not recorded (Conflict).
+3. The SMTP conversation (smtphub.check.converse) in the request's `mode`, under the check's one deadline.
+4. The result stored (smtphub.health.recorder: one conditional UpdateItem, the history entry, the alerts),
+   one log line and one metric (smtphub.check.report). A failed check is CheckFailed; a result made stale
+   by an edit during the check is not recorded (Conflict).
+
+`try_settings` (settings instead of, or over, a stored server) and `verify` (save's verify=true) take the
+same limit and converse the same way, and store nothing. `scheduled` is the health worker's probe of a
+server it holds (smtphub.health.worker): no limit, mode probe, recorded under its lease.
 """
 
 from __future__ import annotations
@@ -21,20 +26,27 @@ from typing import TYPE_CHECKING
 
 from smtphub.apps.models import App
 from smtphub.apps.repository import AppRepository
-from smtphub.check import Deadline, Limits, OAuth, Plan, converse, report
-from smtphub.errors import CheckFailed, Conflict, InvalidInput, SmtpNotFound
+from smtphub.check import Deadline, Limits, converse, report
+from smtphub.check.inputs import plan_for, read_secrets
+from smtphub.check.plan import PROBE, SEND, CheckOutcome, Plan
+from smtphub.errors import CheckFailed, Conflict, InvalidInput, NotFound, SmtpNotFound
 from smtphub.ids import now_iso
-from smtphub.smtps.models import Smtp, SmtpRef, secrets_used
+from smtphub.smtps.models import CheckSmtp, Smtp, SmtpRef, apply_edit, secrets_used
 from smtphub.smtps.repository import SmtpRepository
 from smtphub.smtps.secrets import SecretRepository
 
 if TYPE_CHECKING:
     from smtphub.accounts.limits import CheckLimiter
+    from smtphub.health.recorder import Recorder
+
+__all__ = ["CheckService", "plan_for", "read_secrets"]
 
 STALE_MESSAGE = (
     "The SMTP server was edited or checked with other settings while this check ran, so its result "
     "was not recorded: check it again"
 )
+VERIFY_NEEDS = "must be given with verify=true: save cannot read the stored one (check first, then save)"
+TRIED = "000000000000000000000000"  # the id of a server tried before it exists
 
 
 class CheckService:
@@ -44,6 +56,7 @@ class CheckService:
         smtps: SmtpRepository,
         secrets: SecretRepository,
         limiter: CheckLimiter,
+        recorder: Recorder,
         *,
         limits: Limits,
         allow_private: bool,
@@ -54,30 +67,29 @@ class CheckService:
         self.smtps = smtps
         self.secrets = secrets
         self.limiter = limiter
+        self.recorder = recorder
         self.limits = limits
         self.allow_private = allow_private
         self.tls_context = tls_context
         self.oauth_endpoints = dict(oauth_endpoints or {})  # the providers' token URLs replaced (local runs)
 
-    def check(self, ref: SmtpRef) -> None:
-        """Send the test message; CheckFailed with stage, code and message when the server fails."""
+    def check(self, ref: SmtpRef | CheckSmtp, mode: str = SEND) -> None:
+        """Check a stored server (or, given settings, `try_settings`); CheckFailed with stage, code and
+        message when the server fails."""
+        if isinstance(ref, CheckSmtp):
+            if ref.fields is not None:
+                return self.try_settings(ref)
+            mode = ref.mode
+            ref = SmtpRef(ref.account_id, str(ref.smtp_id))
         deadline = Deadline(self.limits.total)
-        smtp = self._limited_read(ref)
+        smtp = self._limited_read(ref.account_id, ref.smtp_id)
         app, secrets = self._app_and_secrets(smtp)
-        plan = plan_for(smtp, app, secrets)
         at = now_iso()
-        outcome = converse(
-            plan,
-            limits=self.limits,
-            deadline=deadline,
-            allow_private=self.allow_private,
-            tls_context=self.tls_context,
-            at=at,
-            oauth_endpoints=self.oauth_endpoints,
-        )
+        plan = plan_for(smtp, app, secrets, mode)
+        outcome = self._converse(plan, deadline, at)
         recorded = "error"
         try:
-            self.smtps.record_check(smtp, ok=outcome.ok, lastcheck=outcome.lastcheck(at))
+            self.recorder.record(smtp, outcome, at, trigger="manual")
             recorded = "yes"
         except Conflict:
             recorded = "stale"
@@ -87,20 +99,90 @@ class CheckService:
             raise
         finally:
             report(plan, outcome, recorded=recorded, total_ms=deadline.elapsed_ms())
-        if not outcome.ok:
-            raise CheckFailed(outcome.message, stage=outcome.stage, code=outcome.code)
+        _raise_if_failed(outcome)
+        return None
 
-    def _limited_read(self, ref: SmtpRef) -> Smtp:
+    def try_settings(self, command: CheckSmtp) -> None:
+        """Check settings without storing anything: a new server's, or a stored one's with changes (its
+        stored secrets reused only where the binding rule lets them go)."""
+        deadline = Deadline(self.limits.total)
+        fields = dict(command.fields or {})
+        if command.smtp_id is None:
+            self.limiter.take(command.account_id)
+            smtp = Smtp(id=TRIED, account_id=command.account_id, created="", modified="", **fields)  # type: ignore[arg-type]
+            app, secrets = self.apps.get_live(command.account_id, smtp.app_id), dict(command.secrets)
+        else:
+            current = self._limited_read(command.account_id, command.smtp_id)
+            smtp, _ = apply_edit(current, fields, set(command.secrets))  # type: ignore[arg-type]
+            app, stored = self._app_and_secrets(smtp, skip=set(command.secrets))
+            secrets = {**stored, **command.secrets}
+        self._run_unrecorded(smtp, app, secrets, command.mode, deadline)
+
+    def verify(self, smtp: Smtp, sent: Mapping[str, str]) -> None:
+        """save's verify=true: a probe of `smtp` as it would be stored, with the write-only values `sent`
+        (save may not read stored ones: a value the probe needs and was not sent is a 400)."""
+        deadline = Deadline(self.limits.total)
+        needed = secrets_used(smtp, set(smtp.secret_versions) | set(sent)) - set(sent)
+        if needed:
+            raise InvalidInput(dict.fromkeys(sorted(needed), VERIFY_NEEDS))
+        self.limiter.take(smtp.account_id)
+        app = self.apps.get_live(smtp.account_id, smtp.app_id)
+        self._run_unrecorded(smtp, app, dict(sent), PROBE, deadline)
+
+    def scheduled(self, smtp: Smtp, lease: int) -> str:
+        """The health worker's probe of `smtp`, held until `lease`: what became of it (`recorded`,
+        `stale`, `gone`, `unprobeable`: no one to send to or from)."""
+        deadline = Deadline(self.limits.total)
+        try:
+            app, secrets = self._app_and_secrets(smtp)
+            plan = plan_for(smtp, app, secrets, PROBE)
+        except NotFound:
+            return "gone"  # the app is being removed, and its servers with it
+        except InvalidInput:
+            return "unprobeable"
+        at = now_iso()
+        outcome = self._converse(plan, deadline, at)
+        recorded = "error"
+        try:
+            self.recorder.record(smtp, outcome, at, trigger="scheduled", lease=lease)
+            recorded = "yes"
+        except (Conflict, SmtpNotFound):
+            recorded = "stale"
+        finally:
+            report(plan, outcome, recorded=recorded, total_ms=deadline.elapsed_ms())
+        return "recorded" if recorded == "yes" else recorded
+
+    def _run_unrecorded(
+        self, smtp: Smtp, app: App, secrets: Mapping[str, str], mode: str, deadline: Deadline
+    ) -> None:
+        plan = plan_for(smtp, app, secrets, mode)
+        outcome = self._converse(plan, deadline, now_iso())
+        report(plan, outcome, recorded="no", total_ms=deadline.elapsed_ms())
+        _raise_if_failed(outcome)
+
+    def _converse(self, plan: Plan, deadline: Deadline, at: str) -> CheckOutcome:
+        return converse(
+            plan,
+            limits=self.limits,
+            deadline=deadline,
+            allow_private=self.allow_private,
+            tls_context=self.tls_context,
+            at=at,
+            oauth_endpoints=self.oauth_endpoints,
+        )
+
+    def _limited_read(self, account_id: str, smtp_id: str) -> Smtp:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-check-limit") as pool:
-            taken = pool.submit(self.limiter.take, ref.account_id)
+            taken = pool.submit(self.limiter.take, account_id)
             try:
-                return self.smtps.get_owned(ref.account_id, ref.smtp_id)
+                return self.smtps.get_owned(account_id, smtp_id)
             finally:
                 taken.result()  # RateLimited wins: a flood of checks learns nothing else
 
-    def _app_and_secrets(self, smtp: Smtp) -> tuple[App, dict[str, str]]:
-        """The app, and the write-only values this check sends (or gets its token with), concurrently."""
-        needed = secrets_used(smtp, set(smtp.secret_versions)) & set(smtp.secret_versions)
+    def _app_and_secrets(self, smtp: Smtp, skip: Collection[str] = ()) -> tuple[App, dict[str, str]]:
+        """The app, and the stored write-only values this check sends (or gets its token with) but those
+        in `skip`, concurrently."""
+        needed = secrets_used(smtp, set(smtp.secret_versions)) & set(smtp.secret_versions) - set(skip)
         if not needed:
             return self.apps.get_live(smtp.account_id, smtp.app_id), {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-check-secret") as pool:
@@ -109,82 +191,6 @@ class CheckService:
             return app, secrets.result()
 
 
-def read_secrets(
-    secrets: SecretRepository, smtp: Smtp, only: Collection[str] | None = None
-) -> dict[str, str]:
-    """Each write-only value of `smtp` (or those in `only`), from exactly the secret version its record
-    names for it (the versions read concurrently). A value whose version is gone is missing: the check
-    says so."""
-    names_by_version: dict[str, list[str]] = {}
-    for name, version in smtp.secret_versions.items():
-        if only is None or name in only:
-            names_by_version.setdefault(version, []).append(name)
-    if not names_by_version:
-        return {}
-    if len(names_by_version) == 1:
-        ((version, names),) = names_by_version.items()
-        held = secrets.read(smtp.id, version) or {}
-        return {name: held[name] for name in names if name in held}
-    values: dict[str, str] = {}
-    with ThreadPoolExecutor(
-        max_workers=len(names_by_version), thread_name_prefix="smtp-check-secret"
-    ) as pool:
-        reads = {version: pool.submit(secrets.read, smtp.id, version) for version in names_by_version}
-        for version, names in names_by_version.items():
-            held = reads[version].result() or {}
-            values.update({name: held[name] for name in names if name in held})
-    return values
-
-
-def plan_for(smtp: Smtp, app: App, secrets: Mapping[str, str] | str | None) -> Plan:
-    """The check of `smtp`; InvalidInput naming what is missing when there is no one to send to or from."""
-    sender = smtp.defaultfromemail or app.defaultfromemail
-    # The name that goes with the address, else the other one's.
-    if smtp.defaultfromemail:
-        name = smtp.defaultfromname or app.defaultfromname
-    else:
-        name = app.defaultfromname or smtp.defaultfromname
-    missing: dict[str, str] = {}
-    if not app.testemail:
-        missing["testemail"] = "the app has no testemail to send the test message to: set it with apps/save"
-    if not sender:
-        missing["defaultfromemail"] = (
-            "neither the SMTP server nor its app has a defaultfromemail to send from"
-        )
-    if missing or not app.testemail or not sender:
-        raise InvalidInput(missing, "The check needs the app's testemail and a From address")
-    values = {"password": secrets} if isinstance(secrets, str) else dict(secrets or {})
-    oauth = None
-    if smtp.oauthprovider:
-        oauth = OAuth(
-            provider=smtp.oauthprovider,
-            tenant=smtp.oauthtenant,
-            client_id=smtp.oauthclientid,
-            token_url=smtp.oauthtokenurl,
-            client_secret=values.get("oauthclientsecret"),
-            refresh_token=values.get("oauthrefreshtoken"),
-            service_account=values.get("oauthserviceaccount"),
-        )
-    return Plan(
-        smtp_id=smtp.id,
-        app_id=app.id,
-        app_name=app.name,
-        host=smtp.host,
-        port=smtp.port,
-        sender=sender,
-        sender_name=name,
-        recipient=app.testemail,
-        ssltls=smtp.ssltls,
-        starttls=smtp.starttls,
-        auth=smtp.auth,
-        username=smtp.username,
-        password=values.get("password"),
-        debug=smtp.debug,
-        insecure_auth=smtp.insecureauth,
-        authmech=smtp.authmech,
-        oauth=oauth,
-        tls_verify=smtp.tlsverify,
-        cacert=smtp.cacert,
-        tls_min=smtp.tlsmin,
-        helo=smtp.helo,
-    )
+def _raise_if_failed(outcome: CheckOutcome) -> None:
+    if not outcome.ok:
+        raise CheckFailed(outcome.message, stage=outcome.stage, code=outcome.code)

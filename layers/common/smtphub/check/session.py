@@ -11,13 +11,14 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from smtphub import netguard
 from smtphub.check.limits import Deadline, Limits
 from smtphub.check.plan import Plan, StageFailure
 from smtphub.check.scrub import Scrubber
 from smtphub.check.stages import AUTH, DNS
+from smtphub.check.tls import describe
 
 MAX_TRANSCRIPT = 60
 _NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNEXPECTED_EOF_WHILE_READING")
@@ -51,6 +52,8 @@ class Session:
         self.tls = False
         self.extensions: dict[str, str] = {}
         self.timings: dict[str, int] = {}
+        self.codes: dict[str, int] = {}  # the last reply code of each stage
+        self.tls_info: dict[str, Any] | None = None  # smtphub.check.tls.describe, once encrypted
         self.transcript: list[str] = []
         self.xoauth2_status = ""
         self.tls_context: Callable[[], ssl.SSLContext] = (
@@ -141,6 +144,7 @@ class Session:
         except OSError as error:
             self.fail(f"The connection was lost during the TLS handshake ({error.strerror or 'error'})")
         self.tls = True
+        self.tls_info = describe(self.sock, self.scrub) if isinstance(self.sock, ssl.SSLSocket) else None
         self.buffer.clear()  # nothing sent in clear before the handshake may be trusted after it
 
     def send(self, line: str | bytes, shown: str | None = None) -> None:
@@ -184,8 +188,9 @@ class Session:
                 self.fail("The server closed the connection")
             self.buffer += chunk
 
-    def reply(self, what: str = "answer", hint: str = "") -> SmtpReply:
-        """One complete reply (all its lines), within `limits.reply` and the deadline."""
+    def reply(self, what: str = "answer", hint: str = "", *, record: bool = True) -> SmtpReply:
+        """One complete reply (all its lines), within `limits.reply` and the deadline; its code becomes the
+        stage's (`codes`) unless `record` is False."""
         started = time.monotonic()
         until = started + self.wait(self.limits.reply)
         lines: list[bytes] = []
@@ -210,11 +215,14 @@ class Session:
                 self.fail(f"The server did not finish its {what} within {waited:.1f} s{hint}")
             self.fail(f"The server sent no {what} within {waited:.1f} s{hint}")
         text = tuple(line[4:].decode("utf-8", "replace") for line in lines)
-        return SmtpReply(int(lines[-1][:3]), text)
+        reply = SmtpReply(int(lines[-1][:3]), text)
+        if record:
+            self.codes[self.stage] = reply.code
+        return reply
 
-    def command(self, line: str, shown: str | None = None) -> SmtpReply:
+    def command(self, line: str, shown: str | None = None, *, record: bool = True) -> SmtpReply:
         self.send(line, shown)
-        return self.reply()
+        return self.reply(record=record)
 
 
 def _tls_hint(plan: Plan, error: ssl.SSLError) -> str:

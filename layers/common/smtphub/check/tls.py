@@ -4,8 +4,11 @@ system's CAs (smtphub.check.oauth)."""
 
 from __future__ import annotations
 
+import math
 import ssl
+import time
 from collections.abc import Callable
+from typing import Any
 
 from smtphub.check.plan import Plan
 
@@ -34,3 +37,43 @@ def client_context(plan: Plan, system: TlsContext) -> ssl.SSLContext:
 
 def encrypted(plan: Plan) -> bool:
     return plan.ssltls or plan.starttls
+
+
+# RFC 4514's short names of the attributes certificates use most; others keep Python's long name.
+_SHORT = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+    "domainComponent": "DC",
+}
+
+
+def describe(
+    sock: ssl.SSLSocket, scrub: Callable[[str], str], now: Callable[[], float] = time.time
+) -> dict[str, Any]:
+    """`lastcheck.tls`: the negotiated version and cipher, and the certificate's subject, issuer, notAfter
+    (ISO, UTC) and whole days left. The certificate's fields are null when it was not verified
+    (`tlsverify=false`: Python parses only a verified certificate). Every text goes through `scrub`."""
+    cipher = sock.cipher()
+    certificate = sock.getpeercert() or {}
+    not_after = certificate.get("notAfter")
+    expires = ssl.cert_time_to_seconds(not_after) if isinstance(not_after, str) else None
+    return {
+        "version": scrub(sock.version() or "") or None,
+        "cipher": scrub(cipher[0]) if cipher else None,
+        "subject": _name(certificate.get("subject"), scrub),
+        "issuer": _name(certificate.get("issuer"), scrub),
+        "notAfter": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)) if expires else None,
+        "daysLeft": math.floor((expires - now()) / 86400) if expires else None,
+    }
+
+
+def _name(rdns: Any, scrub: Callable[[str], str]) -> str | None:
+    """A distinguished name as `CN=mx.example.net, O=Example`, scrubbed; None when there is none."""
+    if not rdns:
+        return None
+    parts = [f"{_SHORT.get(key, key)}={value}" for rdn in rdns for key, value in rdn]
+    return scrub(", ".join(parts)) or None

@@ -10,7 +10,7 @@ from smtphub.smtps.models import WRITE_ONLY, Smtp
 
 # Smtp attributes with another name in the JSON; attributes not listed in _SMTP_PRIVATE are all shown.
 _SMTP_RENAMED = {"id": "_id", "app_id": "idapp", "ssltls": "sslTls"}
-_SMTP_PRIVATE = frozenset({"account_id", "version", "secret_version", "secretfields"})
+_SMTP_PRIVATE = frozenset({"account_id", "version", "secret_version", "secretfields", "nextcheck", "checks"})
 _SMTP_FIELDS = tuple(name for name in Smtp.__dataclass_fields__ if name not in _SMTP_PRIVATE)
 
 
@@ -22,6 +22,11 @@ def smtp_json(smtp: Smtp) -> dict[str, Any]:
     body = {_SMTP_RENAMED.get(name, name): _plain(getattr(smtp, name)) for name in _SMTP_FIELDS}
     stored = smtp.secret_versions
     return body | {f"has{name}": name in stored for name in WRITE_ONLY if name != "password"}
+
+
+def history_json(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """smtps/history: each result as stored (lastcheck's members, `trigger` and the `status` it left)."""
+    return [_plain(result) for result in results]
 
 
 def smtps_json(smtps: list[Smtp]) -> list[dict[str, Any]]:

@@ -9,8 +9,10 @@ which version of that secret holds each of them (`secret_version` and `secretfie
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
+
+from smtphub.errors import InvalidInput
 
 STATUS_ACTIVE = "A"
 STATUS_DISABLED = "D"
@@ -100,6 +102,10 @@ class Smtp:
     # Which write-only values the record has, each with the version that holds it ("": `secret_version`).
     # None on records written before there was more than the password: their secret holds the password.
     secretfields: Mapping[str, str] | None = None
+    # Health (smtphub.health): when the schedule probes it next (epoch seconds; None: not scheduled), and
+    # how many check results it has recorded (the history's sequence).
+    nextcheck: int | None = None
+    checks: int = 0
 
     @property
     def secret_versions(self) -> dict[str, str]:
@@ -134,6 +140,7 @@ class CreateSmtp:
     account_id: str
     fields: SmtpFields  # app_id, host and port among them
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # write-only values, by name
+    verify: bool = False  # store only if a probe of the server passes
 
     @property
     def password(self) -> str | None:
@@ -146,6 +153,7 @@ class EditSmtp:
     smtp_id: str
     changes: SmtpFields
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # the write-only values sent
+    verify: bool = False  # store only if a probe of the server as edited passes
 
     @property
     def password(self) -> str | None:
@@ -158,6 +166,31 @@ class SmtpRef:
 
     account_id: str
     smtp_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSmtp:
+    """smtps/check: the stored server `smtp_id` as it is (`fields` None), or settings tried without storing
+    anything: a new server's (`smtp_id` None: `fields` has app_id, host and port), or the stored server's
+    with `fields` changed (its stored write-only values reused where the binding rule allows)."""
+
+    account_id: str
+    smtp_id: str | None
+    mode: str = "send"
+    fields: SmtpFields | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # write-only values sent
+
+
+def apply_edit(current: Smtp, changes: SmtpFields, sent: Collection[str]) -> tuple[Smtp, dict[str, Any]]:
+    """`current` with the `changes` that differ from it, and those; InvalidInput naming every rule the
+    result breaks (its settings, and where its stored secrets would go without being `sent` again)."""
+    changed = {name: value for name, value in changes.items() if value != getattr(current, name)}
+    edited = replace(current, **changed)  # type: ignore[arg-type]
+    problems = settings_problems(edited, set(current.secret_versions) | set(sent))
+    problems = {**rebinding_problems(current, edited, given=set(sent)), **problems}
+    if problems:
+        raise InvalidInput(problems)
+    return edited, changed
 
 
 def settings_problems(smtp: Any, secrets: Collection[str]) -> dict[str, str]:

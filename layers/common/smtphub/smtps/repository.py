@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, pages, to_attribute, transact
+from smtphub.dynamo import condition_failed, from_item, pages, to_attribute, transact
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
 
@@ -191,37 +192,37 @@ class SmtpRepository:
             if pending:
                 raise RuntimeError("DynamoDB left deletions unprocessed after retries")
 
-    def record_check(self, smtp: Smtp, *, ok: bool, lastcheck: Mapping[str, Any]) -> None:
-        """Store a check's outcome in one conditional UpdateItem.
+    def record_check(
+        self,
+        smtp: Smtp,
+        *,
+        ok: bool,
+        lastcheck: Mapping[str, Any],
+        disable: bool = True,
+        nextcheck: int | None = None,
+        lease: int | None = None,
+    ) -> Recorded:
+        """Store a check's outcome in one conditional UpdateItem; what it replaced.
 
-        Success: status A, numerrors 0; failure: status D, numerrors + 1 (atomic ADD, so concurrent checks
-        all count). `version` and `modified` stay as they are: a check is not an edit and never makes a
-        concurrent edit fail. The write holds only while the server exists, is the same account's and is
-        still at the version the check used: otherwise SmtpNotFound when it is gone, Conflict when it was
-        edited meanwhile, and nothing is written.
+        Success: status A, numerrors 0; failure: numerrors + 1 (atomic ADD, so concurrent checks all count)
+        and, when `disable`, status D. `nextcheck` is the next scheduled probe (None: none), `checks` counts
+        the results (the history's sequence). `version` and `modified` stay as they are: a check is not an
+        edit and never makes a concurrent edit fail. The write holds only while the server exists, is the
+        same account's, is still at the version the check used and, for a scheduled probe, still held by
+        its `lease`: otherwise SmtpNotFound when it is gone, Conflict when it changed, and nothing is written.
         """
-        names = {"#id": "_id", "#owner": "iduser", "#version": "version", "#status": "status",
-                 "#numerrors": "numerrors", "#lastcheck": "lastcheck"}  # fmt: skip
-        values: dict[str, Any] = {
-            ":expected": {"N": str(smtp.version)},
-            ":owner": {"S": smtp.account_id},
-            ":status": {"S": STATUS_ACTIVE if ok else STATUS_DISABLED},
-            ":lastcheck": to_attribute(lastcheck),
-        }
-        if ok:
-            expression = "SET #status = :status, #lastcheck = :lastcheck, #numerrors = :zero"
-            values[":zero"] = {"N": "0"}
-        else:
-            expression = "SET #status = :status, #lastcheck = :lastcheck ADD #numerrors :one"
-            values[":one"] = {"N": "1"}
+        expression, condition, names, values = _record_update(
+            smtp, ok=ok, lastcheck=lastcheck, disable=disable, nextcheck=nextcheck, lease=lease
+        )
         try:
-            self.client.update_item(
+            answer = self.client.update_item(
                 TableName=self.table,
                 Key=self._key(smtp.id),
                 UpdateExpression=expression,
-                ConditionExpression="attribute_exists(#id) AND #owner = :owner AND #version = :expected",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as error:
@@ -231,3 +232,57 @@ class SmtpRepository:
             if old.get("iduser") != {"S": smtp.account_id}:
                 raise SmtpNotFound() from None
             raise Conflict() from None
+        before = from_item(answer.get("Attributes") or {})
+        return Recorded(before.get("status"), before.get("lastcheck"), int(before.get("checks") or 0) + 1)
+
+
+def _record_update(
+    smtp: Smtp,
+    *,
+    ok: bool,
+    lastcheck: Mapping[str, Any],
+    disable: bool,
+    nextcheck: int | None,
+    lease: int | None,
+) -> tuple[str, str, dict[str, str], dict[str, Any]]:
+    """record_check's UpdateExpression, ConditionExpression, names and values."""
+    names = {"#id": "_id", "#owner": "iduser", "#version": "version", "#numerrors": "numerrors",
+             "#lastcheck": "lastcheck", "#next": "nextcheck", "#checks": "checks"}  # fmt: skip
+    values: dict[str, Any] = {
+        ":expected": {"N": str(smtp.version)},
+        ":owner": {"S": smtp.account_id},
+        ":lastcheck": to_attribute(lastcheck),
+        ":one": {"N": "1"},
+    }
+    sets = ["#lastcheck = :lastcheck"]
+    adds = ["#checks :one"]
+    if ok or disable:
+        sets.append("#status = :status")
+        names["#status"] = "status"
+        values[":status"] = {"S": STATUS_ACTIVE if ok else STATUS_DISABLED}
+    if ok:
+        sets.append("#numerrors = :zero")
+        values[":zero"] = {"N": "0"}
+    else:
+        adds.append("#numerrors :one")
+    if nextcheck is not None:
+        sets.append("#next = :next")
+        values[":next"] = {"N": str(nextcheck)}
+    expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
+    if nextcheck is None:
+        expression += " REMOVE #next"
+    condition = "attribute_exists(#id) AND #owner = :owner AND #version = :expected"
+    if lease is not None:
+        condition += " AND #next = :lease"
+        values[":lease"] = {"N": str(lease)}
+    return expression, condition, names, values
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What a recorded check replaced: the status before (None if the write left it alone), the lastcheck
+    before, and the result's number among the server's (its history `seq`)."""
+
+    previous_status: str | None
+    previous_lastcheck: Mapping[str, Any] | None
+    seq: int

@@ -20,30 +20,41 @@ XOAUTH2's secrets: `secretVersion` for the newest write, `secretfields` for the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from smtphub.apps.repository import AppRepository
-from smtphub.errors import InvalidInput, SmtpNotFound
+from smtphub.errors import SmtpNotFound
 from smtphub.ids import new_id, now_iso
 from smtphub.observability import logger
-from smtphub.smtps.models import (
-    CreateSmtp,
-    EditSmtp,
-    Smtp,
-    SmtpRef,
-    rebinding_problems,
-    settings_problems,
-)
+from smtphub.smtps.models import CreateSmtp, EditSmtp, Smtp, SmtpRef, apply_edit
 from smtphub.smtps.repository import SmtpRepository
 from smtphub.smtps.secrets import SecretRepository
 
+if TYPE_CHECKING:
+    from smtphub.health.schedule import Schedule
+
+# save's verify=true: probe the server as it would be stored, with the write-only values sent; raises when
+# it must not be stored (smtphub.check.service.CheckService.verify).
+Verifier = Callable[[Smtp, Mapping[str, str]], None]
+
 
 class SmtpService:
-    def __init__(self, apps: AppRepository, smtps: SmtpRepository, secrets: SecretRepository) -> None:
+    def __init__(
+        self,
+        apps: AppRepository,
+        smtps: SmtpRepository,
+        secrets: SecretRepository,
+        schedule: Schedule | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.apps = apps
         self.smtps = smtps
         self.secrets = secrets
+        self.schedule = schedule  # a new server's first scheduled probe (smtphub.health.schedule)
+        self.clock = clock
 
     def find(self, ref: SmtpRef) -> Smtp:
         return self.smtps.get_owned(ref.account_id, ref.smtp_id)
@@ -53,10 +64,13 @@ class SmtpService:
         # The index is ordered by rank (priority, created, id); the owner test is belt and braces.
         return [smtp for smtp in self.smtps.list_by_app(app_id) if smtp.account_id == account_id]
 
-    def create(self, command: CreateSmtp) -> Smtp:
+    def create(self, command: CreateSmtp, verify: Verifier | None = None) -> Smtp:
         now = now_iso()
         smtp = Smtp(id=new_id(), account_id=command.account_id, created=now, modified=now, **command.fields)
-        smtp = replace(smtp, secretfields=_named({}, command.secrets, ""))
+        first = self.schedule.first(smtp.id, int(self.clock())) if self.schedule is not None else None
+        smtp = replace(smtp, secretfields=_named({}, command.secrets, ""), nextcheck=first)
+        if verify is not None:
+            verify(smtp, command.secrets)  # CheckFailed (or InvalidInput, RateLimited): nothing is written
         self.smtps.create(smtp)  # AppNotFound from the transaction's app condition
         if not command.secrets:
             logger.info("smtp created", extra={"idsmtp": smtp.id, "idapp": smtp.app_id})
@@ -80,20 +94,18 @@ class SmtpService:
         logger.info("smtp created", extra={"idsmtp": smtp.id, "idapp": smtp.app_id})
         return replace(smtp, secret_version=version)
 
-    def edit(self, command: EditSmtp) -> Smtp:
+    def edit(self, command: EditSmtp, verify: Verifier | None = None) -> Smtp:
         current = self.smtps.get_owned(command.account_id, command.smtp_id)  # ownership before any rule
-        changes = {name: value for name, value in command.changes.items() if value != getattr(current, name)}
         sent = dict(command.secrets)
+        edited, changes = apply_edit(current, command.changes, sent)
         if not changes and not sent:
             return current
-        edited = replace(current, **changes, modified=now_iso(), version=current.version + 1)  # type: ignore[arg-type]
-        problems = settings_problems(edited, set(current.secret_versions) | set(sent))
-        problems = {**rebinding_problems(current, edited, given=set(sent)), **problems}
-        if problems:
-            raise InvalidInput(problems)
+        edited = replace(edited, modified=now_iso(), version=current.version + 1)
         app_moved = "app_id" in changes
         if app_moved:
             self.apps.get_live(command.account_id, edited.app_id)
+        if verify is not None:
+            verify(edited, sent)  # CheckFailed (or InvalidInput, RateLimited): nothing is written
         changed = sorted(changes)
         if sent:
             version = self.secrets.write(current, sent, current.version)

@@ -44,17 +44,13 @@ _PLACEHOLDERS: dict[str, Any] = {
 }
 
 
-class SmtpSave(RequestModel):
-    """smtps/save: a create without `idsmtp`, an edit with it (omitted fields keep their value)."""
+class SmtpSettings(RequestModel):
+    """A server's settings, as smtps/save takes them (and smtps/check, to try them without saving)."""
 
     CREATE_REQUIRED: ClassVar[tuple[str, ...]] = ("idapp", "host", "port")
     VERBATIM: ClassVar[frozenset[str]] = frozenset(WRITE_ONLY)
-    # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it. Built on
-    # first use: the other smtps functions import this module for their own models only (make bench).
-    model_config = ConfigDict(
-        json_schema_extra={"anyOf": [{"required": ["idsmtp"]}, {"required": list(CREATE_REQUIRED)}]},
-        defer_build=True,
-    )
+    CONTROLS: ClassVar[tuple[str, ...]] = ()  # the subclass's own parameters, not settings
+    model_config = ConfigDict(defer_build=True)
 
     smtp_id: Id | None = Field(None, alias="idsmtp", description="The server to edit; absent to create one.")
     app_id: Id | None = Field(
@@ -176,16 +172,37 @@ class SmtpSave(RequestModel):
         return {type(self).model_fields[name].alias or name for name in self.model_fields_set}
 
     def _fields(self) -> SmtpFields:
-        return cast(SmtpFields, self.given("smtp_id", *WRITE_ONLY))
+        return cast(SmtpFields, self.given("smtp_id", *WRITE_ONLY, *self.CONTROLS))
 
     def _secrets(self) -> dict[str, str]:
         return {name: value for name in WRITE_ONLY if (value := getattr(self, name)) is not None}
 
+
+class SmtpSave(SmtpSettings):
+    """smtps/save: a create without `idsmtp`, an edit with it (omitted fields keep their value)."""
+
+    CONTROLS: ClassVar[tuple[str, ...]] = ("verify",)
+    # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it. Built on
+    # first use: the other smtps functions import this module for their own models only (make bench).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [{"required": ["idsmtp"]}, {"required": list(SmtpSettings.CREATE_REQUIRED)}]
+        },
+        defer_build=True,
+    )
+
+    verify: Boolean | None = Field(
+        None,
+        description="true: store only if a `probe` of the settings as they would be stored passes (else 406 "
+        "`SMTP_CHECK_FAILED` and nothing changes); counted as one of the account's checks. The probe uses "
+        "the write-only values sent: one it needs that is only stored is a 400 naming it.",
+    )
+
     def command(self, account_id: str) -> CreateSmtp | EditSmtp:
-        fields = cast(SmtpFields, self.given("smtp_id", *WRITE_ONLY))
+        fields, verify = self._fields(), bool(self.verify)
         if self.smtp_id is None:
-            return CreateSmtp(account_id, fields, self._secrets())
-        return EditSmtp(account_id, self.smtp_id, fields, self._secrets())
+            return CreateSmtp(account_id, fields, self._secrets(), verify=verify)
+        return EditSmtp(account_id, self.smtp_id, fields, self._secrets(), verify=verify)
 
 
 class SmtpById(RequestModel):

@@ -1,0 +1,84 @@
+"""The last results of each server: HistoryTable, key (idsmtp, seq), `expires` its TTL attribute.
+
+`seq` is the server's own count of recorded checks (the record's `checks`, counted up by the same write
+that records the result), so the newest results are one Query away (ScanIndexForward false, Limit), and
+keeping the last `KEEP` costs no read: the write of result n deletes result n - KEEP in the same
+BatchWriteItem. Every item also expires `TTL_DAYS` after it was written (DynamoDB deletes expired items
+within a few days; reads do not filter them, the window is a bound on storage, not a promise of absence).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from smtphub.dynamo import from_attribute, to_attribute
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from smtphub.smtps.models import SmtpRef
+    from smtphub.smtps.repository import SmtpRepository
+
+KEEP = 50
+TTL_DAYS = 30
+MAX_LIMIT = 50
+DEFAULT_LIMIT = 20
+
+
+class HistoryRepository:
+    def __init__(self, client: Callable[[], DynamoDBClient], table: str) -> None:
+        self._build_client = client
+        self._client: DynamoDBClient | None = None
+        self.table = table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
+
+    def _key(self, smtp_id: str, seq: int) -> dict[str, Any]:
+        return {"idsmtp": {"S": smtp_id}, "seq": {"N": str(seq)}}
+
+    def add(self, smtp_id: str, seq: int, result: Mapping[str, Any], now: float) -> None:
+        """Result number `seq` of the server; result `seq - KEEP` goes in the same call."""
+        item = {
+            **self._key(smtp_id, seq),
+            "expires": {"N": str(int(now) + TTL_DAYS * 86400)},
+            "result": to_attribute(dict(result)),
+        }
+        requests: list[Any] = [{"PutRequest": {"Item": item}}]
+        if seq > KEEP:
+            requests.append({"DeleteRequest": {"Key": self._key(smtp_id, seq - KEEP)}})
+        pending: Any = {self.table: requests}
+        for attempt in range(4):
+            pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(0.05 * 2**attempt)
+        raise RuntimeError("DynamoDB left a history write unprocessed after retries")
+
+    def latest(self, smtp_id: str, limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
+        """The server's newest `limit` results, newest first (one Query)."""
+        page = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="idsmtp = :id",
+            ExpressionAttributeValues={":id": {"S": smtp_id}},
+            ScanIndexForward=False,
+            Limit=min(max(limit, 1), MAX_LIMIT),
+        )
+        return [from_attribute(item["result"]) for item in page.get("Items", []) if "result" in item]
+
+
+class HistoryService:
+    """smtps/history: the account's server first (another account's is SmtpNotFound), then its results."""
+
+    def __init__(self, smtps: SmtpRepository, history: HistoryRepository) -> None:
+        self.smtps = smtps
+        self.history = history
+
+    def latest(self, ref: SmtpRef, limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
+        self.smtps.get_owned(ref.account_id, ref.smtp_id)
+        return self.history.latest(ref.smtp_id, limit)

@@ -1,0 +1,69 @@
+"""The health queue's consumer: for each message, claim the server, probe it, record the result.
+
+Powertools' BatchProcessor answers `batchItemFailures` with the messages that raised (an AWS error, a
+malformed message): SQS hands them again after the visibility timeout, up to the queue's maxReceiveCount,
+then moves them to the dead-letter queue (its alarm fires). A server's own failure is a result, not an
+error. Redelivery is harmless: the claim (smtphub.health.repository) lets one delivery probe and record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from smtphub.health.repository import HealthRepository
+from smtphub.health.schedule import Schedule
+from smtphub.health.sweep import Due
+from smtphub.observability import logger
+
+if TYPE_CHECKING:
+    from smtphub.check.service import CheckService
+
+
+class HealthWorker:
+    def __init__(
+        self,
+        health: HealthRepository,
+        checks: CheckService,
+        schedule: Schedule,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.health = health
+        self.checks = checks
+        self.schedule = schedule
+        self.clock = clock
+
+    def probe(self, message: Due) -> str:
+        """Claim, probe and record one server: what became of it (`duplicate` when it was not due)."""
+        now = int(self.clock())
+        lease = self.schedule.lease(now)
+        smtp = self.health.claim(message.smtp_id, message.due, lease)
+        if smtp is None:
+            return "duplicate"
+        done = self.checks.scheduled(smtp, lease)
+        if done == "unprobeable":  # no testemail or From address: try again at the next slot
+            later = self.schedule.after_success(smtp.id, now) or self.schedule.after_failure(99, now)
+            self.health.reschedule(smtp.id, lease, later)
+        return done
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An SQS event: the partial batch response."""
+        tally: Counter[str] = Counter()
+
+        def record_handler(record: SQSRecord) -> None:
+            try:
+                tally[self.probe(Due.parse(record.body))] += 1
+            except Exception:
+                tally["failed"] += 1
+                logger.exception("health probe failed", extra={"messageId": record.message_id})
+                raise
+
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        response = process_partial_response(event=event, record_handler=record_handler, processor=processor)
+        logger.info("health probes", extra=dict(tally))
+        return dict(response)
