@@ -204,9 +204,17 @@ def _build_layer(target: Path, interpreter: Interpreter) -> str:
     packages, method = _layer_packages(interpreter)
     layer = target / "python"
     shutil.copytree(packages, layer, ignore=shutil.ignore_patterns(".stamp", ".method"))
+    for excluded in layer_exclusions():
+        shutil.rmtree(layer / excluded, ignore_errors=True)
     _copy_tree(LAYER_SOURCE / "smtphub", layer / "smtphub")
     _compile(interpreter, layer / "smtphub", unchecked_hash=True)
-    return f"{method} + smtphub, compileall unchecked-hash, as layers/common/Makefile does"
+    return f"{method} + smtphub, less excluded.txt, compileall unchecked-hash, as layers/common/Makefile does"
+
+
+def layer_exclusions() -> list[str]:
+    """What the layer's Makefile removes from the built layer (layers/common/excluded.txt)."""
+    lines = (LAYER_SOURCE / "excluded.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def _runtime(interpreter: Interpreter) -> Path:
@@ -304,6 +312,11 @@ def build(functions: tuple[Function, ...], interpreter: Interpreter) -> dict[str
         if installed is not None:
             shutil.copytree(installed, task, ignore=shutil.ignore_patterns(".stamp"), dirs_exist_ok=True)
             packages[function.name] = how
+        if (function.folder / "Makefile").is_file():  # built by its Makefile, with bytecode (the authorizer)
+            _compile(interpreter, task, unchecked_hash=True)
+            packages[function.name] = (
+                f"{packages.get(function.name, 'its code')}, compiled as its Makefile does"
+            )
     return {
         "runtime": runtime,
         "layer": layer / "python",
