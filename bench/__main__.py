@@ -5,7 +5,7 @@ bench/results/latest.json. Options:
   --rounds N       cold-start rounds in each of the two runs (default 8)
   --runs N         independent cold-start runs, for the spread (default 2)
   --iterations N   warm-overhead calls per scenario (default 2000)
-  --only A,B       run only these parts: cold, calls, warm, scaling, check, size
+  --only A,B       run only these parts: cold, calls, warm, scaling, check, size, sweep
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bench.lambdas import BUILD, RESULTS, ROOT
 if str(ROOT / "layers" / "common") not in sys.path:
     sys.path.insert(0, str(ROOT / "layers" / "common"))
 
-PARTS = ("cold", "calls", "warm", "scaling", "check", "size")
+PARTS = ("cold", "calls", "warm", "scaling", "check", "size", "sweep")
 
 
 def log(message: str) -> None:
@@ -111,6 +111,12 @@ def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Calla
 
         return size.run(functions, log)
 
+    def sweep_part() -> Any:
+        from bench import sweep  # the health sweep and one scheduled probe (issue 13)
+
+        with Quiet():
+            return sweep.run(log)
+
     return [
         ("cold", cold_part),
         ("calls", calls_part),
@@ -118,6 +124,7 @@ def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Calla
         ("scaling", scaling_part),
         ("check", check_part),
         ("size", size_part),
+        ("sweep", sweep_part),
     ]
 
 
@@ -190,6 +197,10 @@ def _main(argv: list[str] | None = None) -> int:
     path = RESULTS / "latest.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(text)
+    if "sweep" in results:
+        from bench import sweep
+
+        print(sweep.render(results["sweep"]))
     where = Path(path).relative_to(ROOT)
     took = ", ".join(f"{name} {value:g}" for name, value in seconds.items())
     print(f"\n{len(failures)} target(s) missed. Written: {where} ({results['seconds']} s: {took})")
