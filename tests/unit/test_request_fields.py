@@ -330,3 +330,9 @@ def test_smtp_target_reads_idapp_as_the_smtp_id_when_idsmtp_is_absent() -> None:
 
 def test_smtp_target_needs_one_of_them() -> None:
     assert fields_of(r_smtps.SmtpTarget, {}) == {"idsmtp": "is required"}
+
+
+def test_an_empty_value_is_absent_even_for_a_verbatim_parameter() -> None:
+    """The contract: an empty value counts as absent (a password of spaces is kept, an empty one is none)."""
+    edit = {"idsmtp": "6741f0a2c3d4e5f6a7b8c9d0"}
+    assert r_smtps.SmtpSave.parse({**edit, "password": ""}).given("smtp_id") == {}

@@ -37,7 +37,7 @@ class RequestModel(BaseModel):
     @classmethod
     def parse(cls, raw: Mapping[str, str], problems: Mapping[str, str] | None = None) -> Self:
         found = dict(problems or {})
-        raw = {k: v for k, v in raw.items() if k in cls.VERBATIM or v.strip()}
+        raw = {k: v for k, v in raw.items() if v.strip() or (k in cls.VERBATIM and v)}
         try:
             model = cls.model_validate({k: v for k, v in raw.items() if k not in found})
         except ValidationError as error:
