@@ -4,7 +4,8 @@
 
 Environment: PORT, SMTP_SINK_PORT (0 = any free port), LOCAL_USERS ("user:password,user2:password2"),
 CHECKS_PER_MINUTE (an account's SMTP checks per minute: the template's CheckRateLimitPerMinute),
-LOCAL_CONCURRENCY (execution environments, i.e. processes, per function: 4).
+LOCAL_CONCURRENCY (execution environments, i.e. processes, per function: 4), HEALTH_SWEEP_SECONDS (how
+often the health sweep runs: 30), HEALTH_BACKOFF_SECONDS (the backoff of disabled servers: 10,30,60,300).
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ def banner(runtime: LocalRuntime) -> str:
         )
     for poller in runtime.streams.pollers:
         out.append(f"  Stream     {poller.name} (polled every {runtime.streams.interval} s)")
+    if runtime.health is not None and runtime.health.active:
+        backoff = runtime.resolver.parameter("HealthBackoffSeconds")
+        out.append(
+            f"  Health     sweep every {runtime.health.interval:g} s (HEALTH_SWEEP_SECONDS), disabled servers"
+        )
+        out.append(f"             re-probed after {backoff} s (HEALTH_BACKOFF_SECONDS); changes printed here")
     if runtime.seeded is not None:
         out.append(f"  Demo data  app {runtime.seeded.idapp} (test mails go to {DEMO_INBOX})")
         out.append(f"             SMTP server {runtime.seeded.idsmtp} -> the sink (no auth, no TLS)")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from local_runtime import demo, template, token_endpoint
+from local_runtime import demo, scheduler, template, token_endpoint
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import Resolver, TemplateError
 from local_runtime.events import DEMO_ACCOUNT, DEMO_USERNAME, build_event, demo_authorizer
@@ -97,10 +97,11 @@ class LocalRuntime:
         self.load_errors: dict[str, str] = {}
         self.streams = StreamPumps([])
         self.environments = ExecutionEnvironments()
+        self.health: scheduler.HealthSchedule | None = None  # the template's (local_runtime.scheduler)
 
     def _parameters(self, settings: Settings) -> dict[str, str]:
         """The template parameters: --parameter values, and CHECKS_PER_MINUTE's unless one was given."""
-        parameters = dict(settings.parameters)
+        parameters = scheduler.local_parameters(settings.parameters, self.document, os.environ)
         if settings.checks_per_minute is not None:
             if CHECKS_PER_MINUTE_PARAMETER not in self.document.get("Parameters", {}):
                 self.warnings.append(
@@ -141,12 +142,15 @@ class LocalRuntime:
             self.aws.start()
             self._isolate_environment()
             self.aws.create_resources(self.document, self.resolver)
+            scheduler.create_queues(self.aws.client("sqs"), self.document, self.resolver)
             self._add_layers()
             self.functions = self._functions()
             self.stages = self._stages()
             self._load_handlers()
             self.streams = StreamPumps(self._stream_pollers())
             self.streams.start()
+            self.health = scheduler.for_runtime(self, os.environ)
+            self.health.start()
             self._accounts()
         except BaseException:
             self.stop()
@@ -159,6 +163,8 @@ class LocalRuntime:
             self.http.stop()
             self.http = None
         self.streams.stop()
+        if self.health is not None:
+            self.health.stop()
         for function in self.functions.values():
             function.stop()
         self.environments.stop()

@@ -202,6 +202,8 @@ def seed(runtime: Runtime, token: str, marker: str) -> dict[str, Any]:
         "smtps_to_check": [runtime.idsmtp, smtp(runtime.idapp, 3)],
         "smtps_to_edit": [smtp(edited["_id"], 4)],
         "smtps_to_remove": [smtp(doomed["_id"], 5), smtp(runtime.idapp, 6)],
+        # Where a check of settings (or save's verify=true) may go: the sink, whatever host it names.
+        "sink": [str(server["host"]), str(server["port"])],
     }
 
 
@@ -367,6 +369,7 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
         "POST /private/smtps/save": {"idsmtp": IDS["smtps_to_edit"], "idapp": IDS["apps"]},
         "POST /private/smtps/remove": {"idsmtp": IDS["smtps_to_remove"], "idapp": IDS["smtps_to_remove"]},
         "POST /private/smtps/check": {"idsmtp": IDS["smtps_to_check"], "idapp": IDS["smtps_to_check"]},
+        "GET /private/smtps/history": {"idsmtp": IDS["smtps"] + IDS["smtps_to_check"]},
     }
 
     # What must outlive the run (the rest of TARGETS' ids), and the operations that would end it.
@@ -390,6 +393,11 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
             kept = operation in REMOVALS and isinstance(params.get(name), str) and params[name] in KEPT
             if name in params and (kept or rng.random() < 0.7):
                 params[name] = rng.choice(choices)
+        contacts = operation == "POST /private/smtps/check" or (
+            operation == "POST /private/smtps/save" and "verify" in params
+        )
+        if contacts and ("host" in params or "port" in params):  # a try: the sink, never elsewhere
+            params["host"], params["port"] = IDS["sink"][0], int(IDS["sink"][1])
         if operation == "POST /auth/login" and rng.random() < 0.3:
             params.update(FUZZ["login"])
         elif isinstance(params.get("password"), str):

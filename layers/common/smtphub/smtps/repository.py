@@ -30,7 +30,7 @@ _CODEC = Codec(
         "app_id": "idapp",
         "account_id": "iduser",
         "ssltls": "sslTls",
-        "secret_version": "secretVersion",
+        "secret_version": "secretVersion",  # nosec B105 - an attribute name, not a secret
     },
 )
 AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]

@@ -149,4 +149,4 @@ def _named(before: Mapping[str, str], sent: Mapping[str, str], version: str) -> 
     `secretVersion`", as records written before XOAUTH2 say it, so that those need no migration."""
     named = {name: ("" if name in sent else held) for name, held in {**before, **sent}.items()}
     named = {name: ("" if held == version else held) for name, held in named.items()}
-    return None if named in ({}, {"password": ""}) else dict(sorted(named.items()))
+    return None if named in ({}, {"password": ""}) else dict(sorted(named.items()))  # nosec B105 - a name
