@@ -91,5 +91,3 @@ def call(
         )
     response = load_handler(code_uri(function))(event, LambdaContext())
     return Reply(response["statusCode"], response.get("headers") or {}, response.get("body") or "")
-
-

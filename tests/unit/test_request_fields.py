@@ -12,15 +12,16 @@ from pydantic import ValidationError as Invalid
 from smtphub.errors import InvalidInput
 from smtphub.http import fields as p
 from smtphub.http import requests as r
-from smtphub.http.requests import apps as r_apps
-from smtphub.http.requests import smtps as r_smtps
 from smtphub.http.body import canonical_name
 from smtphub.http.errors import describe
+from smtphub.http.requests import apps as r_apps
+from smtphub.http.requests import smtps as r_smtps
 
 
 def parser(kind: Any) -> Any:
     """The type's parser as a function of the raw string (raises pydantic's ValidationError)."""
     return TypeAdapter(kind).validate_python
+
 
 # --- names ------------------------------------------------------------------------------------------
 
@@ -253,7 +254,9 @@ def fields_of(model: type[r.RequestModel], raw: dict[str, str]) -> dict[str, str
 
 
 def test_a_model_types_the_parameters_present_and_ignores_others() -> None:
-    parsed = r_smtps.SmtpSave.parse({"idsmtp": "6741f0a2c3d4e5f6a7b8c9d0", "port": "587", "auth": "yes", "unknown": "x"})
+    parsed = r_smtps.SmtpSave.parse(
+        {"idsmtp": "6741f0a2c3d4e5f6a7b8c9d0", "port": "587", "auth": "yes", "unknown": "x"}
+    )
     assert parsed.given("smtp_id") == {"port": 587, "auth": True}
 
 
