@@ -5,7 +5,7 @@ bench/results/latest.json. Options:
   --rounds N       cold-start rounds in each of the two runs (default 8)
   --runs N         independent cold-start runs, for the spread (default 2)
   --iterations N   warm-overhead calls per scenario (default 2000)
-  --only A,B       run only these parts: cold, calls, warm, scaling, check, size, sweep
+  --only A,B       run only these parts: cold, calls, warm, scaling, check, size, sweep, runstart
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bench.lambdas import BUILD, RESULTS, ROOT
 if str(ROOT / "layers" / "common") not in sys.path:
     sys.path.insert(0, str(ROOT / "layers" / "common"))
 
-PARTS = ("cold", "calls", "warm", "scaling", "check", "size", "sweep")
+PARTS = ("cold", "calls", "warm", "scaling", "check", "size", "sweep", "runstart")
 
 
 def log(message: str) -> None:
@@ -117,6 +117,11 @@ def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Calla
         with Quiet():
             return sweep.run(log)
 
+    def runstart_part() -> Any:
+        from bench import runstart  # make run's start-up and fast requests beside slow checks (issue 12)
+
+        return runstart.run(log)
+
     return [
         ("cold", cold_part),
         ("calls", calls_part),
@@ -125,6 +130,7 @@ def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Calla
         ("check", check_part),
         ("size", size_part),
         ("sweep", sweep_part),
+        ("runstart", runstart_part),
     ]
 
 
@@ -192,6 +198,10 @@ def _main(argv: list[str] | None = None) -> int:
     from bench import report
 
     text, failures = report.render(results)
+    if "runstart" in results:
+        from bench import runstart
+
+        failures = [*failures, *runstart.missed(results["runstart"])]
     results["targets_missed"] = failures
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "latest.json"
@@ -201,6 +211,8 @@ def _main(argv: list[str] | None = None) -> int:
         from bench import sweep
 
         print(sweep.render(results["sweep"]))
+    if "runstart" in results:
+        print(runstart.render(results["runstart"]))
     where = Path(path).relative_to(ROOT)
     took = ", ".join(f"{name} {value:g}" for name, value in seconds.items())
     print(f"\n{len(failures)} target(s) missed. Written: {where} ({results['seconds']} s: {took})")
