@@ -61,7 +61,7 @@ PRELOAD = (
 )
 # The services whose botocore data is parsed once for the runtime and every worker: smtphub.aws's
 # clients, and the runtime's own (moto's tables, pool and streams).
-SHARED_SERVICE_DATA = ("dynamodb", "secretsmanager", "cognito-idp", "dynamodbstreams")
+SHARED_SERVICE_DATA = ("dynamodb", "secretsmanager", "cognito-idp", "sqs", "events", "dynamodbstreams")
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
 _PR_SET_PDEATHSIG = 1
