@@ -268,3 +268,48 @@ def _alive(pid: int) -> bool:
 def _missing(function: LocalFunction) -> LocalFunction:
     function.code_dir = function.code_dir / "nowhere"
     return function
+
+
+GATEWAY_PROBE = """
+import json, time
+
+
+def lambda_handler(event, context):
+    time.sleep(float(event["queryStringParameters"]["sleep"]))
+    with open(event["queryStringParameters"]["marker"], "w") as marker:
+        marker.write("done")
+    return {"statusCode": 200, "body": json.dumps({"slept": True})}
+"""
+
+
+def test_api_gateway_answers_504_at_its_limit_while_the_function_runs_on(
+    make: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's 29 s (INTEGRATION_TIMEOUT_SECONDS, shortened here) under a longer function Timeout."""
+    from local_runtime import server
+    from local_runtime.gateway import GatewayResponses, Throttle
+
+    monkeypatch.setattr(server, "INTEGRATION_TIMEOUT_SECONDS", 0.5)
+    function = make("Gateway", GATEWAY_PROBE, timeout=5)
+    stage = server.Stage(
+        "api", [server.ApiRoute("GET", "/probe", function)], GatewayResponses(), Throttle(None)
+    )
+    gateway = server.Gateway([stage])
+    marker = tmp_path / "marker"
+
+    def request(sleep: float) -> tuple[Any, str]:
+        target = f"/api/probe?sleep={sleep}&marker={marker}"
+        return gateway.handle(server.HttpRequest("GET", target, [("Host", "local")], None))
+
+    warm, answered_by = request(0)
+    assert warm.status == 200
+    assert answered_by.startswith("Gateway, cold start ")
+    marker.unlink()
+    started = time.monotonic()
+    reply, answered_by = request(1.5)
+    assert (reply.status, answered_by) == (504, "gateway")
+    assert time.monotonic() - started < 1.2
+    deadline = time.monotonic() + 5
+    while not marker.exists():  # the function was not stopped: it finishes after API Gateway gave up
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
