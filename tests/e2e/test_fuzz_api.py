@@ -38,7 +38,12 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "openapi.yaml"
 # `make test`: this many examples per operation and generation mode, and a fixed seed (under a minute).
-CI_EXAMPLES = 10
+CI_EXAMPLES = 40
+# `make test` runs the explicit examples and the generated requests; `make fuzz` (FUZZ_MAX_EXAMPLES set)
+# adds schemathesis' coverage phase (every boundary and type variation of every parameter, about 2,000
+# more requests: two minutes) and its stateful phase.
+CI_PHASES = "examples,fuzzing"
+ALL_PHASES = "examples,coverage,fuzzing,stateful"
 CI_SEED = 20261124
 HOOKS_ENV = "SMTPHUB_FUZZ"  # JSON handed to the hooks: ids, marker, credentials, log path
 CHECKS = [
@@ -272,6 +277,8 @@ def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> di
             "all",
             "--max-examples",
             str(max_examples),
+            "--phases",
+            ALL_PHASES if os.environ.get("FUZZ_MAX_EXAMPLES") else CI_PHASES,
             "--seed",
             str(seed_value),
             "--request-timeout",
