@@ -213,6 +213,6 @@ def test_the_reads_answer_the_demo_data_itself(
         assert found["statusCode"] == 200, found["body"]
         assert json.loads(found["body"])["_id"] == DEMO_APP_ID
         servers = json.loads(sam.invoke(function_by_folder("smtps_find_by_app"))["body"])
-        # The events' server first; the demo's second server is the XOAUTH2 one (local_runtime/token_endpoint).
+        # The events' server first; the demo's second one uses XOAUTH2 (local_runtime/token_endpoint).
         assert [server["_id"] for server in servers][:1] == [DEMO_SMTP_ID]
         assert [server["authmech"] for server in servers[1:]] == ["XOAUTH2"]
