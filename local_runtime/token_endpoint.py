@@ -127,7 +127,8 @@ class DemoTokenEndpoint:
         token = "demo." + secrets.token_urlsafe(32)
         with self._lock:
             self.issued[token] = mailbox
-        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3599}
+        # The OAuth token type, not a password.
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3599}  # nosec B105
 
 
 def seed(  # noqa: PLR0917 - the runtime's seeding context, spelled out
