@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -32,6 +33,7 @@ _CLIENT_CONFIG: dict[str, Any] = {
     "retries": {"mode": "standard", "max_attempts": 3},
 }
 _LOCK = threading.Lock()
+C = TypeVar("C")
 
 # botocore logs whole request and response bodies at DEBUG: passwords (CreateSecret, PutSecretValue,
 # GetSecretValue, AdminInitiateAuth) and tokens. Those records are dropped at their source, so that no log
@@ -79,6 +81,21 @@ def client(service: Literal["events"]) -> EventBridgeClient: ...
 def client(service: str) -> Any:
     with _LOCK:
         return _client(service)
+
+
+class LazyClient(Generic[C]):
+    """A holder of one client, built by `build` on first use of `client` and kept: a function that never
+    calls the service never builds it. Tests may set `_client` to stand in for it."""
+
+    def __init__(self, build: Callable[[], C]) -> None:
+        self._build_client = build
+        self._client: C | None = None
+
+    @property
+    def client(self) -> C:
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
 
 
 def reset() -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from smtphub.aws import error_code
+from smtphub.aws import LazyClient, error_code
 from smtphub.errors import LoginRefused, RateLimited
 
 if TYPE_CHECKING:
@@ -57,23 +57,16 @@ REVOCATION_KEPT_SECONDS = 25 * 3600
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-class CognitoRepository:
+class CognitoRepository(LazyClient["CognitoIdentityProviderClient"]):
     """The user pool and the API's app client. `client` builds the Cognito client, on first use: the
     logout function, which never calls Cognito, never builds one."""
 
     def __init__(
         self, client: Callable[[], CognitoIdentityProviderClient], user_pool_id: str, client_id: str
     ) -> None:
-        self._build_client = client
-        self._client: CognitoIdentityProviderClient | None = None
+        super().__init__(client)
         self.user_pool_id = user_pool_id
         self.client_id = client_id
-
-    @property
-    def client(self) -> CognitoIdentityProviderClient:
-        if self._client is None:
-            self._client = self._build_client()
-        return self._client
 
     def authenticate(self, username: str, password: str, source_ip: str | None = None) -> str:
         """The ID token of a correct username and password; LoginRefused or RateLimited otherwise."""
@@ -119,20 +112,13 @@ class CognitoRepository:
         return str(token)
 
 
-class AccountsRepository:
+class AccountsRepository(LazyClient["DynamoDBClient"]):
     """The accounts table: per-account state the authorizer reads (`revokedBefore`). `client` builds the
     DynamoDB client, on first use: the login function, which never writes the table, never builds one."""
 
     def __init__(self, client: Callable[[], DynamoDBClient], table: str) -> None:
-        self._build_client = client
-        self._client: DynamoDBClient | None = None
+        super().__init__(client)
         self.table = table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = self._build_client()
-        return self._client
 
     @staticmethod
     def key(account_id: str) -> str:

@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from smtphub.aws import LazyClient
 from smtphub.observability import logger
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
 
@@ -39,17 +40,10 @@ def expiring(tls: Any) -> bool:
     return isinstance(days, int) and days < EXPIRY_DAYS
 
 
-class Alerts:
+class Alerts(LazyClient["EventBridgeClient"]):
     def __init__(self, client: Callable[[], EventBridgeClient], bus: str = "default") -> None:
-        self._build_client = client
-        self._client: EventBridgeClient | None = None
+        super().__init__(client)
         self.bus = bus
-
-    @property
-    def client(self) -> EventBridgeClient:
-        if self._client is None:
-            self._client = self._build_client()
-        return self._client
 
     def after(
         self,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from smtphub.aws import LazyClient
 from smtphub.dynamo import from_attribute, to_attribute
 
 if TYPE_CHECKING:
@@ -27,17 +28,10 @@ MAX_LIMIT = 50
 DEFAULT_LIMIT = 20
 
 
-class HistoryRepository:
+class HistoryRepository(LazyClient["DynamoDBClient"]):
     def __init__(self, client: Callable[[], DynamoDBClient], table: str) -> None:
-        self._build_client = client
-        self._client: DynamoDBClient | None = None
+        super().__init__(client)
         self.table = table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = self._build_client()
-        return self._client
 
     def _key(self, smtp_id: str, seq: int) -> dict[str, Any]:
         return {"idsmtp": {"S": smtp_id}, "seq": {"N": str(seq)}}

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from smtphub.aws import LazyClient
 from smtphub.health.repository import HealthRepository
 from smtphub.health.schedule import Schedule
 from smtphub.observability import logger
@@ -45,18 +46,11 @@ class Due:
         return cls(smtp_id, due)
 
 
-class HealthQueue:
+class HealthQueue(LazyClient["SQSClient"]):
     def __init__(self, client: Callable[[], SQSClient], url: str) -> None:
-        self._build_client = client
-        self._client: SQSClient | None = None
+        super().__init__(client)
         self.url = url
         self.batches = 0  # SendMessageBatch calls (make bench)
-
-    @property
-    def client(self) -> SQSClient:
-        if self._client is None:
-            self._client = self._build_client()
-        return self._client
 
     def send(self, batch: list[Due]) -> None:
         """Up to 10 messages in one call; the entries SQS failed are sent again (3 tries), then it raises."""

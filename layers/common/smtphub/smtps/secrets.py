@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
-from smtphub.aws import error_code
+from smtphub.aws import LazyClient, error_code
 from smtphub.observability import logger
 from smtphub.smtps.models import Smtp
 
@@ -55,20 +55,13 @@ def _json(values: Values) -> str:
     return json.dumps({"password": values} if isinstance(values, str) else dict(values))
 
 
-class SecretRepository:
+class SecretRepository(LazyClient["SecretsManagerClient"]):
     def __init__(
         self, client: Callable[[], SecretsManagerClient], prefix: str, recovery_days: int = 7
     ) -> None:
-        self._build_client = client  # called on first use: functions that only read servers never build one
-        self._client: SecretsManagerClient | None = None
+        super().__init__(client)  # called on first use: functions that only read servers never build one
         self.prefix = prefix
         self.recovery_days = recovery_days
-
-    @property
-    def client(self) -> SecretsManagerClient:
-        if self._client is None:
-            self._client = self._build_client()
-        return self._client
 
     def name(self, smtp_id: str) -> str:
         return self.prefix + smtp_id
