@@ -84,6 +84,44 @@ def sink_port(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield server.port
 
 
+def _saved_app(function: str, name: str, value: str, seen: dict[str, int]) -> str | None:
+    """An app to hold the server (the value goes into the app when the field is the app's): its id, or
+    None when apps/save refused the value (a 400 naming the field, or the name taken: 406)."""
+    app = {"name": f"App {time.monotonic_ns()}", "testemail": "ops@example.net"}
+    if function == "apps_save":
+        app[name] = value
+    saved_app = no_5xx(as_json("apps_save", app), "apps/save")
+    if function == "apps_save" and saved_app.status != 200:
+        body = saved_app.json
+        assert body["error"] in ("BAD_REQUEST", "APP_NAME_TAKEN"), saved_app.text
+        if body["error"] == "BAD_REQUEST":
+            assert set(body["fields"]) == {name}, saved_app.text
+        seen["refused"] += 1
+        return None
+    return str(ok(saved_app)["_id"])
+
+
+def _server_checked_found_listed_removed(smtp: dict[str, Any], idapp: str, seen: dict[str, int]) -> None:
+    # it can be checked (passing or failing, never a 5xx) ...
+    checked = no_5xx(call("smtps_check", {"idsmtp": smtp["_id"]}), "smtps/check")
+    assert checked.status == 200 or checked.json["error"] == "SMTP_CHECK_FAILED", checked.text
+    seen["passed"] += checked.status == 200
+    # ... found and listed as stored (the check changes only its own fields), and removed
+    found = ok(no_5xx(call("smtps_find_by_id", {"idsmtp": smtp["_id"]}), "smtps/findById"))
+    assert found["lastcheck"]["ok"] is (checked.status == 200)
+    assert settings_of(found) == settings_of(smtp)
+    listed = ok(no_5xx(call("smtps_find_by_app", {"idapp": idapp}), "smtps/findByApp"))
+    assert [s["_id"] for s in listed] == [smtp["_id"]]
+    assert no_5xx(call("smtps_remove", {"idsmtp": smtp["_id"]}), "smtps/remove").status == 200
+
+
+def _app_found_listed_removed(idapp: str) -> None:
+    assert ok(no_5xx(call("apps_find_by_id", {"idapp": idapp}), "apps/findById"))["_id"] == idapp
+    page = ok(no_5xx(call("apps_find_all", {"size": 100}), "apps/findAll"))
+    assert idapp in [a["_id"] for a in page["content"]]
+    assert no_5xx(call("apps_remove", {"idapp": idapp}), "apps/remove").status == 200
+
+
 def test_any_accepted_text_can_be_stored_checked_found_listed_and_removed(sink_port: int) -> None:
     server = {
         "host": "127.0.0.1",
@@ -104,20 +142,10 @@ def test_any_accepted_text_can_be_stored_checked_found_listed_and_removed(sink_p
     @given(field=st.sampled_from(FIELDS), value=VALUES)
     def stored_then_used(field: tuple[str, str], value: str) -> None:
         function, name = field
-        # given: an app to hold the server (the value goes into the app when the field is the app's)
-        app = {"name": f"App {time.monotonic_ns()}", "testemail": "ops@example.net"}
-        if function == "apps_save":
-            app[name] = value
-        saved_app = no_5xx(as_json("apps_save", app), "apps/save")
-        if function == "apps_save" and saved_app.status != 200:
-            # refused: a 400 naming the field, or the name taken (406)
-            body = saved_app.json
-            assert body["error"] in ("BAD_REQUEST", "APP_NAME_TAKEN"), saved_app.text
-            if body["error"] == "BAD_REQUEST":
-                assert set(body["fields"]) == {name}, saved_app.text
-            seen["refused"] += 1
+        # given: an app to hold the server
+        idapp = _saved_app(function, name, value, seen)
+        if idapp is None:
             return
-        idapp = ok(saved_app)["_id"]
         # when: a server is saved with the value (or plain, when the value went into the app)
         params: dict[str, Any] = {**server, "idapp": idapp, "defaultfromemail": "a@example.net"}
         if function == "smtps_save":
@@ -129,23 +157,10 @@ def test_any_accepted_text_can_be_stored_checked_found_listed_and_removed(sink_p
             seen["refused"] += 1
         else:
             seen["accepted"] += 1
-            smtp = saved.json
-            # then: it can be checked (passing or failing, never a 5xx) ...
-            checked = no_5xx(call("smtps_check", {"idsmtp": smtp["_id"]}), "smtps/check")
-            assert checked.status == 200 or checked.json["error"] == "SMTP_CHECK_FAILED", checked.text
-            seen["passed"] += checked.status == 200
-            # ... found and listed as stored (the check changes only its own fields), and removed
-            found = ok(no_5xx(call("smtps_find_by_id", {"idsmtp": smtp["_id"]}), "smtps/findById"))
-            assert found["lastcheck"]["ok"] is (checked.status == 200)
-            assert settings_of(found) == settings_of(smtp)
-            listed = ok(no_5xx(call("smtps_find_by_app", {"idapp": idapp}), "smtps/findByApp"))
-            assert [s["_id"] for s in listed] == [smtp["_id"]]
-            assert no_5xx(call("smtps_remove", {"idsmtp": smtp["_id"]}), "smtps/remove").status == 200
+            # then: it can be checked, found, listed and removed
+            _server_checked_found_listed_removed(saved.json, idapp, seen)
         # the app too: found, listed, removed
-        assert ok(no_5xx(call("apps_find_by_id", {"idapp": idapp}), "apps/findById"))["_id"] == idapp
-        page = ok(no_5xx(call("apps_find_all", {"size": 100}), "apps/findAll"))
-        assert idapp in [a["_id"] for a in page["content"]]
-        assert no_5xx(call("apps_remove", {"idapp": idapp}), "apps/remove").status == 200
+        _app_found_listed_removed(idapp)
 
     stored_then_used()
     # both sides of the parser were exercised, and checks did get through AUTH to the message
