@@ -599,20 +599,8 @@ def custom(tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert code == 0, running.output[-3000:]
 
 
-def test_a_route_added_to_the_template_is_served_with_the_proxy_event(custom: Any) -> None:
-    running, _ = custom
-    assert running.api.endswith("/v1")  # --parameter StageName=v1
-    reply = requests.post(
-        f"{running.api}/test/echo/hello%20world?tag=a&tag=b&empty=",
-        data="name=Shop&x=1",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Token": "Token alice", "X-Dup": "1"},
-        timeout=TIMEOUT,
-    )
-    assert reply.status_code == 201, reply.text
-    assert reply.headers["X-Echo"] == "one, two"  # multiValueHeaders, sent as two header lines
-    assert reply.headers["Content-Type"] == "application/json"  # API Gateway's default
-    answer = reply.json()
-    event = answer["event"]
+def _assert_proxy_event(event: dict[str, Any], reply: requests.Response) -> None:
+    """The event a Lambda proxy integration hands the function for the echo route's POST."""
     assert (event["resource"], event["path"], event["httpMethod"]) == (
         "/test/echo/{name}",
         "/test/echo/hello%20world",
@@ -638,6 +626,10 @@ def test_a_route_added_to_the_template_is_served_with_the_proxy_event(custom: An
         "principalId": "user-alice",
         "integrationLatency": 0,
     }
+
+
+def _assert_function_env(answer: dict[str, Any]) -> None:
+    """The function's environment, name and remaining time, as the echo function saw them."""
     env = answer["env"]
     assert env["ECHO_SUB"] == "smtp-hub-local-v1-smtp-hub-local-AppsTable"
     assert env["APPS_TABLE"] == "smtp-hub-local-AppsTable"
@@ -651,17 +643,36 @@ def test_a_route_added_to_the_template_is_served_with_the_proxy_event(custom: An
     assert answer["function"] == "smtp-hub-local-EchoFunction"
     assert 0 < answer["remaining"] <= 1000
 
-    binary = requests.get(
-        f"{running.api}/test/echo/binary", headers={"X-Token": "Token alice"}, timeout=TIMEOUT
-    )
+
+def _assert_binary_raw_and_proxy_routes(api: str) -> None:
+    """A binary answer, a body that is not text (base64 in the event) and a greedy {proxy+} route."""
+    binary = requests.get(f"{api}/test/echo/binary", headers={"X-Token": "Token alice"}, timeout=TIMEOUT)
     assert binary.content == b"\x00\xffbytes"
     raw = requests.put(
-        f"{running.api}/test/echo/raw", data=b"\xff\xfe", headers={"X-Token": "Token alice"}, timeout=TIMEOUT
+        f"{api}/test/echo/raw", data=b"\xff\xfe", headers={"X-Token": "Token alice"}, timeout=TIMEOUT
     ).json()["event"]
     assert (raw["httpMethod"], raw["body"], raw["isBase64Encoded"]) == ("PUT", "//4=", True)
-    public = requests.get(f"{running.api}/test/public/a/b/c", timeout=TIMEOUT).json()["event"]
+    public = requests.get(f"{api}/test/public/a/b/c", timeout=TIMEOUT).json()["event"]
     assert public["pathParameters"] == {"proxy": "a/b/c"}
     assert "authorizer" not in public["requestContext"]
+
+
+def test_a_route_added_to_the_template_is_served_with_the_proxy_event(custom: Any) -> None:
+    running, _ = custom
+    assert running.api.endswith("/v1")  # --parameter StageName=v1
+    reply = requests.post(
+        f"{running.api}/test/echo/hello%20world?tag=a&tag=b&empty=",
+        data="name=Shop&x=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Token": "Token alice", "X-Dup": "1"},
+        timeout=TIMEOUT,
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.headers["X-Echo"] == "one, two"  # multiValueHeaders, sent as two header lines
+    assert reply.headers["Content-Type"] == "application/json"  # API Gateway's default
+    answer = reply.json()
+    _assert_proxy_event(answer["event"], reply)
+    _assert_function_env(answer)
+    _assert_binary_raw_and_proxy_routes(running.api)
 
 
 def test_the_token_authorizer_runs_as_api_gateway_runs_it(custom: Any) -> None:
