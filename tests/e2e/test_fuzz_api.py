@@ -230,19 +230,52 @@ def served_description(api: str) -> None:
     assert not re.search(r"<script|<link|<img|<iframe|src=|@import|url\(", page.text, re.IGNORECASE)
 
 
-def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> dict[str, Any]:
-    """Start the runtime, log in, seed, run `st run`; the figures of the run, failing on any finding."""
+def logged_in(runtime: Runtime) -> str:
+    """The token of the runtime's account."""
     import requests
 
+    login = requests.post(
+        f"{runtime.api}/auth/login",
+        data={"username": runtime.username, "password": runtime.password},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    return str(login.json()["token"])
+
+
+def st_command(api: str, max_examples: int, seed_value: int, report: Path) -> list[str]:
+    """`st run` against the description as the runtime serves it, its report to `report`."""
+    return [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        f"{api}/openapi.yaml",  # the description as the runtime serves it
+        "--url",
+        api,
+        "--checks",
+        ",".join(CHECKS),
+        "--mode",
+        "all",
+        "--max-examples",
+        str(max_examples),
+        "--phases",
+        ALL_PHASES if os.environ.get("FUZZ_MAX_EXAMPLES") else CI_PHASES,
+        "--seed",
+        str(seed_value),
+        "--request-timeout",
+        "30",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        "--no-color",
+    ]
+
+
+def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> dict[str, Any]:
+    """Start the runtime, log in, seed, run `st run`; the figures of the run, failing on any finding."""
     runtime = start_runtime()
     try:
-        login = requests.post(
-            f"{runtime.api}/auth/login",
-            data={"username": runtime.username, "password": runtime.password},
-            timeout=30,
-        )
-        assert login.status_code == 200, login.text
-        token = login.json()["token"]
+        token = logged_in(runtime)
         marker = f"pw{secrets.token_hex(6)}-"
         report_dir.mkdir(parents=True, exist_ok=True)
         answers = report_dir / "answers.ndjson"
@@ -265,30 +298,7 @@ def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> di
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")]),
         }
         served_description(runtime.api)
-        command = [
-            str(Path(sys.executable).with_name("st")),
-            "run",
-            f"{runtime.api}/openapi.yaml",  # the description as the runtime serves it
-            "--url",
-            runtime.api,
-            "--checks",
-            ",".join(CHECKS),
-            "--mode",
-            "all",
-            "--max-examples",
-            str(max_examples),
-            "--phases",
-            ALL_PHASES if os.environ.get("FUZZ_MAX_EXAMPLES") else CI_PHASES,
-            "--seed",
-            str(seed_value),
-            "--request-timeout",
-            "30",
-            "--report",
-            "json",
-            "--report-json-path",
-            str(report),
-            "--no-color",
-        ]
+        command = st_command(runtime.api, max_examples, seed_value, report)
         started = time.monotonic()
         result = subprocess.run(  # noqa: PLW1510 - the return code is asserted below, with the output
             command, cwd=report_dir, env=environ, capture_output=True, text=True, timeout=1800
