@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from smtphub.check.plan import CheckOutcome
@@ -23,20 +24,13 @@ MANUAL = "manual"
 SCHEDULED = "scheduled"
 
 
+@dataclass(eq=False)
 class Recorder:
-    def __init__(
-        self,
-        smtps: SmtpRepository,
-        history: HistoryRepository,
-        alerts: Alerts,
-        schedule: Schedule,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.smtps = smtps
-        self.history = history
-        self.alerts = alerts
-        self.schedule = schedule
-        self.clock = clock
+    smtps: SmtpRepository
+    history: HistoryRepository
+    alerts: Alerts
+    schedule: Schedule
+    clock: Callable[[], float] = time.time
 
     def record(
         self, smtp: Smtp, outcome: CheckOutcome, at: str, *, trigger: str, lease: int | None = None

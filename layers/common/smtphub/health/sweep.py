@@ -66,18 +66,12 @@ class HealthQueue(LazyClient["SQSClient"]):
         raise RuntimeError(f"SQS refused {len(entries)} health messages after retries")
 
 
+@dataclass(eq=False)
 class Sweep:
-    def __init__(
-        self,
-        health: HealthRepository,
-        queue: HealthQueue,
-        schedule: Schedule,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.health = health
-        self.queue = queue
-        self.schedule = schedule
-        self.clock = clock
+    health: HealthRepository
+    queue: HealthQueue
+    schedule: Schedule
+    clock: Callable[[], float] = time.time
 
     def run(self) -> dict[str, int]:
         """Send every server due now; the counts (also logged)."""

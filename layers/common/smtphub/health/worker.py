@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -25,18 +26,12 @@ if TYPE_CHECKING:
     from smtphub.check.service import CheckService
 
 
+@dataclass(eq=False)
 class HealthWorker:
-    def __init__(
-        self,
-        health: HealthRepository,
-        checks: CheckService,
-        schedule: Schedule,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.health = health
-        self.checks = checks
-        self.schedule = schedule
-        self.clock = clock
+    health: HealthRepository
+    checks: CheckService
+    schedule: Schedule
+    clock: Callable[[], float] = time.time
 
     def probe(self, message: Due) -> str:
         """Claim, probe and record one server: what became of it (`duplicate` when it was not due)."""
