@@ -20,6 +20,7 @@ from smtphub.http.fields import (
     _secret,
     _text_of,
     _text_schema,
+    at_most,
     forbidden_character,
     invalid,
     is_dns_name,
@@ -108,9 +109,7 @@ def _ca_bundle(value: Any) -> str:
     record and shown in every JSON of the server. The bundle must load as trust anchors."""
     import ssl  # noqa: PLC0415 - only save loads certificates
 
-    text = _text_of(value).replace("\r\n", "\n").strip()
-    if len(text) > MAX_PEM:
-        raise invalid(f"must be at most {MAX_PEM} characters")
+    text = at_most(MAX_PEM, _text_of(value).replace("\r\n", "\n").strip())
     blocks = list(_PEM_BLOCK.finditer(text))
     if not blocks or not text.isascii():
         raise invalid("must be PEM certificates (-----BEGIN CERTIFICATE-----)")

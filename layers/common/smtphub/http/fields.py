@@ -76,11 +76,16 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
     return parse
 
 
+def at_most(max_length: int, text: str) -> str:
+    """`text`, when it has at most `max_length` characters."""
+    if len(text) > max_length:
+        raise invalid(f"must be at most {max_length} characters")
+    return text
+
+
 def _text(max_length: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        text = _text_of(value).strip()
-        if len(text) > max_length:
-            raise invalid(f"must be at most {max_length} characters")
+        text = at_most(max_length, _text_of(value).strip())
         if forbidden_character(text):
             raise invalid("must not contain control, format or line separator characters")
         return text
@@ -92,9 +97,7 @@ def _secret(max_length: int) -> Callable[[Any], str]:
     """A password: kept exactly as sent (spaces included), bounded, never echoed."""
 
     def parse(value: Any) -> str:
-        text = _text_of(value)
-        if len(text) > max_length:
-            raise invalid(f"must be at most {max_length} characters")
+        text = at_most(max_length, _text_of(value))
         if "\x00" in text:
             raise invalid("must not contain NUL characters")
         if any("\ud800" <= character <= "\udfff" for character in text):
@@ -122,9 +125,7 @@ def is_dns_name(value: str) -> bool:
 
 def parse_host(value: Any) -> str:
     """A DNS name or an IP literal: no scheme, path, port, user info or spaces."""
-    text = _text_of(value).strip()
-    if len(text) > MAX_HOST:
-        raise invalid(f"must be at most {MAX_HOST} characters")
+    text = at_most(MAX_HOST, _text_of(value).strip())
     literal = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
         return str(ipaddress.ip_address(literal))
@@ -136,9 +137,7 @@ def parse_host(value: Any) -> str:
 
 
 def parse_email(value: Any) -> str:
-    text = _text_of(value).strip()
-    if len(text) > MAX_EMAIL:
-        raise invalid(f"must be at most {MAX_EMAIL} characters")
+    text = at_most(MAX_EMAIL, _text_of(value).strip())
     if forbidden_character(text):
         raise invalid("must be an e-mail address")
     match = _EMAIL.fullmatch(text)

@@ -26,6 +26,7 @@ from smtphub.http.fields import (
     PageNumber,
     PageSize,
     Strategy,
+    at_most,
     forbidden_character,
     invalid,
     is_dns_name,
@@ -74,9 +75,7 @@ def _host_list(value: Any) -> str:
 
 def _webhook(value: Any) -> str:
     """An https URL without user info whose host is a DNS name or an IP literal; kept as sent."""
-    text = _text_of(value)
-    if len(text) > MAX_URL:
-        raise invalid(f"must be at most {MAX_URL} characters")
+    text = at_most(MAX_URL, _text_of(value))
     if forbidden_character(text) or any(character.isspace() for character in text):
         raise invalid("must not contain spaces or control characters")
     try:
