@@ -135,29 +135,32 @@ class Smtp:
         return f"{self.priority:0{PRIORITY_DIGITS}d}#{self.created}#{self.id}"
 
 
+class _SendsSecrets:
+    """A write that sends write-only values (`secrets`, by name): its password among them, if any."""
+
+    __slots__ = ()
+    secrets: Mapping[str, str]
+
+    @property
+    def password(self) -> str | None:
+        return self.secrets.get("password")
+
+
 @dataclass(frozen=True, slots=True)
-class CreateSmtp:
+class CreateSmtp(_SendsSecrets):
     account_id: str
     fields: SmtpFields  # app_id, host and port among them
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # write-only values, by name
     verify: bool = False  # store only if a probe of the server passes
 
-    @property
-    def password(self) -> str | None:
-        return self.secrets.get("password")
-
 
 @dataclass(frozen=True, slots=True)
-class EditSmtp:
+class EditSmtp(_SendsSecrets):
     account_id: str
     smtp_id: str
     changes: SmtpFields
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # the write-only values sent
     verify: bool = False  # store only if a probe of the server as edited passes
-
-    @property
-    def password(self) -> str | None:
-        return self.secrets.get("password")
 
 
 @dataclass(frozen=True, slots=True)
