@@ -198,6 +198,10 @@ def bench_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[wire.InMemoryAws]:
     aws = layer.in_memory(layer.demo_seed())
     with pytest.MonkeyPatch.context() as patch, wire.installed(aws):
         patch.setattr("botocore.endpoint.Endpoint._send", _no_network)
+        # boto3's default session, if an earlier test made one, predates the in-memory handler (it is
+        # given to sessions made from now on): the peer's `boto3.resource` must get a fresh one, as in a
+        # new Lambda process.
+        patch.setattr("boto3.DEFAULT_SESSION", None)
         wire.use_in_layer(aws)
         yield aws
     layer.reset()
