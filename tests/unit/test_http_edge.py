@@ -15,10 +15,12 @@ import pytest
 
 from local_runtime.events import build_event
 from local_runtime.loader import load_handler
-from smtphub import services
-from smtphub.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from smtphub.http import MAX_BODY_BYTES, raw_params
-from tests.conftest import LambdaContext, call, code_uri, load_event
+from smtphub import wiring
+from smtphub.errors import InvalidInput
+from smtphub.http.body import MAX_BODY_BYTES
+from smtphub.http.edge import read_params
+from smtphub.http.errors import PayloadTooLarge, UnsupportedMediaType
+from tests.support.lambdas import LambdaContext, call, code_uri, load_event
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -41,8 +43,22 @@ def post(body: str | bytes | None, content_type: str | None = FORM, **kwargs: An
     return build_event("POST", SAVE, headers=headers, body=encoded, **kwargs)
 
 
+class _Every:
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+def raw_params(event: dict[str, Any], known: Any = None) -> dict[str, str]:
+    """What the edge reads before any model: every parameter name unless `known` is given; its problems
+    (a repeated or nested parameter) raise at once, as the edge would with the model's own."""
+    params, problems = read_params(event, _Every() if known is None else known)
+    if problems:
+        raise InvalidInput(problems)
+    return params
+
+
 def bad_fields(event: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(BadRequest) as error:
+    with pytest.raises(InvalidInput) as error:
         raw_params(event)
     return error.value.fields
 
@@ -258,7 +274,7 @@ def test_an_unexpected_error_is_a_bare_500_logged_with_its_stack_trace(
     def explode(*_: Any) -> None:
         raise RuntimeError("internal detail: table smtp-hub-prod-SmtpsTable is on fire")
 
-    monkeypatch.setattr(services.smtp_service(), "find_by_id", explode)
+    monkeypatch.setattr(wiring.smtp_service(), "find", explode)
     reply = call("smtps_find_by_id", {"idsmtp": "6741f0b7d1e2f3a4b5c6d7e8"})
     body = error_shape(reply, 500, "INTERNAL_ERROR")
     assert body == {
