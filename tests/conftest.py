@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.support.health",
     "tests.support.logs",
     "tests.support.smtp_peers",
+    "tests.support.xoauth2_checks",
 ]
 
 
