@@ -13,17 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from local_runtime import template
-from local_runtime.cfn import TemplateError
 from local_runtime.functions import concurrency_setting
 from local_runtime.runtime import DEMO_INBOX, LocalRuntime, Settings, parse_users
-from local_runtime.sink import PortInUse
+from local_runtime.serve import serve
 
 _EXTRACT = "python3 -c 'import json,sys; print(json.load(sys.stdin){})'"
 
@@ -155,32 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        runtime.start()
-    except PortInUse as error:
-        hint = "PORT" if error.what == "API" else "SMTP_SINK_PORT"
-        print(f"error: {error} (another `make run`? choose another with {hint}=...)", file=sys.stderr)
-        return 1
-    except (TemplateError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    try:
-        print(banner(runtime), flush=True)
-        while not stop.wait(0.5):
-            pass
-        print("stopping...", flush=True)
-    finally:
-        runtime.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print("stopped.", flush=True)
-    return 0
+    return serve(runtime, "make run", {"API": "PORT"}, lambda: banner(runtime))
 
 
 if __name__ == "__main__":

@@ -21,18 +21,14 @@ import argparse
 import json
 import os
 import shlex
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 from local_runtime import template
-from local_runtime.cfn import REGION, TemplateError
+from local_runtime.cfn import REGION
 from local_runtime.events import EVENTS_DIR, ROOT
 from local_runtime.runtime import DEMO_INBOX, LOCAL_ENVIRONMENT, LocalRuntime, Settings
-from local_runtime.sink import PortInUse
+from local_runtime.serve import serve
 
 DEFAULT_PORT = 5050
 ENV_FILE = ROOT / "build" / "env.json"
@@ -135,33 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    stop = threading.Event()
+    hints = {"AWS": "AWS_PORT"}
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous: dict[int, Any] = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        runtime.start()
-    except PortInUse as error:
-        hint = "AWS_PORT" if error.what == "AWS" else "SMTP_SINK_PORT"
-        print(f"error: {error} (another `make aws`? choose another with {hint}=...)", file=sys.stderr)
-        return 1
-    except (TemplateError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    try:
+    def ready() -> str:
         write_environment_file(runtime, arguments.env_file)
-        print(banner(runtime, arguments.env_file), flush=True)
-        while not stop.wait(0.5):
-            pass
-        print("stopping...", flush=True)
-    finally:
-        runtime.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print("stopped.", flush=True)
-    return 0
+        return banner(runtime, arguments.env_file)
+
+    return serve(runtime, "make aws", hints, ready)
 
 
 if __name__ == "__main__":
