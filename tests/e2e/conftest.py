@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import yaml
 
 from local_runtime import template
 from local_runtime.events import ROOT
+from tests.support.processes import stop_process
 
 START_TIMEOUT = 60
 
@@ -74,15 +74,7 @@ class Running:
         return self
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(5)
-        return self.process.returncode
+        return stop_process(self.process, self._reader)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 
 from local_runtime import template
 from local_runtime.events import ROOT
+from tests.support.processes import stop_process
 
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 PSEUDO = {
@@ -223,15 +223,7 @@ class MakeAws:
         return found
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(5)
-        return self.process.returncode
+        return stop_process(self.process, self._reader)
 
 
 @contextmanager
