@@ -9,15 +9,12 @@ characters while matching), then a property over passwords from all of Unicode.
 from __future__ import annotations
 
 import base64
-import contextlib
-import io
 import json
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +22,7 @@ from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Plan, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
-from smtphub.observability import logger
+from tests.support.scrubbing import encodings, log_lines, strings
 from tests.support.smtp_peers import BOUND, USERNAME, RawServer, plan, run, running_raw, scripted
 
 # --- Regressions -----------------------------------------------------------------------------------
@@ -79,16 +76,8 @@ FORMS = ("raw", "base64", "hex", "HEX", "quote", "quote_plus", "plain")
 
 
 def encoded(password: str, form: str) -> str:
-    data = password.encode("utf-8")
-    return {
-        "raw": password,
-        "base64": base64.b64encode(data).decode(),
-        "hex": data.hex(),
-        "HEX": data.hex().upper(),
-        "quote": quote(data, safe=""),
-        "quote_plus": quote_plus(data),
-        "plain": base64.b64encode(b"\0" + USERNAME.encode() + b"\0" + data).decode(),
-    }[form]
+    plain = base64.b64encode(b"\0" + USERNAME.encode() + b"\0" + password.encode("utf-8")).decode()
+    return {**encodings(password), "plain": plain}[form]
 
 
 @dataclass
@@ -152,32 +141,6 @@ def hostile_server() -> Iterator[Hostile]:
     script = Script()
     with running_raw(hostile(script)) as server:
         yield Hostile(server, script)
-
-
-@contextlib.contextmanager
-def log_lines() -> Iterator[io.StringIO]:
-    """The Powertools logger's JSON lines, written to a buffer while the block runs."""
-    buffer = io.StringIO()
-    handler = logger.registered_handler
-    saved = handler.stream
-    handler.stream = buffer
-    try:
-        yield buffer
-    finally:
-        handler.stream = saved
-
-
-def strings(value: Any) -> Iterator[str]:
-    """Every string in a JSON-like value, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from strings(item)
 
 
 def everything_shown(the_plan: Plan) -> list[str]:

@@ -5,15 +5,12 @@ tests/integration/test_check_scrubbing.py, for the client secret and the access 
 from __future__ import annotations
 
 import base64
-import contextlib
-import io
 import json
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import pytest
 import trustme
@@ -22,7 +19,6 @@ from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse, oauth, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
-from smtphub.observability import logger
 from tests.support.oauth_peers import (
     MS_CLIENT_ID,
     MS_CLIENT_SECRET,
@@ -30,6 +26,7 @@ from tests.support.oauth_peers import (
     TokenEndpoint,
     running_token_endpoint,
 )
+from tests.support.scrubbing import encodings, log_lines, strings
 from tests.support.smtp_peers import USERNAME, RawServer, plan, running_raw
 
 pytestmark = pytest.mark.usefixtures("trust_test_ca")
@@ -37,16 +34,8 @@ FORMS = ("raw", "base64", "hex", "HEX", "quote", "quote_plus", "xoauth2")
 
 
 def encoded(secret: str, form: str) -> str:
-    data = secret.encode("utf-8")
-    return {
-        "raw": secret,
-        "base64": base64.b64encode(data).decode(),
-        "hex": data.hex(),
-        "HEX": data.hex().upper(),
-        "quote": quote(data, safe=""),
-        "quote_plus": quote_plus(data),
-        "xoauth2": base64.b64encode(f"user={USERNAME}\x01auth=Bearer {secret}\x01\x01".encode()).decode(),
-    }[form]
+    xoauth2 = base64.b64encode(f"user={USERNAME}\x01auth=Bearer {secret}\x01\x01".encode()).decode()
+    return {**encodings(secret), "xoauth2": xoauth2}[form]
 
 
 @dataclass
@@ -105,30 +94,6 @@ def hostile_server() -> Iterator[Hostile]:
 def module_endpoint(ca: trustme.CA) -> Iterator[TokenEndpoint]:
     with running_token_endpoint(ca) as running:
         yield running
-
-
-@contextlib.contextmanager
-def log_lines() -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
-    handler = logger.registered_handler
-    saved = handler.stream
-    handler.stream = buffer
-    try:
-        yield buffer
-    finally:
-        handler.stream = saved
-
-
-def strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from strings(item)
 
 
 def everything_shown(the_plan: Plan, endpoint: TokenEndpoint) -> list[str]:
