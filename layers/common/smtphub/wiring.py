@@ -86,7 +86,7 @@ def secret_repository() -> SecretRepository:
 def smtp_service() -> SmtpService:
     from smtphub.smtps.service import SmtpService  # noqa: PLC0415
 
-    return SmtpService(app_repository(), smtp_repository(), secret_repository(), schedule(), clock())
+    return SmtpService(app_repository(), smtp_repository(), secret_repository(), schedule())
 
 
 @_component
@@ -102,7 +102,9 @@ def schedule() -> Schedule:
     from smtphub.health.schedule import Schedule  # noqa: PLC0415
 
     config = settings()
-    return Schedule(config.health_interval_hours, config.health_backoff_seconds, config.disable_after)
+    return Schedule(
+        config.health_interval_hours, config.health_backoff_seconds, config.disable_after, clock=clock()
+    )
 
 
 def _history_table() -> str:
@@ -136,7 +138,7 @@ def alerts() -> Alerts:
 def recorder() -> Recorder:
     from smtphub.health.recorder import Recorder  # noqa: PLC0415
 
-    return Recorder(smtp_repository(), history_repository(), alerts(), schedule(), clock())
+    return Recorder(smtp_repository(), history_repository(), alerts(), schedule())
 
 
 @_component
@@ -153,14 +155,14 @@ def health_sweep() -> Sweep:
     if not settings().health_queue_url:
         raise SettingsError("HEALTH_QUEUE_URL is required")
     queue = HealthQueue(lambda: aws.client("sqs"), settings().health_queue_url)
-    return Sweep(health_repository(), queue, schedule(), clock())
+    return Sweep(health_repository(), queue, schedule())
 
 
 @_component
 def health_worker() -> HealthWorker:
     from smtphub.health.worker import HealthWorker  # noqa: PLC0415
 
-    return HealthWorker(health_repository(), check_service(), schedule(), clock())
+    return HealthWorker(health_repository(), check_service(), schedule())
 
 
 @_component

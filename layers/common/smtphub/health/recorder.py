@@ -7,8 +7,6 @@ best effort: a failure there is logged, and the result stands.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +28,13 @@ class Recorder:
     history: HistoryRepository
     alerts: Alerts
     schedule: Schedule
-    clock: Callable[[], float] = time.time
 
     def record(
         self, smtp: Smtp, outcome: CheckOutcome, at: str, *, trigger: str, lease: int | None = None
     ) -> dict[str, Any]:
         """Store the result of a check of `smtp` (as it was read); the history entry. SmtpNotFound or
         Conflict, with nothing written, when the server went or changed (or the lease was lost)."""
-        now = int(self.clock())
+        now = self.schedule.now()
         failures = 0 if outcome.ok else smtp.numerrors + 1
         disable = not outcome.ok and self.schedule.disables(failures, scheduled=trigger == SCHEDULED)
         if outcome.ok:

@@ -16,7 +16,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from smtphub.settings import DEFAULT_BACKOFF
 
@@ -27,6 +29,11 @@ class Schedule:
     backoff: tuple[int, ...] = DEFAULT_BACKOFF
     disable_after: int = 3
     lease_seconds: int = 600
+    clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)  # tests move it
+
+    def now(self) -> int:
+        """The current time in the schedule's unit (whole seconds since the epoch)."""
+        return int(self.clock())
 
     @property
     def interval(self) -> int:

@@ -71,11 +71,10 @@ class Sweep:
     health: HealthRepository
     queue: HealthQueue
     schedule: Schedule
-    clock: Callable[[], float] = time.time
 
     def run(self) -> dict[str, int]:
         """Send every server due now; the counts (also logged)."""
-        now = int(self.clock())
+        now = self.schedule.now()
         statuses = [STATUS_DISABLED] + ([STATUS_ACTIVE] if self.schedule.interval_hours else [])
         counts = dict.fromkeys(statuses, 0)
         batch: list[Due] = []

@@ -8,9 +8,7 @@ error. Redelivery is harmless: the claim (smtphub.health.repository) lets one de
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +29,10 @@ class HealthWorker:
     health: HealthRepository
     checks: CheckService
     schedule: Schedule
-    clock: Callable[[], float] = time.time
 
     def probe(self, message: Due) -> str:
         """Claim, probe and record one server: what became of it (`duplicate` when it was not due)."""
-        now = int(self.clock())
+        now = self.schedule.now()
         lease = self.schedule.lease(now)
         smtp = self.health.claim(message.smtp_id, message.due, lease)
         if smtp is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from smtphub.errors import (
     AppNameTaken,
@@ -18,34 +18,38 @@ from smtphub.errors import (
 
 
 class EdgeError(DomainError):
-    """A failure only the HTTP edge can have (no token, a body it cannot read)."""
+    """A failure only the HTTP edge can have (no token, a body it cannot read): it knows its own status."""
+
+    status: ClassVar[int]
+    code: ClassVar[str]
 
 
 class Unauthorized(EdgeError):
+    status, code = 401, "UNAUTHORIZED"
     default_message = "Unauthorized"
 
 
 class PayloadTooLarge(EdgeError):
+    status, code = 413, "PAYLOAD_TOO_LARGE"
     default_message = "Request body is larger than 64 KiB"
 
 
 class UnsupportedMediaType(EdgeError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
     default_message = "Send the body as application/x-www-form-urlencoded or application/json"
 
 
 # Most specific first: the first class an error is an instance of decides.
 _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (InvalidInput, 400, "BAD_REQUEST"),
-    (Unauthorized, 401, "UNAUTHORIZED"),
     (LoginRefused, 403, "FORBIDDEN"),
     (SmtpNotFound, 406, "SMTP_NOT_FOUND"),
     (AppNotFound, 406, "APP_NOT_FOUND"),
     (AppNameTaken, 406, "APP_NAME_TAKEN"),
     (Conflict, 406, "CONFLICT"),
     (CheckFailed, 406, "SMTP_CHECK_FAILED"),
-    (PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
-    (UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),
     (RateLimited, 429, "TOO_MANY_REQUESTS"),
+    *((edge, edge.status, edge.code) for edge in (Unauthorized, PayloadTooLarge, UnsupportedMediaType)),
 )
 INTERNAL = (500, "INTERNAL_ERROR", "Internal server error")
 

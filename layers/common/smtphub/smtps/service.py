@@ -20,7 +20,6 @@ XOAUTH2's secrets: `secretVersion` for the newest write, `secretfields` for the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -48,13 +47,11 @@ class SmtpService:
         smtps: SmtpRepository,
         secrets: SecretRepository,
         schedule: Schedule | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.apps = apps
         self.smtps = smtps
         self.secrets = secrets
         self.schedule = schedule  # a new server's first scheduled probe (smtphub.health.schedule)
-        self.clock = clock
 
     def find(self, ref: SmtpRef) -> Smtp:
         return self.smtps.get_owned(ref.account_id, ref.smtp_id)
@@ -67,7 +64,7 @@ class SmtpService:
     def create(self, command: CreateSmtp, verify: Verifier | None = None) -> Smtp:
         now = now_iso()
         smtp = Smtp(id=new_id(), account_id=command.account_id, created=now, modified=now, **command.fields)
-        first = self.schedule.first(smtp.id, int(self.clock())) if self.schedule is not None else None
+        first = self.schedule.first(smtp.id, self.schedule.now()) if self.schedule is not None else None
         smtp = replace(smtp, secretfields=_named({}, command.secrets, ""), nextcheck=first)
         if verify is not None:
             verify(smtp, command.secrets)  # CheckFailed (or InvalidInput, RateLimited): nothing is written
