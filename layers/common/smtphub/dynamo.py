@@ -7,7 +7,7 @@ Only repositories import this module; nothing above them sees an attribute value
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from smtphub.aws import cancellation_codes, error_code
 from smtphub.errors import Conflict, DomainError
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
 Item = dict[str, "AttributeValueTypeDef"]
+T = TypeVar("T")
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -58,10 +59,20 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: from_attribute(value) for key, value in item.items()}
 
 
-def pages(query: Callable[..., Any], **request: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a Query, following LastEvaluatedKey."""
+def read_item(client: DynamoDBClient, table: str, key: Item, decode: Callable[[Any], T]) -> T | None:
+    """The item at `key`, read strongly consistent and decoded; None when there is none."""
+    item = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    return decode(item) if item else None
+
+
+def query_items(client: DynamoDBClient, decode: Callable[[Any], T], **request: Any) -> list[T]:
+    """Every item of a Query (all its pages, following LastEvaluatedKey), decoded."""
+    return [decode(item) for item in _pages(client, request)]
+
+
+def _pages(client: DynamoDBClient, request: dict[str, Any]) -> Iterator[Any]:
     while True:
-        page = query(**request)
+        page = client.query(**request)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
-STATUS_ACTIVE = "A"
+from smtphub.codec import ACTIVE, Record
+
+STATUS_ACTIVE = ACTIVE
 DEFAULT_STRATEGY = "RANDOM"
 DEFAULT_SECONDS_BETWEEN_EMAILS = 60  # upstream's documented default
 # Upstream's webhooks, by the names its AppDTO gives them: called (later) with the e-mail's id.
@@ -48,12 +50,8 @@ class AppFields(TypedDict, total=False):
 
 
 @dataclass(frozen=True, slots=True)
-class App:
-    id: str
-    account_id: str
+class App(Record):
     name: str
-    created: str
-    modified: str
     strategy: str = DEFAULT_STRATEGY
     testemail: str | None = None
     defaultfromemail: str | None = None
@@ -70,8 +68,6 @@ class App:
     webhook_tracking_opened: str | None = None
     webhook_tracking_clicked: str | None = None
     webhook_blacklisted_added: str | None = None
-    status: str = STATUS_ACTIVE
-    version: int = 1
     deleting: bool = False  # set while apps/remove cascades; no SMTP server can be added meanwhile
 
 
@@ -86,6 +82,14 @@ class AppPage:
 
 
 @dataclass(frozen=True, slots=True)
+class AppRef:
+    """One of the account's apps (findById, remove, an SMTP list)."""
+
+    account_id: str
+    app_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class SaveApp:
     """apps/save: a create when `app_id` is None (then `fields` has a name), else an edit.
 
@@ -96,14 +100,6 @@ class SaveApp:
     fields: AppFields
     app_id: str | None = None
     account_email: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AppRef:
-    """One of the account's apps (findById, remove, an SMTP list)."""
-
-    account_id: str
-    app_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from smtphub.apps.models import App
 from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, pages, transact
+from smtphub.dynamo import condition_failed, query_items, read_item, transact
 from smtphub.errors import AppNameTaken, AppNotFound, Conflict
 
 if TYPE_CHECKING:
@@ -37,9 +37,7 @@ class AppRepository:
         return {"Put": {"TableName": self.table, "Item": lock, **_NEW}}  # type: ignore[typeddict-item]
 
     def get(self, account_id: str, app_id: str) -> App | None:
-        key = self._key(account_id, app_id)
-        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        return _CODEC.decode(item) if item else None
+        return read_item(self.client, self.table, self._key(account_id, app_id), _CODEC.decode)
 
     def get_owned(self, account_id: str, app_id: str) -> App:
         """The account's app; AppNotFound when it is missing or another account's."""
@@ -56,14 +54,14 @@ class AppRepository:
         return app
 
     def list_owned(self, account_id: str) -> list[App]:
-        items = pages(
-            self.client.query,
+        return query_items(
+            self.client,
+            _CODEC.decode,
             TableName=self.table,
             KeyConditionExpression="iduser = :owner AND #id BETWEEN :low AND :high",
             ExpressionAttributeNames={"#id": "_id"},
             ExpressionAttributeValues={":owner": {"S": account_id}, ":low": {"S": "0"}, ":high": {"S": "g"}},
         )
-        return [_CODEC.decode(item) for item in items]
 
     def create(self, app: App) -> None:
         """The app and its name lock together: AppNameTaken when the account has the name already."""

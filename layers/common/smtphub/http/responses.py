@@ -11,7 +11,19 @@ from smtphub.smtps.models import WRITE_ONLY, Smtp
 # Smtp attributes with another name in the JSON; attributes not listed in _SMTP_PRIVATE are all shown.
 _SMTP_RENAMED = {"id": "_id", "app_id": "idapp", "ssltls": "sslTls"}
 _SMTP_PRIVATE = frozenset({"account_id", "version", "secret_version", "secretfields", "nextcheck", "checks"})
-_SMTP_FIELDS = tuple(name for name in Smtp.__dataclass_fields__ if name not in _SMTP_PRIVATE)
+# The members follow the model's fields, but for those every record has (smtphub.codec.Record, declared
+# first), which stand where the JSON has always had them: each after the member named here.
+_SMTP_PLACED = {"created": "port", "modified": "created", "status": "numerrors"}
+
+
+def _smtp_fields() -> tuple[str, ...]:
+    names = [name for name in Smtp.__dataclass_fields__ if name not in _SMTP_PRIVATE | _SMTP_PLACED.keys()]
+    for name, after in _SMTP_PLACED.items():
+        names.insert(names.index(after) + 1, name)
+    return tuple(names)
+
+
+_SMTP_FIELDS = _smtp_fields()
 
 
 def smtp_json(smtp: Smtp) -> dict[str, Any]:

@@ -12,9 +12,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
+from smtphub.codec import ACTIVE, Record
 from smtphub.errors import InvalidInput
 
-STATUS_ACTIVE = "A"
+STATUS_ACTIVE = ACTIVE
 STATUS_DISABLED = "D"
 DEFAULT_PRIORITY = 10
 PRIORITY_DIGITS = 7  # priorities go up to 1,000,000
@@ -67,14 +68,10 @@ class SmtpFields(TypedDict, total=False):
 
 
 @dataclass(frozen=True, slots=True)
-class Smtp:
-    id: str
+class Smtp(Record):
     app_id: str
-    account_id: str
     host: str
     port: int
-    created: str
-    modified: str
     priority: int = DEFAULT_PRIORITY
     username: str | None = None
     auth: bool = False
@@ -85,9 +82,7 @@ class Smtp:
     defaultfromemail: str | None = None
     defaultfromname: str | None = None
     numerrors: int = 0
-    status: str = STATUS_ACTIVE
     lastcheck: Mapping[str, Any] | None = None
-    version: int = 1
     authmech: str = "auto"  # auto: PLAIN, else LOGIN, else CRAM-MD5, as the server offers
     oauthprovider: str | None = None  # XOAUTH2: microsoft, google or generic
     oauthtenant: str | None = None  # microsoft: the tenant's id or domain
@@ -135,6 +130,14 @@ class Smtp:
         return f"{self.priority:0{PRIORITY_DIGITS}d}#{self.created}#{self.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class SmtpRef:
+    """One of the account's servers (findById, remove, check)."""
+
+    account_id: str
+    smtp_id: str
+
+
 class _SendsSecrets:
     """A write that sends write-only values (`secrets`, by name): its password among them, if any."""
 
@@ -161,14 +164,6 @@ class EditSmtp(_SendsSecrets):
     changes: SmtpFields
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # the write-only values sent
     verify: bool = False  # store only if a probe of the server as edited passes
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpRef:
-    """One of the account's servers (findById, remove, check)."""
-
-    account_id: str
-    smtp_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, from_item, pages, to_attribute, transact
+from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
 
@@ -46,10 +46,7 @@ class SmtpRepository:
         return {"_id": {"S": smtp_id}}
 
     def get(self, smtp_id: str) -> Smtp | None:
-        item = self.client.get_item(TableName=self.table, Key=self._key(smtp_id), ConsistentRead=True).get(
-            "Item"
-        )
-        return _CODEC.decode(item) if item else None
+        return read_item(self.client, self.table, self._key(smtp_id), _CODEC.decode)
 
     def get_owned(self, account_id: str, smtp_id: str) -> Smtp:
         """The account's server; SmtpNotFound when there is none, and when it is another account's."""
@@ -59,14 +56,14 @@ class SmtpRepository:
         return smtp
 
     def list_by_app(self, app_id: str) -> list[Smtp]:
-        items = pages(
-            self.client.query,
+        return query_items(
+            self.client,
+            _CODEC.decode,
             TableName=self.table,
             IndexName=BY_APP_INDEX,
             KeyConditionExpression="idapp = :app",
             ExpressionAttributeValues={":app": {"S": app_id}},
         )
-        return [_CODEC.decode(item) for item in items]
 
     def create(self, smtp: Smtp) -> None:
         """Store a new server, in one transaction with the condition that its app is live."""
