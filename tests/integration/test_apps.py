@@ -33,7 +33,7 @@ from tests.support.api import (
     secret,
     secret_names,
 )
-from tests.support.aws import APPS_TABLE, SECRET_PREFIX, Stream
+from tests.support.aws import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE, Stream
 from tests.support.contract import APP_KEYS
 from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
 
@@ -310,6 +310,26 @@ def test_remove_cascades_to_every_server_and_secret_across_batches(aws: Any, str
     error(call("smtps_find_by_id", {"idsmtp": ids[0]}), 406, "SMTP_NOT_FOUND")
     assert [app["_id"] for app in find_all()["content"]] == [other]
     assert {item["_id"]["S"] for item in app_items(aws)} == {other, "#name#other"}
+
+
+def test_remove_leaves_a_server_of_another_account_that_names_the_app(aws: Any) -> None:
+    """Belt and braces: a record that names the app but belongs to another account (no write of the API
+    makes one) is neither deleted nor read back by the cascade, which asks DynamoDB for keys only."""
+    # given Alice's app with a server, and a record of Bob's that names the same app
+    idapp = new_app("Shop")
+    mine = new_smtp(idapp)["_id"]
+    planted = {**items(aws)[0], "_id": {"S": "b" * 24}, "iduser": {"S": ACCOUNT_B}}
+    aws.dynamodb.put_item(TableName=SMTPS_TABLE, Item=planted)
+    queries: list[dict[str, Any]] = []
+    layer_client = wiring.smtp_repository().client
+    layer_client.meta.events.register(
+        "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(params)
+    )
+    # when Alice removes the app
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    # then only her server went, and the cascade's query read no more than the servers' ids
+    assert [item["_id"]["S"] for item in items(aws)] == ["b" * 24] != [mine]
+    assert [query["ProjectionExpression"] for query in queries] == ["#id"]
 
 
 def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:

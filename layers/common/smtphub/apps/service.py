@@ -68,9 +68,7 @@ class AppService:
         still listed: a retry finishes.
         """
         app = self.apps.mark_deleting(ref.account_id, ref.app_id)
-        servers = [
-            smtp.id for smtp in self.smtps.list_by_app(ref.app_id) if smtp.account_id == ref.account_id
-        ]
+        servers = self.smtps.ids_by_app(ref.account_id, ref.app_id)
         for start in range(0, len(servers), REMOVE_BATCH):
             self.smtps.delete_many(servers[start : start + REMOVE_BATCH])
         self.apps.delete(app)

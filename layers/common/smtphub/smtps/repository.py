@@ -65,6 +65,21 @@ class SmtpRepository:
             ExpressionAttributeValues={":app": {"S": app_id}},
         )
 
+    def ids_by_app(self, account_id: str, app_id: str) -> list[str]:
+        """The ids of the account's servers of an app (apps/remove): DynamoDB sends back only the key, and
+        leaves out another account's (an app has one account's servers only: belt and braces)."""
+        return query_items(
+            self.client,
+            lambda item: str(item["_id"]["S"]),
+            TableName=self.table,
+            IndexName=BY_APP_INDEX,
+            KeyConditionExpression="idapp = :app",
+            FilterExpression="#owner = :owner",
+            ProjectionExpression="#id",
+            ExpressionAttributeNames={"#id": "_id", "#owner": _CODEC.stored("account_id")},
+            ExpressionAttributeValues={":app": {"S": app_id}, ":owner": {"S": account_id}},
+        )
+
     def create(self, smtp: Smtp) -> None:
         """Store a new server, in one transaction with the condition that its app is live."""
         put: Any = {
