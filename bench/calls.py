@@ -291,7 +291,9 @@ def run(log: Any) -> dict[str, Any]:
 
 
 def _cleanup(world: World, state: dict[str, Any]) -> list[dict[str, Any]]:
-    """The stream consumer that deletes removed servers' secrets: calls for a batch of REMOVE records."""
+    """The stream consumer (SecretsCleanupFunction): calls for the records of the scenarios above that the
+    template's filter lets through (an edit that named a new secret version: its labels tidied; a change
+    that named none: skipped without a call), then for batches of REMOVE records."""
     import copy
     import json
 
@@ -303,8 +305,15 @@ def _cleanup(world: World, state: dict[str, Any]) -> list[dict[str, Any]]:
     if function is None or not sample.is_file() or "smtp" not in state:
         return []
     handler = load_handler(function.code_uri, function.handler)
-    template_record = json.loads(sample.read_text())["Records"][0]
     rows = []
+    edit, unchanged = _stream_samples(world, state["smtp"])
+    for label, records, target, exact in (
+        ("secrets cleanup, 1 password edit (labels tidied)", [edit] if edit else [], 3, False),
+        ("secrets cleanup, 1 update naming no new version", [unchanged] if unchanged else [], 0, True),
+    ):
+        if records:
+            rows.append(_cleanup_row(label, function, handler, records, target=target, exact=exact))
+    template_record = json.loads(sample.read_text())["Records"][0]
     for label, ids in (
         ("secrets cleanup, 1 removed server", [state["smtp"]]),
         ("secrets cleanup, batch of 10", [f"{n:024x}" for n in range(1, 11)]),
@@ -313,29 +322,67 @@ def _cleanup(world: World, state: dict[str, Any]) -> list[dict[str, Any]]:
         for ident in ids:
             record = copy.deepcopy(template_record)
             record["dynamodb"]["Keys"] = {"_id": {"S": ident}}
+            record["dynamodb"]["OldImage"]["_id"] = {"S": ident}
             records.append(record)
-        with counting() as calls:
-            answer = handler({"Records": records}, Context())
-        needed = {p for c in calls.calls for p in required_permissions(c.service, c.operation, c.params)}
-        denied = sorted(f"{a} on {r}" for a, r in needed if not function.allows(a, r))
-        failures = (answer or {}).get("batchItemFailures", [])
-        per_record = calls.total() / len(ids)
-        rows.append(
-            {
-                "label": label,
-                "function": "secrets_cleanup",
-                "status": 200 if not failures else 500,
-                "calls": calls.total(),
-                "detail": dict(calls.counts()),
-                "target": len(ids),
-                "met": not failures and not denied and per_record <= 1,
-                "secrets_calls": calls.total("secretsmanager"),
-                "iam_ok": not denied,
-                "denied": denied,
-                "units": units(calls.calls),
-            }
-        )
+        rows.append(_cleanup_row(label, function, handler, records, target=len(ids), exact=False))
     return rows
+
+
+def _stream_samples(world: World, smtp_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """From SmtpsTable's stream on moto, as the event source mapping delivers it (the template's filters):
+    the server's MODIFY that replaced its secretVersion by another (the edit with a new password), and
+    one that left it as it was (the check's update)."""
+    import boto3
+    from botocore.config import Config
+
+    from bench.lambdas import tables
+    from local_runtime import template
+    from local_runtime.streams import StreamPoller
+
+    arn = world.dynamodb.describe_table(TableName=tables()["SmtpsTable"])["Table"]["LatestStreamArn"]
+    (source,) = [s for s in template.stream_sources(template.default()) if s.table == "SmtpsTable"]
+    client = boto3.client(
+        "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+    )
+    poller = StreamPoller(source.name, client, arn, lambda event: None, source.properties)
+    poller.fetch()
+    edit = unchanged = None
+    for record in poller.pending:
+        images = record["dynamodb"]
+        if record["eventName"] != "MODIFY" or images["Keys"]["_id"]["S"] != smtp_id:
+            continue
+        old = (images.get("OldImage") or {}).get("secretVersion")
+        new = images["NewImage"]["secretVersion"]
+        if old and old != new and edit is None:
+            edit = record
+        elif old == new and unchanged is None:
+            unchanged = record
+    return edit, unchanged
+
+
+def _cleanup_row(
+    label: str, function: Any, handler: Any, records: list[dict[str, Any]], *, target: int, exact: bool
+) -> dict[str, Any]:
+    with counting() as calls:
+        answer = handler({"Records": records}, Context())
+    needed = {p for c in calls.calls for p in required_permissions(c.service, c.operation, c.params)}
+    denied = sorted(f"{a} on {r}" for a, r in needed if not function.allows(a, r))
+    failures = (answer or {}).get("batchItemFailures", [])
+    total = calls.total()
+    return {
+        "label": label,
+        "function": "secrets_cleanup",
+        "status": 200 if not failures else 500,
+        "calls": total,
+        "detail": dict(calls.counts()),
+        "target": target,
+        "exact": exact,
+        "met": not failures and not denied and (total == target if exact else total <= target),
+        "secrets_calls": calls.total("secretsmanager"),
+        "iam_ok": not denied,
+        "denied": denied,
+        "units": units(calls.calls),
+    }
 
 
 def units(calls: list[Any]) -> dict[str, float]:

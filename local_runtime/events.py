@@ -143,12 +143,13 @@ def build_stream_record(
     view_type: str = "KEYS_ONLY",
     images: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One record of the DynamoDB stream event Lambda sends a function (`keys` in attribute-value form)."""
+    """One record of the DynamoDB stream event Lambda sends a function (`keys`, and `images` when the view
+    type has them: {"NewImage": ..., "OldImage": ...}, in attribute-value form)."""
     dynamodb: dict[str, Any] = {
         "ApproximateCreationDateTime": float(int(created if created is not None else time.time())),
         "Keys": dict(keys),
         "SequenceNumber": sequence_number,
-        "SizeBytes": len(json.dumps(keys)) + 10,
+        "SizeBytes": len(json.dumps([keys, images or {}])) + 10,
         "StreamViewType": view_type,
     }
     dynamodb.update(images or {})
@@ -278,7 +279,19 @@ def main() -> int:
 
 
 def sample_stream_event() -> dict[str, Any]:
-    """SmtpsTable's stream as SecretsCleanupFunction gets it: one SMTP server removed."""
+    """SmtpsTable's stream as SecretsCleanupFunction gets it: one SMTP server removed (NEW_AND_OLD_IMAGES:
+    a REMOVE carries the record as it was, which names secret versions but holds no secret)."""
+    removed = {
+        "_id": {"S": _SMTP},
+        "idapp": {"S": _APP},
+        "iduser": {"S": DEMO_ACCOUNT},
+        "host": {"S": "smtp.example.net"},
+        "port": {"N": "587"},
+        "created": {"S": "2026-11-24T09:00:00.000Z"},
+        "modified": {"S": "2026-11-24T09:30:00.000Z"},
+        "version": {"N": "2"},
+        "secretVersion": {"S": "5b0f4c1e-3d2a-4e6f-8a9b-0c1d2e3f4a5b"},
+    }
     record = build_stream_record(
         "REMOVE",
         {"_id": {"S": _SMTP}},
@@ -286,6 +299,8 @@ def sample_stream_event() -> dict[str, Any]:
         stream_arn=stream_arn("smtp-hub-SmtpsTable-1A2B3C4D5E6F"),
         event_id="c81e728d9d4c2f636f067f89cc14862c",
         created=1795514400.0,
+        view_type="NEW_AND_OLD_IMAGES",
+        images={"OldImage": removed},
     )
     return build_stream_event([record])
 

@@ -3,7 +3,9 @@
 For every function fed by a table's stream (a SAM `DynamoDB` event, or an AWS::Lambda::EventSourceMapping
 whose EventSourceArn is `!GetAtt <Table>.StreamArn`), a `StreamPoller` reads moto's stream (DescribeStream,
 GetShardIterator, GetRecords), keeps the records its FilterCriteria match (dropping the rest, as Lambda
-does), and invokes the function with Lambda's event, `BatchSize` records at a time, in order.
+does), and invokes the function with Lambda's event, `BatchSize` records at a time, in order. Records carry
+the images the table's StreamViewType gives them (moto writes them as DynamoDB does: a MODIFY's OldImage
+and NewImage, an INSERT's NewImage, a REMOVE's OldImage), so a filter on `dynamodb.NewImage` works as in AWS.
 
 A batch that fails (the function raises or times out) is retried whole; with ReportBatchItemFailures, the
 records from the lowest reported SequenceNumber on are retried. After MaximumRetryAttempts retries the
@@ -13,6 +15,7 @@ the batching window (records go at once), BisectBatchOnFunctionError, MaximumRec
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -74,7 +77,7 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
     dynamodb = record.get("dynamodb") or {}
     created: Any = dynamodb.get("ApproximateCreationDateTime")
     timestamp = created.timestamp() if hasattr(created, "timestamp") else created
-    images = {name: dynamodb[name] for name in ("NewImage", "OldImage") if name in dynamodb}
+    images = {name: _lambda_json(dynamodb[name]) for name in ("NewImage", "OldImage") if name in dynamodb}
     return build_stream_record(
         str(record["eventName"]),
         dynamodb.get("Keys") or {},
@@ -86,6 +89,18 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
         view_type=str(dynamodb.get("StreamViewType") or "KEYS_ONLY"),
         images=images,
     )
+
+
+def _lambda_json(value: Any) -> Any:
+    """An image as Lambda's event carries it: boto3 hands binary attributes (B, BS) over as bytes, Lambda's
+    JSON as base64 text."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Mapping):
+        return {key: _lambda_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lambda_json(item) for item in value]
+    return value
 
 
 class StreamPoller:

@@ -1,7 +1,8 @@
-"""SmtpsTable stream (REMOVE records): delete the password secret of every removed SMTP server.
+"""SmtpsTable stream: delete the secret of every removed SMTP server (REMOVE records), and tidy the labels
+of a secret once its record names a new version (MODIFY records: AWSCURRENT moves to it, stale labels go).
 
 Answers `batchItemFailures` (ReportBatchItemFailures) with the records whose secret could not be
-deleted; see smtphub.smtps.cleanup.
+deleted or tidied; see smtphub.smtps.cleanup.
 """
 
 from typing import Any

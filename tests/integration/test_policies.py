@@ -44,14 +44,18 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
         "secretsmanager:CreateSecret",
         "secretsmanager:TagResource",
         "secretsmanager:PutSecretValue",
-        "secretsmanager:DescribeSecret",
         "secretsmanager:UpdateSecretVersionStage",
         "secretsmanager:DeleteSecret",
     },
     ("POST", "/private/smtps/remove"): {"secretsmanager:DeleteSecret"},
     ("POST", "/private/apps/remove"): {"secretsmanager:DeleteSecret"},
     ("POST", "/private/smtps/check"): {"secretsmanager:GetSecretValue"},
-    ("STREAM", "SmtpsTable"): {"secretsmanager:DeleteSecret"},
+    # the stream's consumer also tidies the labels of the versions records name (smtphub/smtps/cleanup.py)
+    ("STREAM", "SmtpsTable"): {
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:UpdateSecretVersionStage",
+    },
     ("QUEUE", "HealthQueue"): {"secretsmanager:GetSecretValue"},  # the scheduled probes (issue 13)
 }
 # Who may read a password: the check, and the worker of the scheduled probes.

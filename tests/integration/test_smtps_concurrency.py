@@ -38,6 +38,7 @@ from tests.support.api import (
     scheduled_for_deletion,
     secret,
     secret_names,
+    settle,
     versions_by_password,
 )
 from tests.support.aws import SECRET_PREFIX, Stream
@@ -82,6 +83,9 @@ def test_a_refused_edit_restores_the_previous_password(aws: Any, monkeypatch: py
     ok(call("smtps_save", {"idsmtp": idsmtp, "password": "winner-password"}))
     stale_reads(monkeypatch, read_by_both)
     error(call("smtps_save", {"idsmtp": idsmtp, "password": "loser-password"}), 406, "CONFLICT")
+    # the loser's version lost its label in its own request, before the stream's tidying
+    assert our_labels(aws, idsmtp, versions_by_password(aws, idsmtp)["loser-password"]) == []
+    settle(aws)
     assert secret(aws, idsmtp) == "winner-password"
     monkeypatch.undo()
     assert pinned_password(aws, idsmtp) == "winner-password"
@@ -133,11 +137,52 @@ def test_a_loser_that_wrote_its_password_after_the_winner_does_not_undo_the_winn
 
     monkeypatch.setattr(service.smtps, "update", winner_lands_first)
     error(call("smtps_save", {"idsmtp": idsmtp, "password": "loser-password"}), 406, "CONFLICT")
+    settle(aws)
     assert secret(aws, idsmtp) == "winner-password"
     monkeypatch.undo()
     assert pinned_password(aws, idsmtp) == "winner-password"
     assert password_a_check_reads(idsmtp) == "winner-password"
     assert our_labels(aws, idsmtp, versions_by_password(aws, idsmtp)["loser-password"]) == []
+
+
+def test_edits_whose_requests_finish_out_of_order_leave_awscurrent_on_the_newest_records_version(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, atomic_aws_requests: None
+) -> None:
+    """A's record write lands, then B's whole edit (based on A's record), then A's request finishes: the
+    labels follow the records' order (the stream's, per item), not the order the requests finished in. A
+    replay of the whole stream (Lambda retrying) ends the same."""
+    idapp = new_app()
+    idsmtp = new_smtp(idapp)["_id"]
+    warm_up()
+    written = threading.Event()
+    finish_a = threading.Event()
+    real_update = SmtpRepository.update
+
+    def update(repository: SmtpRepository, *args: Any, **kwargs: Any) -> Any:
+        real_update(repository, *args, **kwargs)
+        if threading.current_thread().name == "A":
+            written.set()
+            assert finish_a.wait(WAIT), "A was never let finish"
+
+    monkeypatch.setattr(SmtpRepository, "update", update)
+    replies: dict[str, Reply] = {}
+    thread_a = in_thread("A", edit_password(idsmtp, "password-of-A"), replies)
+    assert written.wait(WAIT), "A never wrote its record"
+    replies["B"] = edit_password(idsmtp, "password-of-B")()  # B reads A's record, and wins over it
+    finish_a.set()
+    finish(thread_a)
+    assert (replies["A"].status, replies["B"].status) == (200, 200)
+    (item,) = items(aws)
+    assert item["version"] == {"N": "3"}
+
+    settle(aws)
+    version = versions_by_password(aws, idsmtp)
+    assert pinned_password(aws, idsmtp) == "password-of-B"  # labelled, and AWSCURRENT
+    assert our_labels(aws, idsmtp, version["password-of-A"]) == []  # superseded
+    after = labels(aws, idsmtp)
+    Stream(aws).drain()  # a second reader from the stream's start: every adopt again, in order
+    assert labels(aws, idsmtp) == after
+    assert pinned_password(aws, idsmtp) == "password-of-B"
 
 
 # --- crossed passwords (issue: "Stored SMTP credentials that cannot be read back, crossed or leaked") -----
@@ -237,6 +282,7 @@ def test_three_edits_whose_secret_writes_all_land_before_their_record_writes_do_
     assert item["version"] == {"N": "2"}
     # the password a check reads is X's: the version the record names, exactly
     assert password_a_check_reads(idsmtp) == "password-of-X"
+    settle(aws)
     assert pinned_password(aws, idsmtp) == "password-of-X"  # labelled, and AWSCURRENT as well
     version = versions_by_password(aws, idsmtp)
     assert item["secretVersion"] == {"S": version["password-of-X"]}
@@ -289,6 +335,7 @@ def test_concurrent_edits_with_passwords_leave_the_winners_password_round_after_
                 error(reply, 406, "CONFLICT")
         (winner,) = winners
         assert password_a_check_reads(idsmtp) == passwords[winner], f"round {round_number}"
+        settle(aws)
         assert pinned_password(aws, idsmtp) == passwords[winner], f"round {round_number}"
         version = versions_by_password(aws, idsmtp)
         for name, password in passwords.items():

@@ -27,6 +27,7 @@ from tests.support.api import (
     ok,
     our_labels,
     pinned_version,
+    settle,
     stored,
 )
 from tests.support.aws import SECRET_PREFIX
@@ -130,7 +131,8 @@ def test_an_edit_sending_one_value_keeps_the_others_in_the_versions_that_hold_th
     # when: a client secret alone is sent
     edited = ok(call("smtps_save", {"idsmtp": idsmtp, "oauthclientsecret": CLIENT_SECRET}))
 
-    # then: a new version holds only it; the record names both versions, and both stay labelled
+    # then: a new version holds only it; the record names both versions, and both stay labelled (the first
+    # one, a create's with no label of ours, gets one once AWSCURRENT moves from it, from the stream)
     second = pinned_version(aws, idsmtp)
     assert second is not None
     assert second != first
@@ -138,11 +140,17 @@ def test_an_edit_sending_one_value_keeps_the_others_in_the_versions_that_hold_th
     assert edited["hasoauthclientsecret"] is True
     assert what_a_check_reads(idsmtp) == {"password": PASSWORD, "oauthclientsecret": CLIENT_SECRET}
     assert_every_named_version_is_labelled(aws, idsmtp)
+    settle(aws)
+    assert_every_named_version_is_labelled(aws, idsmtp)
+    assert "AWSCURRENT" in labels(aws, idsmtp)[second]
+    assert our_labels(aws, idsmtp, first)  # no longer AWSCURRENT, still named: a label of ours keeps it
 
     # when: the password is sent again, the first version is named by nothing any more
     ok(call("smtps_save", {"idsmtp": idsmtp, "password": "new-password"}))
     third = pinned_version(aws, idsmtp)
     assert what_a_check_reads(idsmtp) == {"password": "new-password", "oauthclientsecret": CLIENT_SECRET}
+    assert_every_named_version_is_labelled(aws, idsmtp)  # before the stream's tidying, and after it
+    settle(aws)
     assert_every_named_version_is_labelled(aws, idsmtp)
     assert "AWSCURRENT" in labels(aws, idsmtp)[third or ""]
     assert our_labels(aws, idsmtp, first) == []  # no label of ours: AWS may purge it

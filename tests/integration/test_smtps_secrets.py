@@ -24,15 +24,20 @@ from tests.support.api import (
     client_error,
     error,
     items,
+    labels,
     new_app,
     new_smtp,
     ok,
+    our_labels,
+    password_a_check_reads,
     pinned_password,
     pinned_version,
     scheduled_for_deletion,
     secret,
     secret_names,
+    settle,
     stored,
+    version_password,
     versions_by_password,
 )
 from tests.support.aws import SECRET_PREFIX, Stream
@@ -249,27 +254,102 @@ def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
 
 
 def test_calls_per_request(aws: Any, aws_calls: list[str]) -> None:
+    """The request path, then the stream's (SecretsCleanupFunction, shortly after): a password edit makes
+    3 calls in the request; its labels are tidied from the stream."""
     idapp = new_app()
     aws_calls.clear()
     idsmtp = new_smtp(idapp)["_id"]
     assert aws_calls == ["TransactWriteItems", "CreateSecret", "UpdateItem"]
     aws_calls.clear()
+    settle(aws)
+    assert aws_calls == ["DescribeSecret"]  # the create's first version is AWSCURRENT already
+    aws_calls.clear()
     relay = new_smtp(idapp, auth="false", username=None, password=None)["_id"]
     assert aws_calls == ["TransactWriteItems"]  # the app's check is a step of the transaction
     aws_calls.clear()
     ok(call("smtps_save", {"idsmtp": idsmtp, "password": "new"}))
-    # the new version under its own label, the record naming it, then AWSCURRENT moved to it (adopt)
-    assert aws_calls == [
-        "GetItem",
-        "PutSecretValue",
-        "UpdateItem",
-        "DescribeSecret",
-        "UpdateSecretVersionStage",
-    ]
+    # the new version under its own label, the record naming it: nothing else in the request
+    assert aws_calls == ["GetItem", "PutSecretValue", "UpdateItem"]
+    aws_calls.clear()
+    settle(aws)
+    assert aws_calls == ["DescribeSecret", "UpdateSecretVersionStage"]  # AWSCURRENT moved to it (adopt)
     aws_calls.clear()
     ok(call("smtps_save", {"idsmtp": relay, "password": "first"}))
-    # a first secret is AWSCURRENT from the start: adopt finds nothing to move
-    assert aws_calls == ["GetItem", "CreateSecret", "UpdateItem", "DescribeSecret"]
+    assert aws_calls == ["GetItem", "CreateSecret", "UpdateItem"]
     aws_calls.clear()
+    settle(aws)
+    assert aws_calls == ["DescribeSecret"]  # a first secret is AWSCURRENT from the start: nothing to move
+    aws_calls.clear()
+    ok(call("smtps_save", {"idsmtp": idsmtp, "priority": 3}))
+    assert aws_calls == ["GetItem", "UpdateItem"]
+    aws_calls.clear()
+    settle(aws)
+    assert aws_calls == []  # secretVersion as it was: the stream's record makes no call
     assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
     assert aws_calls == ["DeleteItem"]
+    aws_calls.clear()
+    settle(aws)
+    assert aws_calls == ["DeleteSecret"]
+
+
+# --- labels: set in the request, tidied from the stream ---------------------------------------------------
+
+
+def test_right_after_an_edit_the_pinned_version_holds_the_new_password_under_its_own_label(aws: Any) -> None:
+    """Before the stream reaches the cleanup, nothing but the edit's own label keeps its version: that is
+    enough (Secrets Manager only purges unlabelled versions), and a check already reads the new password."""
+    idsmtp = new_smtp(new_app())["_id"]
+    settle(aws)
+    first = pinned_version(aws, idsmtp)
+    assert first is not None
+    ok(call("smtps_save", {"idsmtp": idsmtp, "password": "new-password"}))
+    version = pinned_version(aws, idsmtp)
+    assert version is not None
+    assert version != first
+    assert version_password(aws, idsmtp, version) == "new-password"
+    assert password_a_check_reads(idsmtp) == "new-password"
+    # its own label, numbered after the record version it edited (1); AWSCURRENT has not moved yet
+    (label,) = our_labels(aws, idsmtp, version)
+    assert label.startswith("sh-r1-")
+    assert labels(aws, idsmtp) == {first: ["AWSCURRENT"], version: [label]}
+
+
+def test_the_stream_moves_awscurrent_and_removes_stale_labels(aws: Any) -> None:
+    """Two edits, and a third that died between its secret write and its record write (its label stays until
+    a later edit's record supersedes it): the stream leaves AWSCURRENT on the newest record's version and
+    none of our labels on any other."""
+    idsmtp = new_smtp(new_app())["_id"]
+    settle(aws)
+    first = pinned_version(aws, idsmtp)
+    ok(call("smtps_save", {"idsmtp": idsmtp, "password": "second"}))
+    crashed = wiring.secret_repository().put(idsmtp, "crashed", base_version=2)  # never named by a record
+    ok(call("smtps_save", {"idsmtp": idsmtp, "password": "third"}))
+    version = versions_by_password(aws, idsmtp)
+    assert all(our_labels(aws, idsmtp, version[pw]) for pw in ("second", "crashed", "third"))
+    assert "AWSCURRENT" in labels(aws, idsmtp)[first or ""]
+
+    settle(aws)
+
+    assert pinned_password(aws, idsmtp) == "third"  # labelled, and AWSCURRENT
+    assert version["crashed"] == crashed
+    stages = labels(aws, idsmtp)
+    assert "AWSCURRENT" in stages[version["third"]]
+    assert our_labels(aws, idsmtp, version["third"])  # its own label stays while the record names it
+    for stale in (first or "", version["second"], crashed):
+        assert "AWSCURRENT" not in stages.get(stale, [])
+        assert our_labels(aws, idsmtp, stale) == []
+
+
+def test_a_change_that_names_no_new_version_makes_no_secrets_manager_call(aws: Any) -> None:
+    """Edits without a write-only value (and the health probes' updates) reach the cleanup too, since the
+    filter only sees that the record names a version: it skips them without a call."""
+    idsmtp = new_smtp(new_app())["_id"]
+    settle(aws)
+    before = labels(aws, idsmtp)
+    ok(call("smtps_save", {"idsmtp": idsmtp, "priority": 7}))
+    ok(call("smtps_save", {"idsmtp": idsmtp, "defaultfromname": "Ops"}))
+    wiring.secret_repository()._client = NoCalls()
+    answers = settle(aws)
+    wiring.secret_repository()._client = aws.secrets
+    assert answers[-1] == {"batchItemFailures": []}
+    assert labels(aws, idsmtp) == before

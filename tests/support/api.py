@@ -1,5 +1,6 @@
 """The API as the endpoint suites drive it: replies checked, apps and servers made, and what the tables and
-Secrets Manager hold afterwards (the record, its pinned secret version, every version and its labels)."""
+Secrets Manager hold afterwards (the record, its pinned secret version, every version and its labels), once
+the SMTP table's stream has been delivered where that matters (`settle`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.support.aws import SECRET_PREFIX, SMTPS_TABLE
+from tests.support.aws import SECRET_PREFIX, SMTPS_TABLE, Stream
 from tests.support.lambdas import ACCOUNT_A, Reply, call
 
 ID = re.compile(r"[0-9a-f]{24}")
@@ -97,11 +98,26 @@ def _not_found(problem: ClientError) -> bool:
     return str(problem.response["Error"]["Code"]) == "ResourceNotFoundException"
 
 
+def settle(aws: Any) -> list[Any]:
+    """What AWS does within seconds of every write: SmtpsTable's stream so far delivered to
+    SecretsCleanupFunction as its event source mapping in template.yaml says (filters, batches, a failed
+    record's batch kept for the next round), which deletes removed servers' secrets and tidies the labels of
+    newly named versions. One reader per moto session (`aws`), so each record is delivered once (a second
+    reader would be a replay). The function's answers so far."""
+    stream: Stream | None = vars(aws).get("_settled_by")
+    if stream is None:
+        stream = vars(aws)["_settled_by"] = Stream(aws)
+    stream.drain()
+    return stream.answers
+
+
 def secret(aws: Any, idsmtp: str) -> str | None:
-    """The current (AWSCURRENT) password in Secrets Manager; None when the secret does not exist at all.
+    """The current (AWSCURRENT) password in Secrets Manager once the stream has been delivered (`settle`:
+    AWSCURRENT moves there, off the request path); None when the secret does not exist at all.
 
     The stage is named: moto answers a read without one from the version the secret was last written with.
     """
+    settle(aws)
     try:
         value = aws.secrets.get_secret_value(SecretId=SECRET_PREFIX + idsmtp, VersionStage="AWSCURRENT")[
             "SecretString"
@@ -122,9 +138,11 @@ def version_password(aws: Any, idsmtp: str, version_id: str) -> str:
 def pinned_password(aws: Any, idsmtp: str) -> str | None:
     """The password a check of the server reads: the version its record names, exactly (None: no password).
 
-    The version must exist and be labelled (Secrets Manager may delete unlabelled versions), and it must be
-    AWSCURRENT too, so that a reader of "the current password" gets the same one.
+    The version must exist and be labelled (Secrets Manager may delete unlabelled versions), and once the
+    stream has been delivered (`settle`) it must be AWSCURRENT too, so that a reader of "the current
+    password" gets the same one.
     """
+    settle(aws)
     version = pinned_version(aws, idsmtp)
     if version is None:
         return None

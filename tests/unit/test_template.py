@@ -288,16 +288,17 @@ def test_every_function_gets_the_tables_and_the_secret_prefix() -> None:
 # --- secrets of removed servers: the SMTP servers' stream -----------------------------------------------
 
 
-def test_the_smtps_table_streams_its_keys() -> None:
+def test_the_smtps_table_streams_its_records_old_and_new() -> None:
+    """A MODIFY's images tell the cleanup whether `secretVersion` changed (a record holds no secret)."""
     smtps = template.resources(DOC, "AWS::DynamoDB::Table")["SmtpsTable"]["Properties"]
-    assert smtps["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+    assert smtps["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert (
         "StreamSpecification"
         not in template.resources(DOC, "AWS::DynamoDB::Table")["AppsTable"]["Properties"]
     )
 
 
-def test_removals_feed_the_secrets_cleanup_function() -> None:
+def test_removals_and_newly_named_versions_feed_the_secrets_cleanup_function() -> None:
     (mapping,) = [
         mapping
         for mapping in template.resources(DOC, "AWS::Lambda::EventSourceMapping").values()
@@ -307,7 +308,8 @@ def test_removals_feed_the_secrets_cleanup_function() -> None:
     assert props["FunctionName"] == {"Ref": "SecretsCleanupFunction"}
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["SmtpsTable", "StreamArn"]}
     assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [
-        {"eventName": ["REMOVE"]}
+        {"eventName": ["REMOVE"]},
+        {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"secretVersion": {"S": [{"exists": True}]}}}},
     ]
     assert props["StartingPosition"] == "TRIM_HORIZON"
     assert (props["BatchSize"], props["MaximumBatchingWindowInSeconds"]) == (100, 5)
@@ -340,7 +342,9 @@ def test_the_dead_letter_queue_is_encrypted_kept_14_days_and_alarmed() -> None:
     }
 
 
-def test_the_cleanup_function_may_delete_secrets_read_its_stream_and_write_its_queue_only() -> None:
+def test_the_cleanup_function_may_delete_and_relabel_secrets_read_its_stream_and_write_its_queue_only() -> (
+    None
+):
     granted = {
         (action, json.dumps(resource, sort_keys=True))
         for statement in statements("SecretsCleanupFunction")
@@ -360,6 +364,8 @@ def test_the_cleanup_function_may_delete_secrets_read_its_stream_and_write_its_q
         ("dynamodb:GetShardIterator", stream),
         ("dynamodb:ListStreams", json.dumps({"Fn::Sub": "${SmtpsTable.Arn}/stream/*"})),
         ("secretsmanager:DeleteSecret", secret),
+        ("secretsmanager:DescribeSecret", secret),
+        ("secretsmanager:UpdateSecretVersionStage", secret),
         ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["SecretsCleanupDeadLetterQueue", "Arn"]})),
     }
 
@@ -368,3 +374,14 @@ def test_the_cleanup_function_may_delete_secrets_read_its_stream_and_write_its_q
 def test_removes_never_touch_secrets(name: str) -> None:
     granted = [action for statement in statements(name) for action in actions(statement)]
     assert not any(action.startswith("secretsmanager:") for action in granted)
+
+
+def test_save_writes_secrets_and_unlabels_a_lost_edits_version_but_leaves_the_tidying_to_the_stream() -> None:
+    granted = {action for statement in statements("SmtpsSaveFunction") for action in actions(statement)}
+    assert {action for action in granted if action.startswith("secretsmanager:")} == {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",  # abandon: a lost edit's version loses its label
+        "secretsmanager:DeleteSecret",  # a server removed while its secret was being written
+    }

@@ -14,15 +14,24 @@ edits cannot cross a record with another edit's password, whatever order their w
 
 Labels keep pinned versions alive: Secrets Manager may delete versions that carry no staging label. A
 version written by an edit carries its own label `sh-r<record version it edits>-<token>` from the moment
-it exists. When the edit's record write wins, `adopt` moves AWSCURRENT to it and removes the labels of
-every version based on the same or an older record version (those edits lost, or were superseded); when
-it loses, `abandon` removes its label and AWS purges the version later. A record may name older versions
-too (values it was not sent again): `adopt` keeps their labels, and gives one of ours (`sh-r0-<id>`) to a
-version that has none yet (a create's, labelled AWSCURRENT only until a later version takes that label). A
-version a record stops naming is never named again (a record only adds the version its own edit wrote), so
-removing the labels of versions that the winning record does not name, and that were written for record
-versions up to the edit's, cannot unlabel one a later record names. So every version a record points at is
-always labelled, and at most a few labels are ever attached (a secret holds 20; a record names at most 4).
+it exists, so correctness never waits for anything else. When the edit's record write loses, `abandon`
+(in the request, on that failure path only) removes its label and AWS purges the version later. When it
+wins, the tidying is `adopt`'s, called off the request path by the table's stream consumer
+(smtphub.smtps.cleanup, for each MODIFY that names a new `secretVersion`): AWSCURRENT moves to the
+version the record now names, and the labels of every version based on an older record version go (those
+edits lost, or were superseded). A record may name older versions too (values it was not sent again):
+`adopt` keeps their labels, and gives one of ours (`sh-r<record version - 1>-<id>`) to a version that has
+none yet (a create's, labelled AWSCURRENT only until a later version takes that label). A version a record
+stops naming is never named again (a record only adds the version its own write made), so removing the
+labels of versions that the record does not name, written for record versions before its own, cannot
+unlabel one a later record names. So every version a record points at is always labelled, and at most a
+few labels are ever attached (a secret holds 20; a record names at most 4).
+
+Order. The stream delivers one item's changes in the order they were made, so adopts apply in record
+version order and AWSCURRENT ends on the version the newest record names, whatever order concurrent edits'
+requests finished in. A replay (Lambda retrying a batch from a failed record) applies the same adopts
+again, in the same order, to the same end; the labels it gives or keeps are never those an older adopt
+removes (see `adopt`).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smtphub.aws import LazyClient, error_code
 from smtphub.observability import logger
@@ -84,7 +93,7 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
 
     def put(self, smtp_id: str, values: Values, base_version: int) -> str:
         """A new version for an edit of record version `base_version`, under a label of its own (AWSCURRENT
-        does not move until `adopt`); its id."""
+        does not move until `adopt`, from the table's stream); its id."""
         version_id = str(uuid.uuid4())
         self.client.put_secret_value(
             SecretId=self.name(smtp_id),
@@ -121,28 +130,43 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
         """The password of exactly that version; None when it holds none, or the secret or version is gone."""
         return (self.read(smtp_id, version_id) or {}).get("password")
 
-    def adopt(self, smtp_id: str, version_id: str, base_version: int, named: Collection[str] = ()) -> None:
-        """After the record now names `version_id` (and the older versions `named`, which hold the values it
-        was not sent again): the `named` ones keep a label of ours, AWSCURRENT moves to `version_id`, and
-        the labels of other versions based on record versions up to `base_version` (lost or superseded
-        edits, versions no longer named) are removed. Best effort: a failure leaves extra labels, never a
-        named version without one (labels are given before any is taken)."""
+    def adopt(self, smtp_id: str, version_id: str, base_version: int, named: Collection[str] = ()) -> bool:
+        """Tidy the labels once the record names `version_id` (and the older versions `named`, which hold the
+        values it was not sent again), written for record version `base_version` (the record is now at
+        `base_version + 1`): the `named` ones keep a label of ours (given one, `sh-r<base_version>-<id>`,
+        when they have none), AWSCURRENT moves to `version_id`, and the labels of other versions based on
+        record versions up to `base_version` (lost or superseded edits, versions no longer named) are
+        removed. Labels are given before any is taken, so a failure half way leaves extra labels, never a
+        named version without one; it raises (the stream consumer reports it, and Lambda retries).
+
+        Idempotent, and safe to replay out of date: a label given here is numbered `base_version`, and an
+        older record's adopt removes only labels numbered below its own record version.
+
+        False when there is nothing to tidy: the secret is gone or scheduled for deletion (its server was
+        removed since; its REMOVE record follows)."""
         try:
-            stages = self.client.describe_secret(SecretId=self.name(smtp_id)).get("VersionIdsToStages", {})
-            keep = {version_id, *named}
-            for other in sorted(keep - {version_id}):
-                if not any(_LABEL.fullmatch(label) for label in stages.get(other, [])):
-                    self._move(smtp_id, _label(0, other), to=other, away_from=None)
-            holder = next((v for v, labels in stages.items() if CURRENT in labels), None)
-            if holder != version_id:
-                self._move(smtp_id, CURRENT, to=version_id, away_from=holder)
-            for other, labels in stages.items():
-                for label in labels:
-                    match = _LABEL.fullmatch(label)
-                    if other not in keep and match and int(match.group(1)) <= base_version:
-                        self._move(smtp_id, label, to=None, away_from=other)
-        except Exception:
-            logger.warning("could not tidy the labels of a secret", extra={"idsmtp": smtp_id}, exc_info=True)
+            # (its type says every key is always there: DeletedDate is only there once deletion is scheduled)
+            described: Mapping[str, Any] = self.client.describe_secret(SecretId=self.name(smtp_id))
+        except Exception as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return False
+            raise
+        if "DeletedDate" in described:
+            return False
+        stages = described.get("VersionIdsToStages", {})
+        keep = {version_id, *named}
+        for other in sorted(keep - {version_id}):
+            if not any(_LABEL.fullmatch(label) for label in stages.get(other, [])):
+                self._move(smtp_id, _label(base_version, other), to=other, away_from=None)
+        holder = next((v for v, labels in stages.items() if CURRENT in labels), None)
+        if holder != version_id:
+            self._move(smtp_id, CURRENT, to=version_id, away_from=holder)
+        for other, labels in stages.items():
+            for label in labels:
+                match = _LABEL.fullmatch(label)
+                if other not in keep and match and int(match.group(1)) <= base_version:
+                    self._move(smtp_id, label, to=None, away_from=other)
+        return True
 
     def abandon(self, smtp_id: str, version_id: str, base_version: int) -> None:
         """An edit lost its record write: its version loses its label (AWS purges unlabelled versions)."""

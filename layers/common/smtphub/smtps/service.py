@@ -13,8 +13,10 @@ XOAUTH2's secrets: `secretVersion` for the newest write, `secretfields` for the 
           last step failing: the record stays without a password (its secret goes when the record does).
 - edit:   a new secret version (holding the values sent, only) under a label of its own first, then the
           record naming it for those values and the older versions for the others (conditional on the
-          record's version); the record write refused: the version loses its label. Won: it becomes
-          AWSCURRENT, the older versions still named keep a label, and the labels of the rest go.
+          record's version); the record write refused: the version loses its label. Won: that is all the
+          request does (3 calls); the table's stream then has smtphub.smtps.cleanup tidy the labels
+          (SecretRepository.adopt: AWSCURRENT moves to it, the older versions still named keep a label,
+          the labels of the rest go). Nothing depends on that: the version is labelled from birth.
 - remove: the record only; the stream does the secret.
 """
 
@@ -117,9 +119,7 @@ class SmtpService:
                 if not current.has_secret:
                     self._drop_secret_if_record_gone(current.id)
             raise
-        if sent and edited.secret_version is not None:
-            older = set(edited.secret_versions.values()) - {edited.secret_version}
-            self.secrets.adopt(current.id, edited.secret_version, current.version, older)
+        # Won: the labels are tidied off the request path, from the table's stream (smtphub.smtps.cleanup).
         logger.info("smtp edited", extra={"idsmtp": edited.id, "changed": changed})
         return edited
 
