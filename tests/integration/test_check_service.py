@@ -20,7 +20,7 @@ from smtphub.check import service as check_service
 from smtphub.check.plan import CheckOutcome
 from smtphub.observability import logger
 from smtphub.smtps.models import Smtp
-from smtphub.smtps.repository import _CODEC
+from smtphub.smtps.repository import SMTP_CODEC
 from tests.support.aws import SMTPS_TABLE
 from tests.support.lambdas import ACCOUNT_B, call
 from tests.support.smtp_peers import PASSWORD, USERNAME, free_port, running_raw, running_smtpd, silent
@@ -65,7 +65,7 @@ def smtp_json(idsmtp: str) -> dict[str, Any]:
 
 def stored(aws_fixture: Any, idsmtp: str) -> Smtp:
     item = aws_fixture.dynamodb.get_item(TableName=SMTPS_TABLE, Key={"_id": {"S": idsmtp}})["Item"]
-    return _CODEC.decode(item)
+    return SMTP_CODEC.decode(item)
 
 
 def test_a_successful_check_is_200_with_an_empty_body_and_records_it(aws, server):

@@ -29,7 +29,7 @@ from tests.support.api import (
     secret,
     secret_names,
 )
-from tests.support.aws import Stream
+from tests.support.aws import SMTPS_TABLE, Stream
 from tests.support.contract import SMTP_KEYS
 from tests.support.lambdas import ACCOUNT_B, Reply, call, load_event
 
@@ -200,6 +200,18 @@ def test_find_by_app_orders_by_priority_then_creation_and_follows_edits(aws: Any
 
 
 # --- tenancy ------------------------------------------------------------------------------------------
+
+
+def test_find_by_app_never_lists_a_record_of_another_account_that_names_the_app(aws: Any) -> None:
+    """Belt and braces: no write of the API makes such a record; should one exist, DynamoDB's filter
+    leaves it out of the app's list."""
+    # given Alice's app with a server, and a record of Bob's that names the same app
+    idapp = new_app()
+    mine = new_smtp(idapp)["_id"]
+    planted = {**items(aws)[0], "_id": {"S": "b" * 24}, "iduser": {"S": ACCOUNT_B}}
+    aws.dynamodb.put_item(TableName=SMTPS_TABLE, Item=planted)
+    # when she lists the app's servers, then only hers are listed
+    assert [smtp["_id"] for smtp in ok(call("smtps_find_by_app", {"idapp": idapp}))] == [mine]
 
 
 def test_another_accounts_servers_and_apps_are_not_found_and_untouched(aws: Any) -> None:

@@ -9,13 +9,12 @@ import time
 import pytest
 
 from smtphub.apps.models import App
-from smtphub.apps.repository import _CODEC as APP_CODEC
-from smtphub.apps.repository import AppRepository
+from smtphub.apps.repository import APP_CODEC, AppRepository
 from smtphub.dynamo import from_attribute, from_item, to_attribute, to_item
 from smtphub.http.responses import app_json, smtp_json
 from smtphub.ids import new_id, now_iso
 from smtphub.smtps.models import Smtp
-from smtphub.smtps.repository import _CODEC as SMTP_CODEC
+from smtphub.smtps.repository import SMTP_CODEC
 from tests.support.contract import APP_KEYS, SMTP_KEYS
 
 ID = re.compile(r"[0-9a-f]{24}")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 _NAME_LOCK = "#name#"
-_CODEC = Codec(App, {"id": "_id", "account_id": "iduser"})
+APP_CODEC = Codec(App, {"id": "_id", "account_id": "iduser"})
 _NEW = {"ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": "_id"}}
 
 
@@ -37,7 +37,7 @@ class AppRepository:
         return {"Put": {"TableName": self.table, "Item": lock, **_NEW}}  # type: ignore[typeddict-item]
 
     def get(self, account_id: str, app_id: str) -> App | None:
-        return read_item(self.client, self.table, self._key(account_id, app_id), _CODEC.decode)
+        return read_item(self.client, self.table, self._key(account_id, app_id), APP_CODEC.decode)
 
     def get_owned(self, account_id: str, app_id: str) -> App:
         """The account's app; AppNotFound when it is missing or another account's."""
@@ -56,7 +56,7 @@ class AppRepository:
     def list_owned(self, account_id: str) -> list[App]:
         return query_items(
             self.client,
-            _CODEC.decode,
+            APP_CODEC.decode,
             TableName=self.table,
             KeyConditionExpression="iduser = :owner AND #id BETWEEN :low AND :high",
             ExpressionAttributeNames={"#id": "_id"},
@@ -100,7 +100,7 @@ class AppRepository:
             if condition_failed(error):
                 raise AppNotFound() from None
             raise
-        return _CODEC.decode(item)
+        return APP_CODEC.decode(item)
 
     def delete(self, app: App) -> None:
         """Remove an app and its name lock together."""
@@ -126,4 +126,4 @@ class AppRepository:
         }
 
     def _item(self, app: App) -> dict[str, Any]:
-        return _CODEC.encode(app, deleting=app.deleting or None)
+        return APP_CODEC.encode(app, deleting=app.deleting or None)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from smtphub.dynamo import condition_failed
 from smtphub.smtps.models import Smtp
-from smtphub.smtps.repository import _CODEC
+from smtphub.smtps.repository import SMTP_CODEC
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,7 +67,7 @@ class HealthRepository:
             if condition_failed(error):
                 return None
             raise
-        return _CODEC.decode(answer["Attributes"])
+        return SMTP_CODEC.decode(answer["Attributes"])
 
     def reschedule(self, smtp_id: str, lease: int, nextcheck: int | None) -> bool:
         """Release a claimed server without a result (nothing could be probed): next time `nextcheck`."""

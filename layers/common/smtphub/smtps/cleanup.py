@@ -34,7 +34,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from smtphub.observability import logger
-from smtphub.smtps.repository import _CODEC
+from smtphub.smtps.repository import SMTP_CODEC
 from smtphub.smtps.secrets import SecretRepository
 
 COUNTS = ("deleted", "doneAlready", "adopted", "unchanged", "failed", "skipped")
@@ -118,11 +118,11 @@ def _adoption(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> _
     """None when the record names no new version (its `secretVersion` is absent, or as it was)."""
     if not new:
         return None
-    after = _CODEC.decode(new)
+    after = SMTP_CODEC.decode(new)
     version = after.secret_version
     if version is None:
         return None
-    before = _CODEC.decode(old) if old else None
+    before = SMTP_CODEC.decode(old) if old else None
     if before is not None and before.secret_version == version:
         return None
     named = frozenset(after.secret_versions.values()) - {version}

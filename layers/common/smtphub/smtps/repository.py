@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 BY_APP_INDEX = "byApp"
 _BATCH = 25  # BatchWriteItem's limit
-_CODEC = Codec(
+SMTP_CODEC = Codec(
     Smtp,
     {
         "id": "_id",
@@ -46,7 +46,7 @@ class SmtpRepository:
         return {"_id": {"S": smtp_id}}
 
     def get(self, smtp_id: str) -> Smtp | None:
-        return read_item(self.client, self.table, self._key(smtp_id), _CODEC.decode)
+        return read_item(self.client, self.table, self._key(smtp_id), SMTP_CODEC.decode)
 
     def get_owned(self, account_id: str, smtp_id: str) -> Smtp:
         """The account's server; SmtpNotFound when there is none, and when it is another account's."""
@@ -55,37 +55,34 @@ class SmtpRepository:
             raise SmtpNotFound()
         return smtp
 
-    def list_by_app(self, app_id: str) -> list[Smtp]:
-        return query_items(
-            self.client,
-            _CODEC.decode,
-            TableName=self.table,
-            IndexName=BY_APP_INDEX,
-            KeyConditionExpression="idapp = :app",
-            ExpressionAttributeValues={":app": {"S": app_id}},
-        )
+    def list_by_app(self, account_id: str, app_id: str) -> list[Smtp]:
+        """The account's servers of an app, in the index's order (priority, creation time, id). DynamoDB
+        leaves out another account's (an app has one account's servers only: belt and braces)."""
+        return query_items(self.client, SMTP_CODEC.decode, **self._by_app(account_id, app_id))
 
     def ids_by_app(self, account_id: str, app_id: str) -> list[str]:
-        """The ids of the account's servers of an app (apps/remove): DynamoDB sends back only the key, and
-        leaves out another account's (an app has one account's servers only: belt and braces)."""
-        return query_items(
-            self.client,
-            lambda item: str(item["_id"]["S"]),
-            TableName=self.table,
-            IndexName=BY_APP_INDEX,
-            KeyConditionExpression="idapp = :app",
-            FilterExpression="#owner = :owner",
-            ProjectionExpression="#id",
-            ExpressionAttributeNames={"#id": "_id", "#owner": _CODEC.stored("account_id")},
-            ExpressionAttributeValues={":app": {"S": app_id}, ":owner": {"S": account_id}},
-        )
+        """Only the ids of those servers (apps/remove): DynamoDB sends back nothing but the key."""
+        request = self._by_app(account_id, app_id, ProjectionExpression="#id")
+        request["ExpressionAttributeNames"]["#id"] = "_id"
+        return query_items(self.client, lambda item: str(item["_id"]["S"]), **request)
+
+    def _by_app(self, account_id: str, app_id: str, **more: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "IndexName": BY_APP_INDEX,
+            "KeyConditionExpression": "idapp = :app",
+            "FilterExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": SMTP_CODEC.stored("account_id")},
+            "ExpressionAttributeValues": {":app": {"S": app_id}, ":owner": {"S": account_id}},
+            **more,
+        }
 
     def create(self, smtp: Smtp) -> None:
         """Store a new server, in one transaction with the condition that its app is live."""
         put: Any = {
             "Put": {
                 "TableName": self.table,
-                "Item": _CODEC.encode(smtp, rank=smtp.rank),
+                "Item": SMTP_CODEC.encode(smtp, rank=smtp.rank),
                 "ConditionExpression": "attribute_not_exists(#id)",
                 "ExpressionAttributeNames": {"#id": "_id"},
             }
@@ -99,7 +96,7 @@ class SmtpRepository:
         Only what the edit changed is written, so a concurrent check's status and counters survive. When
         the server moves to another app, the new app's condition is part of the same transaction.
         """
-        values = _CODEC.values(smtp)
+        values = SMTP_CODEC.values(smtp)
         names = {"#version": "version", "#modified": "modified", "#rank": "rank", "#owner": "iduser"}
         attributes: dict[str, Any] = {
             ":expected": {"N": str(expected_version)},
@@ -110,7 +107,7 @@ class SmtpRepository:
         }
         sets = ["#version = :version", "#modified = :modified", "#rank = :rank"]
         removes = []
-        for position, name in enumerate(sorted({_CODEC.stored(field) for field in changed})):
+        for position, name in enumerate(sorted({SMTP_CODEC.stored(field) for field in changed})):
             names[f"#f{position}"] = name
             if values.get(name) is None:
                 removes.append(f"#f{position}")
@@ -189,7 +186,7 @@ class SmtpRepository:
                 return None
             raise
         attributes = old.get("Attributes")
-        return _CODEC.decode(attributes) if attributes else None
+        return SMTP_CODEC.decode(attributes) if attributes else None
 
     def delete_many(self, smtp_ids: list[str]) -> None:
         """BatchWriteItem in chunks of 25, retrying unprocessed items with backoff."""

@@ -60,8 +60,7 @@ class SmtpService:
 
     def list_by_app(self, account_id: str, app_id: str) -> list[Smtp]:
         self.apps.get_live(account_id, app_id)
-        # The index is ordered by rank (priority, created, id); the owner test is belt and braces.
-        return [smtp for smtp in self.smtps.list_by_app(app_id) if smtp.account_id == account_id]
+        return self.smtps.list_by_app(account_id, app_id)
 
     def create(self, command: CreateSmtp, verify: Verifier | None = None) -> Smtp:
         now = now_iso()
