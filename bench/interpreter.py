@@ -1,4 +1,5 @@
-"""Which Python the cold starts run under: the template's runtime (python3.13) when this machine has it.
+"""Which Python the cold starts and the warm requests run under: the template's runtime (python3.13)
+when this machine has it, else the bench's own (and the report says so). Both parts use the same one.
 
 Bytecode is only used by the Python version that wrote it (its cache tag, e.g. cpython-313), so the
 cold-start tree is compiled by the interpreter that then runs the cold-start processes, and every
@@ -102,7 +103,7 @@ def this_python(why: str) -> Interpreter:
         path=sys.executable,
         version=version,
         cache_tag=sys.implementation.cache_tag or "",
-        note=f"{why}: this machine's Python {version} instead of the runtime's (ratios may differ in Lambda)",
+        note=f"{why}: this machine's Python {version}, not the runtime's (figures may differ in Lambda)",
     )
 
 
@@ -113,3 +114,8 @@ def cold() -> Interpreter:
     if found is not None:
         return found
     return this_python(f"no python{RUNTIME_VERSION} found (pyenv or PATH)")
+
+
+def warm() -> Interpreter:
+    """The interpreter for the warm-overhead processes: the cold starts' (the same choice, the same tree)."""
+    return cold()

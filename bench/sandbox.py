@@ -1,4 +1,4 @@
-"""A Lambda-shaped file tree on this machine, for the cold-start processes.
+"""A Lambda-shaped file tree on this machine, for the cold-start and the warm-overhead processes.
 
 In Lambda a Python function's import path is /var/task (the function's folder), then /opt/python (the
 layer), then the runtime's own site-packages with boto3. The runtime's packages come with compiled
@@ -6,9 +6,9 @@ bytecode, and so does the layer: `sam build` runs layers/common/Makefile (`Build
 which installs layers/common/requirements.txt for arm64 / Python 3.13 and compiles everything with
 `compileall --invalidation-mode unchecked-hash`. /opt and /var/task are read-only, so whatever has no
 bytecode is compiled again on every cold start. This tree reproduces that, for the interpreter that
-runs the cold starts (bench.interpreter: python3.13 when there is one). Bytecode is only used by the
-Python that wrote it, so everything is compiled by that interpreter, and the parts kept between runs
-carry a stamp with its version and path:
+runs the cold starts and the warm requests (bench.interpreter: python3.13 when there is one; one build
+per `make bench`, shared by both). Bytecode is only used by the Python that wrote it, so everything is
+compiled by that interpreter, and the parts kept between runs carry a stamp with its version and path:
 
   build/bench/lambda/runtime/          boto3 and its dependencies, compiled   (= the runtime's; copied
                                        from .venv, pure Python; kept while its stamp holds)
@@ -43,7 +43,7 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
-from bench.interpreter import Interpreter
+from bench.interpreter import Interpreter, this_python
 from bench.lambdas import BUILD, ROOT, Function
 
 LAYER_REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
@@ -289,9 +289,48 @@ def _peer(interpreter: Interpreter) -> dict[str, Any]:
     return result
 
 
-def build(functions: tuple[Function, ...], interpreter: Interpreter) -> dict[str, Any]:
-    """(Re)build the tree for `interpreter`; the parts that only depend on pinned versions are kept
-    between runs while their stamp (versions, the interpreter's version and path) is the same."""
+# What `build` made in this process (or why it could not), by interpreter stamp and functions: one
+# `make bench` builds the tree once, and the parts that use it (the cold starts, the warm overhead) run
+# on the same tree.
+_BUILT: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+_FAILED: dict[tuple[str, tuple[str, ...]], RuntimeError] = {}
+
+
+def build(functions: tuple[Function, ...], interpreter: Interpreter, *, peer: bool = True) -> dict[str, Any]:
+    """The tree for `interpreter`, (re)built once per process (later calls get the same paths); the parts
+    that only depend on pinned versions are kept between runs while their stamp (versions, the
+    interpreter's version and path) is the same. `peer=False`: without the textbook peer (the warm
+    overhead does not use it), which a later call with `peer=True` adds."""
+    key = (interpreter.stamp(), tuple(function.name for function in functions))
+    if key in _FAILED:
+        raise _FAILED[key]
+    paths = _BUILT.get(key)
+    if paths is None:
+        try:
+            paths = _BUILT[key] = _build(functions, interpreter)
+        except RuntimeError as failure:
+            _FAILED[key] = failure
+            raise
+    if peer and "peer" not in paths:
+        paths["peer"] = _peer(interpreter)
+    return paths
+
+
+def build_or_fall_back(
+    functions: tuple[Function, ...], interpreter: Interpreter, *, peer: bool = True
+) -> tuple[Interpreter, dict[str, Any]]:
+    """`build` for `interpreter`; when that fails (e.g. no package index for python3.13's own wheels),
+    for the Python running the bench instead, its note saying why (as the cold starts do)."""
+    try:
+        return interpreter, build(functions, interpreter, peer=peer)
+    except RuntimeError as failure:
+        if interpreter.path == sys.executable:
+            raise
+        fallback = this_python(f"the tree could not be built for {interpreter.path} ({failure})")
+        return fallback, build(functions, fallback, peer=peer)
+
+
+def _build(functions: tuple[Function, ...], interpreter: Interpreter) -> dict[str, Any]:
     runtime = _runtime(interpreter)
     layer = SANDBOX / "layer"
     source_only = SANDBOX / "layer-src"
@@ -324,5 +363,4 @@ def build(functions: tuple[Function, ...], interpreter: Interpreter) -> dict[str
         "task": SANDBOX / "task",
         "layer_method": method,
         "function_packages": packages,
-        "peer": _peer(interpreter),
     }

@@ -281,3 +281,246 @@ def test_the_budget_passes_and_fails_on_its_three_rules() -> None:
     assert [line.split(":")[1].split()[0] for line in failing[1:]] == ["FAIL", "FAIL", "FAIL"]
     assert "b 1.46x (1.43-1.49)" in failing[1]  # the worst, with its spread
     assert "b +0.09x" in failing[2]  # closest to the peer
+
+
+# --- the warm overhead: its interpreter and tree, its runs and their spread ------------------------
+
+
+@pytest.fixture
+def interpreters(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """bench.interpreter with its choice forgotten before and after (it is cached for the process)."""
+    from bench import interpreter
+
+    interpreter.cold.cache_clear()
+    yield interpreter
+    interpreter.cold.cache_clear()
+
+
+def test_warm_runs_under_the_cold_starts_interpreter_python313_when_there_is_one(
+    interpreters: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = Interpreter(path="/opt/py/bin/python3.13", version="3.13.0", cache_tag="cpython-313", note="3.13")
+    monkeypatch.setattr(interpreters, "python313", lambda: found)
+
+    assert interpreters.warm() == interpreters.cold() == found
+    assert interpreters.warm().is_runtime
+
+
+def test_without_python313_warm_falls_back_to_this_python_as_cold_does(
+    interpreters: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(interpreters, "python313", lambda: None)
+
+    chosen = interpreters.warm()
+
+    assert chosen == interpreters.cold()
+    assert chosen.path == sys.executable
+    assert "no python3.13 found" in chosen.note
+
+
+_PY313 = Interpreter(path="/opt/py/bin/python3.13", version="3.13.0", cache_tag="cpython-313", note="3.13")
+
+
+def test_a_tree_that_cannot_be_built_for_python313_falls_back_to_this_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+
+    def build(functions: Any, interpreter: Interpreter, *, peer: bool = True) -> dict[str, Any]:
+        built.append(interpreter.path)
+        if interpreter.path == _PY313.path:
+            raise RuntimeError("no wheel for cp313")
+        return {"layer": "L"}
+
+    monkeypatch.setattr(sandbox, "build", build)
+
+    python, paths = sandbox.build_or_fall_back((), _PY313, peer=False)
+
+    assert built == [_PY313.path, sys.executable]
+    assert python.path == sys.executable
+    assert "could not be built for /opt/py/bin/python3.13 (no wheel for cp313)" in python.note
+    assert paths == {"layer": "L"}
+
+
+def test_the_tree_is_built_once_a_process_and_the_peer_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    builds: list[str] = []
+    peers: list[str] = []
+    monkeypatch.setattr(sandbox, "_BUILT", {})
+    monkeypatch.setattr(
+        sandbox, "_build", lambda functions, python: builds.append(python.path) or {"layer": "L"}
+    )
+    monkeypatch.setattr(sandbox, "_peer", lambda python: peers.append(python.path) or {"task": "T"})
+
+    warm = sandbox.build((), _PY313, peer=False)  # the warm overhead first: no peer
+    cold = sandbox.build((), _PY313)  # then the cold starts: the same tree, the peer added
+    again = sandbox.build((), _PY313)
+    other = sandbox.build(
+        (), Interpreter(path="/usr/bin/python3.11", version="3.11.7", cache_tag="cpython-311", note="")
+    )
+
+    assert builds == [_PY313.path, "/usr/bin/python3.11"]
+    assert peers == [_PY313.path, "/usr/bin/python3.11"]
+    assert warm is cold is again
+    assert cold["peer"] == {"task": "T"}
+    assert other is not cold
+
+
+def test_a_tree_that_failed_to_build_is_not_built_again_in_the_same_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    attempts: list[str] = []
+
+    def fail(functions: Any, python: Interpreter) -> dict[str, Any]:
+        attempts.append(python.path)
+        raise RuntimeError("no wheel for cp313")
+
+    monkeypatch.setattr(sandbox, "_BUILT", {})
+    monkeypatch.setattr(sandbox, "_FAILED", {})
+    monkeypatch.setattr(sandbox, "_build", fail)
+
+    for _ in range(2):  # the cold starts, then the warm overhead
+        with pytest.raises(RuntimeError, match="no wheel for cp313"):
+            sandbox.build((), _PY313)
+
+    assert attempts == [_PY313.path]
+
+
+def test_a_measuring_process_runs_on_the_tree_with_no_site_packages(tmp_path: Path) -> None:
+    from bench import warm
+
+    paths = {"layer": tmp_path / "layer" / "python", "runtime": tmp_path / "runtime"}
+    args, env = warm.command(_PY313, paths, tmp_path / "plan.json", tmp_path / "out.json", 1000)
+
+    assert args[:5] == [_PY313.path, "-S", "-P", "-B", "-m"]
+    assert args[5:] == ["bench.warm", str(tmp_path / "plan.json"), str(tmp_path / "out.json"), "1000"]
+    # The layer, then the runtime's boto3, then the repository (the bench's own modules): never the
+    # layer's sources nor a site-packages.
+    assert env["PYTHONPATH"].split(":") == [str(paths["layer"]), str(paths["runtime"]), str(lambdas.ROOT)]
+    assert env["SMTPS_TABLE"] == lambdas.SMTPS_TABLE
+    tree = tmp_path
+    assert (
+        warm._outside(
+            {"smtphub": str(tree / "layer/python/smtphub"), "boto3": str(tree / "runtime/boto3")}, tree
+        )
+        == {}
+    )
+    assert warm._outside({"boto3": "/work/.venv/lib/python3.11/site-packages/boto3"}, tree) == {
+        "boto3": "/work/.venv/lib/python3.11/site-packages/boto3"
+    }
+
+
+def _run(p99: float, p50: float = 1.0, *, calls: int = 1000, ok: int | None = None) -> dict[str, Any]:
+    row = {
+        "function": "smtps_save",
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "mean_ms": p50,
+        "max_ms": p99 * 2,
+        "wall_p50_ms": p50,
+        "wall_p99_ms": p99,
+        "statuses": {"200": calls if ok is None else ok, **({} if ok is None else {"500": calls - ok})},
+        "sdk_ms": 0.8,
+        "answer_ms": 0.1,
+        "sends": 3.0,
+        "all_signed": True,
+        "log_bytes": 900.0,
+        "aws_calls": {"dynamodb:GetItem": 1.0},
+    }
+    return {"iterations": calls, "scenarios": {"smtps/save edit, new password": row}}
+
+
+def test_the_warm_runs_are_combined_by_median_with_each_runs_p99_as_the_spread() -> None:
+    from bench import warm
+
+    combined = warm.combine([_run(2.9, p50=1.7), _run(4.6, p50=1.8)])
+    row = combined["scenarios"]["smtps/save edit, new password"]
+
+    assert (combined["iterations"], combined["runs"], combined["calls_per_run"]) == (2000, 2, 1000)
+    assert row["p99_ms"] == 3.75  # the median of two runs: their mean
+    assert row["p50_ms"] == 1.75
+    assert row["p99_by_run"] == [2.9, 4.6]
+    assert row["p99_spread"] == {"low": 2.9, "high": 4.6}
+    assert row["statuses"] == {"200": 2000}  # every request of every run
+    assert row["max_ms"] == 9.2
+    assert row["aws_calls"] == {"dynamodb:GetItem": 1.0}  # per request, not summed over the runs
+
+
+def test_the_warm_table_gives_the_median_p99_and_each_runs_and_judges_the_median() -> None:
+    from bench import warm
+
+    one_slow_run = warm.combine([_run(1.5), _run(2.3)])  # median 1.9: met, though one run was over
+    slow = warm.combine([_run(1.9), _run(2.3)])  # median 2.1: not met, though one run was under
+    failed = warm.combine([_run(1.0), _run(1.0, ok=999)])  # fast, but one request failed
+
+    def render(part: dict[str, Any]) -> tuple[str, list[str]]:
+        return report.render(
+            {"warm": {**part, "runtime_version": True, "interpreter": {"note": "3.13 here"}}}
+        )
+
+    text, missed = render(one_slow_run)
+    line = next(line for line in text.splitlines() if line.startswith("smtps/save edit, new password"))
+    assert "1.90 (1.50-2.30)" in line
+    assert line.split()[-1] == "yes"
+    assert not missed
+    assert "median of 2 runs x 1000 calls" in text
+    assert "interpreter: 3.13 here" in text
+    assert "the median p99 is under the target" in text
+    assert "PASS (highest: smtps/save edit, new password 1.90 (1.50-2.30) ms)" in text
+    assert "(median of 2 runs), real SDK, CPU time, python3.13: PASS" in text
+
+    text, missed = render(slow)
+    assert missed == ["warm smtps/save edit, new password"]
+    assert "FAIL (highest: smtps/save edit, new password 2.10 (1.90-2.30) ms)" in text
+
+    text, missed = render(failed)
+    assert missed == ["warm smtps/save edit, new password"]
+    assert "some requests did not answer 200" in text
+
+
+def test_a_warm_run_not_under_python313_says_its_figures_are_indicative() -> None:
+    from bench import warm
+
+    part = {**warm.combine([_run(1.0), _run(1.1)]), "runtime_version": False}
+    part["interpreter"] = {"version": "3.11.7", "note": "no python3.13 found: this machine's Python 3.11.7"}
+
+    text, _ = report.render({"warm": part})
+
+    assert "interpreter: no python3.13 found" in text
+    assert "not the runtime's python3.13: the figures are indicative only" in text
+    assert "CPU time, python 3.11.7: PASS" in text
+
+
+def test_one_warm_run_measures_each_planned_scenario_with_the_real_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import warm
+
+    for name, value in lambdas.function_environment().items():
+        monkeypatch.setenv(name, value)
+    plan = warm.plan(lambdas.functions(), lambdas.ROOT / "functions")
+    labels = [scenario["label"] for scenario in plan["scenarios"]]
+    plan["scenarios"] = [s for s in plan["scenarios"] if s["label"] in ("smtps/findById", "apps/save edit")]
+    sink = warm.Sink()
+    monkeypatch.setattr("botocore.endpoint.Endpoint._send", _no_network)
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
+    monkeypatch.setattr(sys, "stdout", sink)
+    try:
+        measured = warm.measure(json.loads(json.dumps(plan)), 20, sink)  # as the process reads it
+    finally:
+        layer.reset()
+
+    assert "smtps/save edit, new password" in labels
+    assert measured["iterations"] == 20
+    assert set(measured["scenarios"]) == {"smtps/findById", "apps/save edit"}
+    found = measured["scenarios"]["smtps/findById"]
+    assert found["statuses"] == {200: 20}
+    assert found["aws_calls"] == {"dynamodb:GetItem": 1.0}
+    assert found["all_signed"]
+    assert 0 < found["p50_ms"] <= found["p99_ms"] <= found["max_ms"]
+    assert measured["scenarios"]["apps/save edit"]["statuses"] == {200: 20}
+    assert (
+        Path(measured["imported_from"]["smtps_find_by_id"]) == lambdas.ROOT / "functions" / "smtps_find_by_id"
+    )
+    assert Path(measured["imported_from"]["smtphub"]) == lambdas.ROOT / "layers" / "common" / "smtphub"
