@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from smtphub.apps.models import App, AppPage
-from smtphub.smtps.models import WRITE_ONLY, Smtp
+if TYPE_CHECKING:  # the models are imported with the first server's JSON: auth/login never loads them
+    from smtphub.apps.models import App, AppPage
+    from smtphub.smtps.models import Smtp
 
 # Smtp attributes with another name in the JSON; attributes not listed in _SMTP_PRIVATE are all shown.
 _SMTP_RENAMED = {"id": "_id", "app_id": "idapp", "ssltls": "sslTls"}
@@ -16,14 +18,15 @@ _SMTP_PRIVATE = frozenset({"account_id", "version", "secret_version", "secretfie
 _SMTP_PLACED = {"created": "port", "modified": "created", "status": "numerrors"}
 
 
-def _smtp_fields() -> tuple[str, ...]:
+@cache
+def _smtp_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The JSON's members from the model, in order; the XOAUTH2 write-only values that get a `has<name>`."""
+    from smtphub.smtps.models import WRITE_ONLY, Smtp  # noqa: PLC0415
+
     names = [name for name in Smtp.__dataclass_fields__ if name not in _SMTP_PRIVATE | _SMTP_PLACED.keys()]
     for name, after in _SMTP_PLACED.items():
         names.insert(names.index(after) + 1, name)
-    return tuple(names)
-
-
-_SMTP_FIELDS = _smtp_fields()
+    return tuple(names), tuple(name for name in WRITE_ONLY if name != "password")
 
 
 def smtp_json(smtp: Smtp) -> dict[str, Any]:
@@ -31,9 +34,10 @@ def smtp_json(smtp: Smtp) -> dict[str, Any]:
     internal. `has<name>` says which of XOAUTH2's write-only values are set (hasoauthclientsecret,
     hasoauthrefreshtoken, hasoauthserviceaccount); the password has none, as before them: a server with
     `auth` has one (save requires it), and the JSON never holds the word."""
-    body = {_SMTP_RENAMED.get(name, name): _plain(getattr(smtp, name)) for name in _SMTP_FIELDS}
+    members, flagged = _smtp_fields()
+    body = {_SMTP_RENAMED.get(name, name): _plain(getattr(smtp, name)) for name in members}
     stored = smtp.secret_versions
-    return body | {f"has{name}": name in stored for name in WRITE_ONLY if name != "password"}
+    return body | {f"has{name}": name in stored for name in flagged}
 
 
 def history_json(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
