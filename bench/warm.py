@@ -346,7 +346,7 @@ def measure(plan: dict[str, Any], iterations: int, sink: Sink) -> dict[str, Any]
                 "p50_ms": round(statistics.median(cpu), 4),
                 "p99_ms": round(_percentile(cpu, 0.99), 4),
                 "mean_ms": round(statistics.fmean(cpu), 4),
-                "max_ms": round(max(cpu), 3),
+                "max_ms": round(max(cpu), 4),
                 "wall_p50_ms": round(statistics.median(wall), 4),
                 "wall_p99_ms": round(_percentile(wall, 0.99), 4),
                 "statuses": statuses,

@@ -705,7 +705,8 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "/private/smtps/findByApp": Operation(
         summary="An app's SMTP servers, by `priority` (lower first) then creation",
-        description="Another account's app is answered as a missing one.",
+        description="Another account's app is answered as a missing one. While a removal of the app is "
+        "under way (or stopped half way, until retried), the servers it has not deleted yet are listed.",
         ok="The app's SMTP servers, in order.",
         body={"type": "array", "items": ref("Smtp")},
         errors=(AppNotFound(),),

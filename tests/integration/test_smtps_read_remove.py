@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from smtphub import wiring
 from tests.support.api import (
     ID,
     MISSING_APP,
@@ -31,7 +32,7 @@ from tests.support.api import (
 )
 from tests.support.aws import SMTPS_TABLE, Stream
 from tests.support.contract import SMTP_KEYS
-from tests.support.lambdas import ACCOUNT_B, Reply, call, load_event
+from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
 
 # --- create, read, list, remove: the contract's happy paths -----------------------------------------
 
@@ -200,6 +201,36 @@ def test_find_by_app_orders_by_priority_then_creation_and_follows_edits(aws: Any
 
 
 # --- tenancy ------------------------------------------------------------------------------------------
+
+
+def test_find_by_app_reads_the_app_only_when_it_lists_no_server(aws: Any, aws_calls: list[str]) -> None:
+    """Servers listed prove their app: one Query; an app without servers is read to tell [] from 406."""
+    # given an app with a server and an app without
+    full, empty = new_app("Full"), new_app("Empty")
+    new_smtp(full)
+    aws_calls.clear()
+    # when each is listed, and an unknown app
+    assert len(ok(call("smtps_find_by_app", {"idapp": full}))) == 1
+    assert aws_calls == ["Query"]
+    assert ok(call("smtps_find_by_app", {"idapp": empty})) == []
+    error(call("smtps_find_by_app", {"idapp": "c" * 24}), 406, "APP_NOT_FOUND")
+    # then the app was read only for the two without servers
+    assert aws_calls == ["Query", "Query", "GetItem", "Query", "GetItem"]
+
+
+def test_find_by_app_during_a_removal_lists_what_is_left_then_not_found(aws: Any) -> None:
+    """An app flagged by a removal that failed half way still has servers: they are listed (apps/findById
+    still shows the app); once the removal is finished, the app is not found."""
+    # given an app whose removal stopped after flagging it
+    idapp = new_app("Leaving")
+    idsmtp = new_smtp(idapp)["_id"]
+    wiring.app_repository().mark_deleting(ACCOUNT_A, idapp)
+    # then its server is still listed, and no server can be added
+    assert [smtp["_id"] for smtp in ok(call("smtps_find_by_app", {"idapp": idapp}))] == [idsmtp]
+    error(call("smtps_save", {**SERVER, "idapp": idapp}), 406, "APP_NOT_FOUND")
+    # when the removal is retried, then the app is not found
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    error(call("smtps_find_by_app", {"idapp": idapp}), 406, "APP_NOT_FOUND")
 
 
 def test_find_by_app_never_lists_a_record_of_another_account_that_names_the_app(aws: Any) -> None:

@@ -59,8 +59,14 @@ class SmtpService:
         return self.smtps.get_owned(ref.account_id, ref.smtp_id)
 
     def list_by_app(self, account_id: str, app_id: str) -> list[Smtp]:
-        self.apps.get_live(account_id, app_id)
-        return self.smtps.list_by_app(account_id, app_id)
+        """The app's servers; AppNotFound when the account has no such app (or one being removed that has
+        none left). Servers listed prove their app (one is only ever added to a live app, and goes with
+        it), so the app is read only when there are none: one Query for an app with servers. While a
+        removal is under way, the servers it has not deleted yet are listed (apps/findById shows the app)."""
+        servers = self.smtps.list_by_app(account_id, app_id)
+        if not servers:
+            self.apps.get_live(account_id, app_id)
+        return servers
 
     def create(self, command: CreateSmtp, verify: Verifier | None = None) -> Smtp:
         now = now_iso()
