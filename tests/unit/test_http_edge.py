@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from typing import Any
 from urllib.parse import urlencode
 
@@ -333,3 +334,42 @@ def test_the_handlers_read_json_form_and_query_alike(aws: Any) -> None:
     both = call("apps_save", event=event, body=urlencode({"Name": "Two"}))
     assert both.status == 200, both.text
     assert (both.json["name"], both.json["testemail"]) == ("Two", "q@example.net")
+
+
+# --- what a function builds at init ------------------------------------------------------------------
+
+BUILT_AT_INIT = """
+import json, sys
+from local_runtime.loader import load_handler
+from smtphub.http.requests import smtps
+handler = load_handler(sys.argv[1])
+print(json.dumps({
+    "own": handler.request_model.__pydantic_complete__,
+    "smtp_save": smtps.SmtpSave.__pydantic_complete__,
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "save_built"), [("smtps_save", True), ("smtps_check", False), ("smtps_find_by_id", False)]
+)
+def test_a_function_builds_its_own_model_at_import_not_the_others(function: str, save_built: bool) -> None:
+    """The route's model is built in the init phase, not on the first request; smtps/save's large model
+    (declared with defer_build) is built by smtps/save alone. A fresh interpreter: no earlier test built
+    a model."""
+    import subprocess
+    import sys
+
+    from local_runtime.events import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", BUILT_AT_INIT, code_uri(function)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers/common")])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {"own": True, "smtp_save": save_built}

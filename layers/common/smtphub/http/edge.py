@@ -129,7 +129,12 @@ def parse(event: Event, model: type[M]) -> M:
 
 
 def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[M]], Any]], LambdaHandler]:
-    """Turn `handler(Request[Model]) -> JSON-able | None` into the Lambda handler of an API Gateway route."""
+    """Turn `handler(Request[Model]) -> JSON-able | None` into the Lambda handler of an API Gateway route.
+
+    The route's model is built here, at import: in the init phase (which SnapStart and provisioned
+    concurrency take off the request path), not on the first request. Models a module declares for other
+    routes may defer their build (`defer_build`) and are then never built by this function."""
+    model.model_rebuild()
 
     def wrap(handler: Callable[[Request[M]], Any]) -> LambdaHandler:
         @functools.wraps(handler)

@@ -50,7 +50,7 @@ class SmtpSettings(RequestModel):
     CREATE_REQUIRED: ClassVar[tuple[str, ...]] = ("idapp", "host", "port")
     VERBATIM: ClassVar[frozenset[str]] = frozenset(WRITE_ONLY)
     CONTROLS: ClassVar[tuple[str, ...]] = ()  # the subclass's own parameters, not settings
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True)  # a base: only its subclasses are built, by their routes
 
     smtp_id: Id | None = Field(None, alias="idsmtp", description="The server to edit; absent to create one.")
     app_id: Id | None = Field(
@@ -182,8 +182,9 @@ class SmtpSave(SmtpSettings):
     """smtps/save: a create without `idsmtp`, an edit with it (omitted fields keep their value)."""
 
     CONTROLS: ClassVar[tuple[str, ...]] = ("verify",)
-    # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it. Built on
-    # first use: the other smtps functions import this module for their own models only (make bench).
+    # For openapi.yaml: an edit names its server, a create gives what `problems` requires of it. Deferred:
+    # smtps/save builds it at import (`http.edge.api`); the other smtps functions import this module for
+    # their own models only and never build it (make bench, "Cold start").
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [{"required": ["idsmtp"]}, {"required": list(SmtpSettings.CREATE_REQUIRED)}]
