@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import Running
+from tests.support.runtime import Running
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Running
 from tests.support.queuemail_client import (
     APP_DTO,
     FORM_CONTENT_TYPE,
@@ -34,6 +33,7 @@ from tests.support.queuemail_client import (
     post_request,
     send,
 )
+from tests.support.runtime import Running
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = re.compile(r"Account    (\S+)  password (\S+)")

@@ -27,7 +27,7 @@ import boto3
 import pytest
 import requests
 
-from tests.e2e.conftest import Running
+from tests.support.runtime import Running
 from tests.support.smtp_peers import running_raw
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import Running, copy_template, gateway_status
+from tests.support.runtime import Running, copy_template, gateway_status
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30

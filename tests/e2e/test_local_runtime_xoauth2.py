@@ -7,7 +7,7 @@ import re
 
 import requests
 
-from tests.e2e.conftest import Running
+from tests.support.runtime import Running
 
 TIMEOUT = 30
 

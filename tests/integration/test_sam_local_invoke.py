@@ -200,7 +200,7 @@ def test_every_event_answers_200_against_make_aws(
         "apps_remove": 200,
         "auth_logout": 200,
     }
-    make_aws.wait_for("To: inbox@example.com")  # the check's test mail reached make aws's sink
+    make_aws.wait_for_text("To: inbox@example.com")  # the check's test mail reached make aws's sink
 
 
 def test_the_reads_answer_the_demo_data_itself(

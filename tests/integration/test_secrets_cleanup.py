@@ -39,6 +39,19 @@ def removal(idsmtp: str, sequence: int, name: str = "REMOVE") -> dict[str, Any]:
     return events.build_stream_record(name, {"_id": {"S": idsmtp}}, str(sequence), stream_arn=STREAM)
 
 
+def change(old: dict[str, Any], new: dict[str, Any], sequence: int) -> dict[str, Any]:
+    """A MODIFY of one record, both images, as the table's stream hands it over."""
+    images = {"OldImage": old, "NewImage": new}
+    return events.build_stream_record(
+        "MODIFY",
+        {"_id": new["_id"]},
+        str(sequence),
+        stream_arn=STREAM,
+        view_type="NEW_AND_OLD_IMAGES",
+        images=images,
+    )
+
+
 def handle(records: list[dict[str, Any]]) -> dict[str, Any]:
     from local_runtime.loader import load_handler
 
@@ -209,15 +222,7 @@ def test_records_that_name_no_new_version_make_no_call(aws: Any, stream: Stream,
     item = stored(aws, idsmtp)
     assert item is not None
     probed = {**item, "numerrors": {"N": "1"}, "modified": {"S": "2026-12-01T00:00:00.000Z"}}
-    images = {"OldImage": item, "NewImage": probed}
-    record = events.build_stream_record(
-        "MODIFY",
-        {"_id": item["_id"]},
-        "900",
-        stream_arn=STREAM,
-        view_type="NEW_AND_OLD_IMAGES",
-        images=images,
-    )
+    record = change(item, probed, 900)
     wiring.secret_repository()._client = NoCalls()
     assert handle([record, record]) == {"batchItemFailures": []}
     tally = [line for line in json_logs() if line["message"] == "secrets cleaned up"][-1]
@@ -234,14 +239,7 @@ def test_a_creates_last_step_keeps_the_label_of_an_edit_racing_it(aws: Any) -> N
     assert item["version"] == {"N": "1"}
     racing = wiring.secret_repository().put(idsmtp, "racing", base_version=1)
     before = {key: value for key, value in item.items() if key != "secretVersion"}
-    record = events.build_stream_record(
-        "MODIFY",
-        {"_id": item["_id"]},
-        "901",
-        stream_arn=STREAM,
-        view_type="NEW_AND_OLD_IMAGES",
-        images={"OldImage": before, "NewImage": item},
-    )
+    record = change(before, item, 901)
     assert handle([record]) == {"batchItemFailures": []}
     assert our_labels(aws, idsmtp, racing)
     assert "AWSCURRENT" in labels(aws, idsmtp)[item["secretVersion"]["S"]]

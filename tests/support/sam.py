@@ -21,9 +21,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +28,7 @@ from typing import Any
 
 from local_runtime import template
 from local_runtime.events import ROOT
-from tests.support.processes import stop_process
+from tests.support.processes import ModuleProcess
 
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 PSEUDO = {
@@ -170,7 +167,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class MakeAws:
+class MakeAws(ModuleProcess):
     """`python -m local_runtime.aws` (what `make aws` runs) on free ports, writing `env_file`."""
 
     def __init__(self, env_file: Path) -> None:
@@ -178,52 +175,20 @@ class MakeAws:
         self.port = free_port()
         self.sink_port = free_port()
         environ = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        environ.update(
-            {"PYTHONUNBUFFERED": "1", "AWS_PORT": str(self.port), "SMTP_SINK_PORT": str(self.sink_port)}
-        )
-        self.process = subprocess.Popen(  # our own module
-            [sys.executable, "-m", "local_runtime.aws", "--env-file", str(env_file)],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
+        environ.update({"AWS_PORT": str(self.port), "SMTP_SINK_PORT": str(self.sink_port)})
+        super().__init__("local_runtime.aws", ["--env-file", str(env_file)], environ)
 
     def wait_ready(self, timeout: float = 60) -> MakeAws:
-        deadline = time.monotonic() + timeout
-        while "Ctrl-C to stop." not in self.lines:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"make aws did not start:\n{self.output[-4000:]}")
-            time.sleep(0.05)
+        self.wait_for(lambda line: line == "Ctrl-C to stop.", timeout)
         return self
 
-    def wait_for(self, text: str, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} not in make aws's output:\n{self.output[-4000:]}")
-            time.sleep(0.05)
+    def wait_for_text(self, text: str, timeout: float = 10) -> None:
+        self.wait_for(lambda line: text in line, timeout)
 
     @property
     def env_vars(self) -> dict[str, dict[str, str]]:
         found: dict[str, dict[str, str]] = json.loads(self.env_file.read_text())
         return found
-
-    def stop(self) -> int:
-        return stop_process(self.process, self._reader)
 
 
 @contextmanager
