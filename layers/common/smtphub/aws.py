@@ -6,7 +6,7 @@ root (`smtphub.wiring`) asks for clients and `wiring.reset()` drops them between
 Every client comes from one boto3 session: a session loads botocore's endpoint and retry data once, so a
 function's second client (e.g. Secrets Manager after DynamoDB) costs ~40 ms less than it would from a
 session of its own (make bench, "Cold start"). A session is not thread-safe, so clients are built under a
-lock (apps/remove and check use worker threads).
+lock (the check reads its inputs in worker threads).
 
 The clients are typed with the mypy-boto3 stubs, imported for type checking only (no runtime cost).
 """
