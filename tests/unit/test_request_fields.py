@@ -154,6 +154,13 @@ def test_choice_is_case_insensitive_and_closed() -> None:
         strategy("ROUND_ROBIN")
 
 
+@pytest.mark.parametrize("raw", ["prıorıty", "ʀandom", "PRİORİTY"])
+def test_choice_folds_ascii_case_only(raw: str) -> None:
+    """Unicode case mappings are not a spelling of an option: `"prıorıty".upper()` is "PRIORITY"."""
+    with pytest.raises(Invalid, match="RANDOM, PRIORITY"):
+        parser(p.Strategy)(raw)
+
+
 # --- hosts ------------------------------------------------------------------------------------------
 
 LONGEST_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import PlainValidator, WithJsonSchema
 
 from smtphub.http.fields import (
-    _PASSWORD,
     MAX_HOST,
-    _secret,
-    _text_of,
-    _text_schema,
+    SECRET_SCHEMA,
     at_most,
     forbidden_character,
     invalid,
     is_dns_name,
+    one_of,
+    secret,
+    text_of,
+    text_schema,
 )
 
 MAX_CLIENT_SECRET = 1024
@@ -36,30 +36,16 @@ _CLIENT_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLIENT_ID}}}")
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\n([A-Za-z0-9+/=\n]+?)\n?-----END \1-----")
 
 
-def _named(*options: str) -> Callable[[Any], str]:
-    """One of `options`, in any case, stored as the option is spelled."""
-    message = "must be one of " + ", ".join(options)
-    spelled = {option.lower(): option for option in options}
-
-    def parse(value: Any) -> str:
-        text = _text_of(value).strip().lower()
-        if text not in spelled:
-            raise invalid(message)
-        return spelled[text]
-
-    return parse
-
-
 def _tenant(value: Any) -> str:
     """A Microsoft tenant: its id (a GUID) or a domain name; nothing that could change the token URL."""
-    text = _text_of(value).strip()
+    text = text_of(value).strip()
     if _GUID.fullmatch(text) or ("." in text and is_dns_name(text)):
         return text.lower()
     raise invalid("must be the tenant's id (a GUID) or its domain name (contoso.onmicrosoft.com)")
 
 
 def _client_id(value: Any) -> str:
-    text = _text_of(value).strip()
+    text = text_of(value).strip()
     if not _CLIENT_ID.fullmatch(text):
         raise invalid(f"must be the OAuth client id (visible ASCII, at most {MAX_CLIENT_ID} characters)")
     return text
@@ -71,7 +57,7 @@ def parse_token_url(value: Any) -> str:
     from urllib.parse import urlsplit  # noqa: PLC0415 - only save parses URLs
 
     message = "must be an https URL (https://host[:port]/path, no user info or fragment)"
-    text = _text_of(value).strip()
+    text = text_of(value).strip()
     if len(text) > MAX_TOKEN_URL or not text.isascii() or forbidden_character(text) or " " in text:
         raise invalid(message)
     try:
@@ -96,7 +82,7 @@ def _service_account(value: Any) -> str:
     """A Google service account's JSON key file, whose RSA key can sign (smtphub.serviceaccount)."""
     from smtphub.serviceaccount import KeyFileProblem, parse  # noqa: PLC0415 - only save reads key files
 
-    text = _secret(MAX_PEM)(value)
+    text = secret(MAX_PEM)(value)
     try:
         parse(text)
     except KeyFileProblem as problem:
@@ -109,7 +95,7 @@ def _ca_bundle(value: Any) -> str:
     record and shown in every JSON of the server. The bundle must load as trust anchors."""
     import ssl  # noqa: PLC0415 - only save loads certificates
 
-    text = at_most(MAX_PEM, _text_of(value).replace("\r\n", "\n").strip())
+    text = at_most(MAX_PEM, text_of(value).replace("\r\n", "\n").strip())
     blocks = list(_PEM_BLOCK.finditer(text))
     if not blocks or not text.isascii():
         raise invalid("must be PEM certificates (-----BEGIN CERTIFICATE-----)")
@@ -124,7 +110,7 @@ def _ca_bundle(value: Any) -> str:
 
 
 def _tls_version(value: Any) -> str:
-    text = _text_of(value).strip()
+    text = text_of(value).strip()
     if text not in ("1.2", "1.3"):
         raise invalid("must be 1.2 or 1.3")
     return text
@@ -133,7 +119,7 @@ def _tls_version(value: Any) -> str:
 def _helo(value: Any) -> str:
     """What EHLO says (RFC 5321 4.1.1.1): a domain or an address literal ([192.0.2.1], [IPv6:2001:db8::1])."""
     message = "must be a host name or an address literal ([192.0.2.1])"
-    text = _text_of(value).strip()
+    text = text_of(value).strip()
     inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     if inner[:5].lower() == "ipv6:":
         inner = inner[5:]
@@ -148,26 +134,26 @@ def _helo(value: Any) -> str:
 
 AuthMech = Annotated[
     str,
-    PlainValidator(_named("auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")),
+    PlainValidator(one_of("auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")),
     WithJsonSchema({"type": "string", "enum": ["auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"]}),
 ]
 OAuthProvider = Annotated[
     str,
-    PlainValidator(_named("microsoft", "google", "generic")),
+    PlainValidator(one_of("microsoft", "google", "generic")),
     WithJsonSchema({"type": "string", "enum": ["microsoft", "google", "generic"]}),
 ]
-OAuthTenant = Annotated[str, PlainValidator(_tenant), _text_schema(MAX_HOST)]
-OAuthClientId = Annotated[str, PlainValidator(_client_id), _text_schema(MAX_CLIENT_ID)]
-TokenUrl = Annotated[str, PlainValidator(parse_token_url), _text_schema(MAX_TOKEN_URL, format="uri")]
+OAuthTenant = Annotated[str, PlainValidator(_tenant), text_schema(MAX_HOST)]
+OAuthClientId = Annotated[str, PlainValidator(_client_id), text_schema(MAX_CLIENT_ID)]
+TokenUrl = Annotated[str, PlainValidator(parse_token_url), text_schema(MAX_TOKEN_URL, format="uri")]
 OAuthClientSecret = Annotated[
-    str, PlainValidator(_secret(MAX_CLIENT_SECRET)), _text_schema(MAX_CLIENT_SECRET, **_PASSWORD)
+    str, PlainValidator(secret(MAX_CLIENT_SECRET)), text_schema(MAX_CLIENT_SECRET, **SECRET_SCHEMA)
 ]
 OAuthRefreshToken = Annotated[
-    str, PlainValidator(_secret(MAX_REFRESH_TOKEN)), _text_schema(MAX_REFRESH_TOKEN, **_PASSWORD)
+    str, PlainValidator(secret(MAX_REFRESH_TOKEN)), text_schema(MAX_REFRESH_TOKEN, **SECRET_SCHEMA)
 ]
-ServiceAccountKey = Annotated[str, PlainValidator(_service_account), _text_schema(MAX_PEM, **_PASSWORD)]
-CaCert = Annotated[str, PlainValidator(_ca_bundle), _text_schema(MAX_PEM)]
+ServiceAccountKey = Annotated[str, PlainValidator(_service_account), text_schema(MAX_PEM, **SECRET_SCHEMA)]
+CaCert = Annotated[str, PlainValidator(_ca_bundle), text_schema(MAX_PEM)]
 TlsMin = Annotated[
     str, PlainValidator(_tls_version), WithJsonSchema({"type": "string", "enum": ["1.2", "1.3"]})
 ]
-Helo = Annotated[str, PlainValidator(_helo), _text_schema(MAX_HOST)]
+Helo = Annotated[str, PlainValidator(_helo), text_schema(MAX_HOST)]

@@ -38,7 +38,7 @@ def invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid", message)
 
 
-def _text_of(value: Any) -> str:
+def text_of(value: Any) -> str:
     if not isinstance(value, str):
         raise invalid("must be text")
     return value
@@ -52,7 +52,7 @@ def forbidden_character(value: str) -> bool:
 
 
 def _boolean(value: Any) -> bool:
-    text = _text_of(value).strip().lower()
+    text = text_of(value).strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -60,11 +60,11 @@ def _boolean(value: Any) -> bool:
     raise invalid("must be true or false")
 
 
-def _integer(low: int, high: int) -> Callable[[Any], int]:
+def integer(low: int, high: int) -> Callable[[Any], int]:
     message = f"must be an integer from {low} to {high}"
 
     def parse(value: Any) -> int:
-        text = _text_of(value).strip()
+        text = text_of(value).strip()
         # Digits only (no sign, no decimal point); the length test keeps int() away from huge inputs.
         if not text.isascii() or not text.isdigit() or len(text) > len(str(high)) + 1:
             raise invalid(message)
@@ -85,7 +85,7 @@ def at_most(max_length: int, text: str) -> str:
 
 def _text(max_length: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        text = at_most(max_length, _text_of(value).strip())
+        text = at_most(max_length, text_of(value).strip())
         if forbidden_character(text):
             raise invalid("must not contain control, format or line separator characters")
         return text
@@ -93,11 +93,11 @@ def _text(max_length: int) -> Callable[[Any], str]:
     return parse
 
 
-def _secret(max_length: int) -> Callable[[Any], str]:
+def secret(max_length: int) -> Callable[[Any], str]:
     """A password: kept exactly as sent (spaces included), bounded, never echoed."""
 
     def parse(value: Any) -> str:
-        text = at_most(max_length, _text_of(value))
+        text = at_most(max_length, text_of(value))
         if "\x00" in text:
             raise invalid("must not contain NUL characters")
         if any("\ud800" <= character <= "\udfff" for character in text):
@@ -108,7 +108,7 @@ def _secret(max_length: int) -> Callable[[Any], str]:
 
 
 def _identifier(value: Any) -> str:
-    text = _text_of(value).strip()
+    text = text_of(value).strip()
     if not _ID.fullmatch(text):
         raise invalid("must be a 24-character hexadecimal id")
     return text.lower()
@@ -125,7 +125,7 @@ def is_dns_name(value: str) -> bool:
 
 def parse_host(value: Any) -> str:
     """A DNS name or an IP literal: no scheme, path, port, user info or spaces."""
-    text = at_most(MAX_HOST, _text_of(value).strip())
+    text = at_most(MAX_HOST, text_of(value).strip())
     literal = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
         return str(ipaddress.ip_address(literal))
@@ -137,7 +137,7 @@ def parse_host(value: Any) -> str:
 
 
 def parse_email(value: Any) -> str:
-    text = at_most(MAX_EMAIL, _text_of(value).strip())
+    text = at_most(MAX_EMAIL, text_of(value).strip())
     if forbidden_character(text):
         raise invalid("must be an e-mail address")
     match = _EMAIL.fullmatch(text)
@@ -146,47 +146,50 @@ def parse_email(value: Any) -> str:
     return text
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
+def one_of(*options: str) -> Callable[[Any], str]:
+    """One of `options`, in any ASCII case, stored as the option is spelled. No Unicode case mapping: a
+    dotless i upper-cases to I, and a word spelled with it is not a spelling of an option."""
     message = "must be one of " + ", ".join(options)
+    spelled = {option.lower(): option for option in options}
 
     def parse(value: Any) -> str:
-        text = _text_of(value).strip().upper()
-        if text not in options:
+        text = text_of(value).strip()
+        if not text.isascii() or text.lower() not in spelled:
             raise invalid(message)
-        return text
+        return spelled[text.lower()]
 
     return parse
 
 
-def _integer_schema(low: int, high: int) -> WithJsonSchema:
+def integer_schema(low: int, high: int) -> WithJsonSchema:
     return WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})
 
 
-def _text_schema(max_length: int, **extra: Any) -> WithJsonSchema:
+def text_schema(max_length: int, **extra: Any) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", "maxLength": max_length, **extra})
 
 
-_PASSWORD = {"writeOnly": True, "format": "password"}
+SECRET_SCHEMA = {"writeOnly": True, "format": "password"}
 
 Boolean = Annotated[bool, PlainValidator(_boolean), WithJsonSchema({"type": "boolean"})]
 Id = Annotated[
     str, PlainValidator(_identifier), WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"})
 ]
-Host = Annotated[str, PlainValidator(parse_host), _text_schema(MAX_HOST)]
-Email = Annotated[str, PlainValidator(parse_email), _text_schema(MAX_EMAIL, format="email")]
-Port = Annotated[int, PlainValidator(_integer(1, 65535)), _integer_schema(1, 65535)]
-Priority = Annotated[int, PlainValidator(_integer(0, 1_000_000)), _integer_schema(0, 1_000_000)]
-PageNumber = Annotated[int, PlainValidator(_integer(0, 1_000_000)), _integer_schema(0, 1_000_000)]
-PageSize = Annotated[int, PlainValidator(_integer(1, 100)), _integer_schema(1, 100)]
-Name = Annotated[str, PlainValidator(_text(MAX_NAME)), _text_schema(MAX_NAME)]
-Username = Annotated[str, PlainValidator(_text(MAX_USERNAME)), _text_schema(MAX_USERNAME)]
-LoginName = Annotated[str, PlainValidator(_text(MAX_EMAIL)), _text_schema(MAX_EMAIL)]
-Password = Annotated[str, PlainValidator(_secret(MAX_PASSWORD)), _text_schema(MAX_PASSWORD, **_PASSWORD)]
+Host = Annotated[str, PlainValidator(parse_host), text_schema(MAX_HOST)]
+Email = Annotated[str, PlainValidator(parse_email), text_schema(MAX_EMAIL, format="email")]
+Port = Annotated[int, PlainValidator(integer(1, 65535)), integer_schema(1, 65535)]
+Priority = Annotated[int, PlainValidator(integer(0, 1_000_000)), integer_schema(0, 1_000_000)]
+PageNumber = Annotated[int, PlainValidator(integer(0, 1_000_000)), integer_schema(0, 1_000_000)]
+PageSize = Annotated[int, PlainValidator(integer(1, 100)), integer_schema(1, 100)]
+Name = Annotated[str, PlainValidator(_text(MAX_NAME)), text_schema(MAX_NAME)]
+Username = Annotated[str, PlainValidator(_text(MAX_USERNAME)), text_schema(MAX_USERNAME)]
+LoginName = Annotated[str, PlainValidator(_text(MAX_EMAIL)), text_schema(MAX_EMAIL)]
+Password = Annotated[str, PlainValidator(secret(MAX_PASSWORD)), text_schema(MAX_PASSWORD, **SECRET_SCHEMA)]
 LoginPassword = Annotated[
-    str, PlainValidator(_secret(MAX_LOGIN_PASSWORD)), _text_schema(MAX_LOGIN_PASSWORD, **_PASSWORD)
+    str, PlainValidator(secret(MAX_LOGIN_PASSWORD)), text_schema(MAX_LOGIN_PASSWORD, **SECRET_SCHEMA)
 ]
 Strategy = Annotated[
     str,
-    PlainValidator(_choice("RANDOM", "PRIORITY")),
+    PlainValidator(one_of("RANDOM", "PRIORITY")),
     WithJsonSchema({"type": "string", "enum": ["RANDOM", "PRIORITY"]}),
 ]

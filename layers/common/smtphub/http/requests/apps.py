@@ -31,6 +31,7 @@ from smtphub.http.fields import (
     invalid,
     is_dns_name,
     parse_host,
+    text_of,
 )
 from smtphub.http.requests import REQUIRED, RequestModel
 
@@ -42,14 +43,8 @@ HOSTS = "must be host names or IP addresses separated by commas"
 HTTPS = "must be an https URL"
 
 
-def _text_of(value: Any) -> str:
-    if not isinstance(value, str):
-        raise invalid("must be text")
-    return value.strip()
-
-
 def _seconds(value: Any) -> int:
-    text = _text_of(value)
+    text = text_of(value).strip()
     if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_SECONDS)):
         raise invalid(SECONDS)
     number = int(text)
@@ -60,7 +55,7 @@ def _seconds(value: Any) -> int:
 
 def _host_list(value: Any) -> str:
     """`myserver.com,192.168.0.1`: each a DNS name or IP literal, stored normalized, comma-separated."""
-    text = _text_of(value)
+    text = text_of(value).strip()
     items = text.split(",")
     if len(items) > MAX_HOSTS or len(text) > MAX_HOSTS * (MAX_HOST + 1):
         raise invalid(f"must list at most {MAX_HOSTS} hosts")
@@ -75,7 +70,7 @@ def _host_list(value: Any) -> str:
 
 def _webhook(value: Any) -> str:
     """An https URL without user info whose host is a DNS name or an IP literal; kept as sent."""
-    text = at_most(MAX_URL, _text_of(value))
+    text = at_most(MAX_URL, text_of(value).strip())
     if forbidden_character(text) or any(character.isspace() for character in text):
         raise invalid("must not contain spaces or control characters")
     try:

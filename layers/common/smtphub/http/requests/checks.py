@@ -7,18 +7,17 @@ from typing import Annotated, ClassVar, cast
 
 from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from smtphub.http.authfields import _named
-from smtphub.http.fields import Id, _integer, _integer_schema
+from smtphub.http.fields import Id, integer, integer_schema, one_of
 from smtphub.http.requests import REQUIRED, RequestModel
 from smtphub.http.requests.smtps import SmtpSettings
 from smtphub.smtps.models import CheckSmtp, SmtpRef
 
 CheckMode = Annotated[
     str,
-    PlainValidator(_named("send", "probe")),
+    PlainValidator(one_of("send", "probe")),
     WithJsonSchema({"type": "string", "enum": ["send", "probe"]}),
 ]
-HistoryLimit = Annotated[int, PlainValidator(_integer(1, 50)), _integer_schema(1, 50)]
+HistoryLimit = Annotated[int, PlainValidator(integer(1, 50)), integer_schema(1, 50)]
 _TARGET = ("smtp_id", "app_id", "mode")  # what names the server to check rather than its settings
 
 
