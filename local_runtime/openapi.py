@@ -705,8 +705,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "/private/smtps/findByApp": Operation(
         summary="An app's SMTP servers, by `priority` (lower first) then creation",
-        description="Another account's app is answered as a missing one. While a removal of the app is "
-        "under way (or stopped half way, until retried), the servers it has not deleted yet are listed.",
+        description="Another account's app, and an app being removed, are answered as a missing one.",
         ok="The app's SMTP servers, in order.",
         body={"type": "array", "items": ref("Smtp")},
         errors=(AppNotFound(),),

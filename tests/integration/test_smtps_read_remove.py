@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from smtphub import wiring
+from smtphub.smtps.repository import SmtpRepository
 from tests.support.api import (
     ID,
     MISSING_APP,
@@ -203,34 +206,42 @@ def test_find_by_app_orders_by_priority_then_creation_and_follows_edits(aws: Any
 # --- tenancy ------------------------------------------------------------------------------------------
 
 
-def test_find_by_app_reads_the_app_only_when_it_lists_no_server(aws: Any, aws_calls: list[str]) -> None:
-    """Servers listed prove their app: one Query; an app without servers is read to tell [] from 406."""
-    # given an app with a server and an app without
-    full, empty = new_app("Full"), new_app("Empty")
-    new_smtp(full)
-    aws_calls.clear()
-    # when each is listed, and an unknown app
-    assert len(ok(call("smtps_find_by_app", {"idapp": full}))) == 1
-    assert aws_calls == ["Query"]
-    assert ok(call("smtps_find_by_app", {"idapp": empty})) == []
-    error(call("smtps_find_by_app", {"idapp": "c" * 24}), 406, "APP_NOT_FOUND")
-    # then the app was read only for the two without servers
-    assert aws_calls == ["Query", "Query", "GetItem", "Query", "GetItem"]
-
-
-def test_find_by_app_during_a_removal_lists_what_is_left_then_not_found(aws: Any) -> None:
-    """An app flagged by a removal that failed half way still has servers: they are listed (apps/findById
-    still shows the app); once the removal is finished, the app is not found."""
+def test_find_by_app_of_an_app_being_removed_is_not_found(aws: Any) -> None:
+    """An app flagged by a removal that stopped half way is answered as a missing one, its servers too; a
+    retried removal finishes."""
     # given an app whose removal stopped after flagging it
     idapp = new_app("Leaving")
     idsmtp = new_smtp(idapp)["_id"]
     wiring.app_repository().mark_deleting(ACCOUNT_A, idapp)
-    # then its server is still listed, and no server can be added
-    assert [smtp["_id"] for smtp in ok(call("smtps_find_by_app", {"idapp": idapp}))] == [idsmtp]
+    # then it lists nothing, and no server can be added
+    error(call("smtps_find_by_app", {"idapp": idapp}), 406, "APP_NOT_FOUND")
     error(call("smtps_save", {**SERVER, "idapp": idapp}), 406, "APP_NOT_FOUND")
-    # when the removal is retried, then the app is not found
+    # when the removal is retried, then the app and its servers are gone
     assert call("apps_remove", {"idapp": idapp}).status == 200
     error(call("smtps_find_by_app", {"idapp": idapp}), 406, "APP_NOT_FOUND")
+    assert ok(call("apps_find_all", {}))["content"] == []
+    error(call("smtps_find_by_id", {"idsmtp": idsmtp}), 406, "SMTP_NOT_FOUND")
+
+
+def test_a_server_the_removal_missed_is_never_listed_as_its_former_apps(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The byApp index is eventually consistent: a server created just before its app's removal can be
+    missing from the removal's query and outlive the app (README, "A known limit of apps/remove")."""
+    # given an app with a server the index does not show yet
+    idapp = new_app("Racing")
+    idsmtp = new_smtp(idapp)["_id"]
+    monkeypatch.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: [])
+    # when the app is removed
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    monkeypatch.undo()
+    # then the server is not listed as the app's, even now that the index shows it
+    error(call("smtps_find_by_app", {"idapp": idapp}), 406, "APP_NOT_FOUND")
+    # and it can still be read, edited and removed by id
+    assert ok(call("smtps_find_by_id", {"idsmtp": idsmtp}))["idapp"] == idapp
+    assert ok(call("smtps_save", {"idsmtp": idsmtp, "priority": 5}))["priority"] == 5
+    assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
+    error(call("smtps_find_by_id", {"idsmtp": idsmtp}), 406, "SMTP_NOT_FOUND")
 
 
 def test_find_by_app_never_lists_a_record_of_another_account_that_names_the_app(aws: Any) -> None:

@@ -59,14 +59,12 @@ class SmtpService:
         return self.smtps.get_owned(ref.account_id, ref.smtp_id)
 
     def list_by_app(self, account_id: str, app_id: str) -> list[Smtp]:
-        """The app's servers; AppNotFound when the account has no such app (or one being removed that has
-        none left). Servers listed prove their app (one is only ever added to a live app, and goes with
-        it), so the app is read only when there are none: one Query for an app with servers. While a
-        removal is under way, the servers it has not deleted yet are listed (apps/findById shows the app)."""
-        servers = self.smtps.list_by_app(account_id, app_id)
-        if not servers:
-            self.apps.get_live(account_id, app_id)
-        return servers
+        """The app's servers; AppNotFound when the account has no live app of that id. The app is read first:
+        listed servers do not prove it. The byApp index is eventually consistent, so a server created just
+        before its app's removal may be missed by the removal's query and outlive the app; such a server is
+        never listed as an app's."""
+        self.apps.get_live(account_id, app_id)
+        return self.smtps.list_by_app(account_id, app_id)
 
     def create(self, command: CreateSmtp, verify: Verifier | None = None) -> Smtp:
         now = now_iso()
