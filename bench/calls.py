@@ -287,6 +287,7 @@ def run(log: Any) -> dict[str, Any]:
         for scenario in LATE_SCENARIOS:
             rows.append(_measure(scenario, state, mail, log))
         rows.extend(_cleanup(world, state))
+        rows.extend(_apps_cleanup())
     return {"scenarios": rows}
 
 
@@ -326,6 +327,33 @@ def _cleanup(world: World, state: dict[str, Any]) -> list[dict[str, Any]]:
             records.append(record)
         rows.append(_cleanup_row(label, function, handler, records, target=len(ids), exact=False))
     return rows
+
+
+def _apps_cleanup() -> list[dict[str, Any]]:
+    """The apps table's stream consumer (AppsCleanupFunction): a removed app whose removal missed nothing,
+    the usual case (one Query), and a rename's name lock (no call)."""
+    import copy
+    import json
+
+    from bench.lambdas import ROOT
+    from local_runtime.loader import load_handler
+
+    function = by_name("apps_cleanup")
+    sample = ROOT / "events" / "apps_cleanup.json"
+    if function is None or not sample.is_file():
+        return []
+    handler = load_handler(function.code_uri, function.handler)
+    removed = json.loads(sample.read_text())["Records"][0]  # its time is long past: no wait
+    renamed = copy.deepcopy(removed)
+    renamed["dynamodb"]["Keys"]["_id"] = {"S": "#name#shop"}
+    return [
+        _cleanup_row(
+            "apps cleanup, 1 removed app (nothing missed)", function, handler, [removed], target=1, exact=True
+        ),
+        _cleanup_row(
+            "apps cleanup, 1 renamed app (its name lock)", function, handler, [renamed], target=0, exact=True
+        ),
+    ]
 
 
 def _stream_samples(world: World, smtp_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -371,7 +399,7 @@ def _cleanup_row(
     total = calls.total()
     return {
         "label": label,
-        "function": "secrets_cleanup",
+        "function": function.name,
         "status": 200 if not failures else 500,
         "calls": total,
         "detail": dict(calls.counts()),

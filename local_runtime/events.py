@@ -270,6 +270,7 @@ def main() -> int:
     )
     (EVENTS_DIR / "authorizer.json").write_text(json.dumps(authorizer, indent=2) + "\n")
     (EVENTS_DIR / "secrets_cleanup.json").write_text(json.dumps(sample_stream_event(), indent=2) + "\n")
+    (EVENTS_DIR / "apps_cleanup.json").write_text(json.dumps(sample_apps_stream_event(), indent=2) + "\n")
     from local_runtime import health_events  # noqa: PLC0415
 
     for name, event in (("health_sweep", health_events.schedule_event()),
@@ -301,6 +302,19 @@ def sample_stream_event() -> dict[str, Any]:
         created=1795514400.0,
         view_type="NEW_AND_OLD_IMAGES",
         images={"OldImage": removed},
+    )
+    return build_stream_event([record])
+
+
+def sample_apps_stream_event() -> dict[str, Any]:
+    """AppsTable's stream as AppsCleanupFunction gets it: one app removed (KEYS_ONLY)."""
+    record = build_stream_record(
+        "REMOVE",
+        {"iduser": {"S": DEMO_ACCOUNT}, "_id": {"S": _APP}},
+        "4421584500000000017450439092",
+        stream_arn=stream_arn("smtp-hub-AppsTable-6F5E4D3C2B1A"),
+        event_id="eccbc87e4b5ce2fe28308fd9f2a7baf3",
+        created=1795514400.0,
     )
     return build_stream_event([record])
 

@@ -423,6 +423,22 @@ def test_removing_a_server_schedules_its_secret_for_deletion_through_the_stream(
     runtime.wait_for(lambda line: line.startswith("[stream] SmtpsTable -> SecretsCleanupFunction: "))
 
 
+def test_removing_an_app_reaches_the_apps_cleanup_through_the_apps_tables_stream(
+    runtime: Running, session: requests.Session
+) -> None:
+    """The apps table's stream feeds AppsCleanupFunction (the servers a removal missed) as in AWS: the
+    records of the removed app are delivered and answered without failures, once its wait is over."""
+    created = session.post(
+        f"{runtime.api}/private/apps/save", data={"name": "Short-lived"}, timeout=TIMEOUT
+    ).json()
+    removed = session.post(
+        f"{runtime.api}/private/apps/remove", data={"idapp": created["_id"]}, timeout=TIMEOUT
+    )
+    assert removed.status_code == 200, removed.text
+    line = runtime.wait_for(lambda line: line.startswith("[stream] AppsTable -> AppsCleanupFunction: "), 20)
+    assert "2 record(s) -> ok (" in line, line  # the app and its name lock, deleted together
+
+
 # --- start-up failures ------------------------------------------------------------------------------
 def test_a_taken_port_is_one_clear_line_and_a_non_zero_exit(runtime: Running) -> None:
     api_port = runtime.api.split(":")[2].split("/")[0]

@@ -59,17 +59,18 @@ def aws() -> Iterator[Aws]:
 
 
 class Stream:
-    """SmtpsTable's stream on moto, delivered to SecretsCleanupFunction's handler as its event source
-    mapping in template.yaml says (filters, batch size, partial failures): `drain()` after a removal."""
+    """A table's stream on moto (SmtpsTable's unless told), delivered to the function its event source
+    mapping in template.yaml names, as the mapping says (filters, batch size, partial failures): `drain()`
+    after a removal."""
 
-    def __init__(self, aws: Aws) -> None:
+    def __init__(self, aws: Aws, table: str = "SmtpsTable") -> None:
         import boto3
         from botocore.config import Config
 
         from local_runtime.streams import StreamPoller
 
-        arn = aws.dynamodb.describe_table(TableName=SMTPS_TABLE)["Table"]["LatestStreamArn"]
-        (source,) = [s for s in template.stream_sources(template.default()) if s.table == "SmtpsTable"]
+        arn = aws.dynamodb.describe_table(TableName=TABLES[table])["Table"]["LatestStreamArn"]
+        (source,) = [s for s in template.stream_sources(template.default()) if s.table == table]
         self.answers: list[Any] = []
         self.poller = StreamPoller(
             source.name,
@@ -99,6 +100,11 @@ class Stream:
 @pytest.fixture
 def stream(aws: Aws) -> Stream:
     return Stream(aws)
+
+
+@pytest.fixture
+def apps_stream(aws: Aws) -> Stream:
+    return Stream(aws, "AppsTable")
 
 
 @pytest.fixture

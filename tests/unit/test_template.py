@@ -288,52 +288,65 @@ def test_every_function_gets_the_tables_and_the_secret_prefix() -> None:
 # --- secrets of removed servers: the SMTP servers' stream -----------------------------------------------
 
 
-def test_the_smtps_table_streams_its_records_old_and_new() -> None:
-    """A MODIFY's images tell the cleanup whether `secretVersion` changed (a record holds no secret)."""
-    smtps = template.resources(DOC, "AWS::DynamoDB::Table")["SmtpsTable"]["Properties"]
-    assert smtps["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
-    assert (
-        "StreamSpecification"
-        not in template.resources(DOC, "AWS::DynamoDB::Table")["AppsTable"]["Properties"]
-    )
+def test_the_smtps_table_streams_its_records_old_and_new_the_apps_table_its_keys() -> None:
+    """A MODIFY's images tell the cleanup whether `secretVersion` changed (a record holds no secret); a
+    removed app's key is all the apps cleanup needs."""
+    tables = template.resources(DOC, "AWS::DynamoDB::Table")
+    assert tables["SmtpsTable"]["Properties"]["StreamSpecification"] == {
+        "StreamViewType": "NEW_AND_OLD_IMAGES"
+    }
+    assert tables["AppsTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
 
 
-def test_removals_and_newly_named_versions_feed_the_secrets_cleanup_function() -> None:
+STREAM_CONSUMERS = [
+    (
+        "SmtpsTable",
+        "SecretsCleanup",
+        "secrets_cleanup",
+        [  # removals, and newly named versions
+            {"eventName": ["REMOVE"]},
+            {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"secretVersion": {"S": [{"exists": True}]}}}},
+        ],
+    ),
+    ("AppsTable", "AppsCleanup", "apps_cleanup", [{"eventName": ["REMOVE"]}]),  # apps and name locks
+]
+
+
+@pytest.mark.parametrize(("table", "cleanup", "folder", "filters"), STREAM_CONSUMERS)
+def test_each_tables_stream_feeds_its_cleanup_function(
+    table: str, cleanup: str, folder: str, filters: list[Any]
+) -> None:
     (mapping,) = [
         mapping
         for mapping in template.resources(DOC, "AWS::Lambda::EventSourceMapping").values()
-        if mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["SmtpsTable", "StreamArn"]}
+        if mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table, "StreamArn"]}
     ]
     props = mapping["Properties"]
-    assert props["FunctionName"] == {"Ref": "SecretsCleanupFunction"}
-    assert props["EventSourceArn"] == {"Fn::GetAtt": ["SmtpsTable", "StreamArn"]}
-    assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [
-        {"eventName": ["REMOVE"]},
-        {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"secretVersion": {"S": [{"exists": True}]}}}},
-    ]
+    assert props["FunctionName"] == {"Ref": f"{cleanup}Function"}
+    assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == filters
     assert props["StartingPosition"] == "TRIM_HORIZON"
     assert (props["BatchSize"], props["MaximumBatchingWindowInSeconds"]) == (100, 5)
     assert 1 <= props["MaximumRetryAttempts"] <= 10
     assert props["BisectBatchOnFunctionError"] is True
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["SecretsCleanupDeadLetterQueue", "Arn"]
+        "Fn::GetAtt": [f"{cleanup}DeadLetterQueue", "Arn"]
     }
-    assert FUNCTIONS["SecretsCleanupFunction"]["Properties"]["CodeUri"] == "functions/secrets_cleanup/"
-    assert (
-        "Events" not in FUNCTIONS["SecretsCleanupFunction"]["Properties"]
-    )  # no SAM event: no managed policy
+    function = FUNCTIONS[f"{cleanup}Function"]["Properties"]
+    assert function["CodeUri"] == f"functions/{folder}/"
+    assert "Events" not in function  # no SAM event: no managed policy
 
 
-def test_the_dead_letter_queue_is_encrypted_kept_14_days_and_alarmed() -> None:
-    queue = DOC["Resources"]["SecretsCleanupDeadLetterQueue"]
+@pytest.mark.parametrize("cleanup", ["SecretsCleanup", "AppsCleanup"])
+def test_the_dead_letter_queues_are_encrypted_kept_14_days_and_alarmed(cleanup: str) -> None:
+    queue = DOC["Resources"][f"{cleanup}DeadLetterQueue"]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
-    alarm = DOC["Resources"]["SecretsCleanupDeadLetterAlarm"]["Properties"]
+    alarm = DOC["Resources"][f"{cleanup}DeadLetterAlarm"]["Properties"]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SecretsCleanupDeadLetterQueue", "QueueName"]}}
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [f"{cleanup}DeadLetterQueue", "QueueName"]}}
     ]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     assert alarm["TreatMissingData"] == "notBreaching"
@@ -342,15 +355,19 @@ def test_the_dead_letter_queue_is_encrypted_kept_14_days_and_alarmed() -> None:
     }
 
 
-def test_the_cleanup_function_may_delete_and_relabel_secrets_read_its_stream_and_write_its_queue_only() -> (
-    None
-):
-    granted = {
+def granted(function: str) -> set[tuple[str, str]]:
+    """Every (action, resource) the function's policies allow, the resource as canonical JSON."""
+    return {
         (action, json.dumps(resource, sort_keys=True))
-        for statement in statements("SecretsCleanupFunction")
+        for statement in statements(function)
         for action in actions(statement)
         for resource in resources(statement)
     }
+
+
+def test_the_cleanup_function_may_delete_and_relabel_secrets_read_its_stream_and_write_its_queue_only() -> (
+    None
+):
     stream = json.dumps({"Fn::GetAtt": ["SmtpsTable", "StreamArn"]})
     secret = json.dumps(
         {
@@ -358,7 +375,7 @@ def test_the_cleanup_function_may_delete_and_relabel_secrets_read_its_stream_and
             "secret:${AWS::StackName}/${StageName}/smtp/*"
         }
     )
-    assert granted == {
+    assert granted("SecretsCleanupFunction") == {
         ("dynamodb:DescribeStream", stream),
         ("dynamodb:GetRecords", stream),
         ("dynamodb:GetShardIterator", stream),
@@ -370,7 +387,20 @@ def test_the_cleanup_function_may_delete_and_relabel_secrets_read_its_stream_and
     }
 
 
-@pytest.mark.parametrize("name", ["SmtpsRemoveFunction", "AppsRemoveFunction"])
+def test_the_apps_cleanup_may_read_its_stream_query_and_delete_servers_and_write_its_queue_only() -> None:
+    stream = json.dumps({"Fn::GetAtt": ["AppsTable", "StreamArn"]})
+    assert granted("AppsCleanupFunction") == {
+        ("dynamodb:DescribeStream", stream),
+        ("dynamodb:GetRecords", stream),
+        ("dynamodb:GetShardIterator", stream),
+        ("dynamodb:ListStreams", json.dumps({"Fn::Sub": "${AppsTable.Arn}/stream/*"})),
+        ("dynamodb:Query", json.dumps({"Fn::Sub": "${SmtpsTable.Arn}/index/byApp"})),
+        ("dynamodb:DeleteItem", json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})),
+        ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["AppsCleanupDeadLetterQueue", "Arn"]})),
+    }
+
+
+@pytest.mark.parametrize("name", ["SmtpsRemoveFunction", "AppsRemoveFunction", "AppsCleanupFunction"])
 def test_removes_never_touch_secrets(name: str) -> None:
     granted = [action for statement in statements(name) for action in actions(statement)]
     assert not any(action.startswith("secretsmanager:") for action in granted)

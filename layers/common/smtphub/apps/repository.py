@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-_NAME_LOCK = "#name#"
+NAME_LOCK_PREFIX = "#name#"  # the name-lock items; app ids are hex
 APP_CODEC = Codec(App, {"id": "_id", "account_id": "iduser"})
 _NEW = {"ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": "_id"}}
 
@@ -30,7 +30,7 @@ class AppRepository:
         return {"iduser": {"S": account_id}, "_id": {"S": app_id}}
 
     def _lock(self, account_id: str, name: str) -> dict[str, Any]:
-        return self._key(account_id, _NAME_LOCK + name.casefold())
+        return self._key(account_id, NAME_LOCK_PREFIX + name.casefold())
 
     def _put_lock(self, app: App) -> TransactWriteItemTypeDef:
         lock = {**self._lock(app.account_id, app.name), "app": {"S": app.id}}

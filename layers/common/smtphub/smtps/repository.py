@@ -171,14 +171,16 @@ class SmtpRepository:
             if not condition_failed(error):  # gone, or edited since: theirs now
                 raise
 
-    def delete(self, account_id: str, smtp_id: str) -> Smtp | None:
-        """Delete a server the account has; None when there is none (or it is another account's)."""
+    def delete(self, account_id: str, smtp_id: str, app_id: str | None = None) -> Smtp | None:
+        """Delete a server the account has (with `app_id`: only while it is that app's); None when there is
+        none (or it is another account's, or another app's)."""
+        values = {":owner": {"S": account_id}} | ({":app": {"S": app_id}} if app_id else {})
         try:
             old = self.client.delete_item(
                 TableName=self.table,
                 Key=self._key(smtp_id),
-                ConditionExpression="iduser = :owner",
-                ExpressionAttributeValues={":owner": {"S": account_id}},
+                ConditionExpression="iduser = :owner" + (" AND idapp = :app" if app_id else ""),
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
             )
         except Exception as error:
