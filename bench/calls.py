@@ -296,16 +296,11 @@ def _cleanup(world: World, state: dict[str, Any]) -> list[dict[str, Any]]:
     template's filter lets through (an edit that named a new secret version: its labels tidied; a change
     that named none: skipped without a call), then for batches of REMOVE records."""
     import copy
-    import json
 
-    from bench.lambdas import ROOT
-    from local_runtime.loader import load_handler
-
-    function = by_name("secrets_cleanup")
-    sample = ROOT / "events" / "secrets_cleanup.json"
-    if function is None or not sample.is_file() or "smtp" not in state:
+    loaded = _stream_consumer("secrets_cleanup")
+    if loaded is None or "smtp" not in state:
         return []
-    handler = load_handler(function.code_uri, function.handler)
+    function, handler, template_record = loaded
     rows = []
     edit, unchanged = _stream_samples(world, state["smtp"])
     for label, records, target, exact in (
@@ -314,7 +309,6 @@ def _cleanup(world: World, state: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         if records:
             rows.append(_cleanup_row(label, function, handler, records, target=target, exact=exact))
-    template_record = json.loads(sample.read_text())["Records"][0]
     for label, ids in (
         ("secrets cleanup, 1 removed server", [state["smtp"]]),
         ("secrets cleanup, batch of 10", [f"{n:024x}" for n in range(1, 11)]),
@@ -333,17 +327,11 @@ def _apps_cleanup() -> list[dict[str, Any]]:
     """The apps table's stream consumer (AppsCleanupFunction): a removed app whose removal missed nothing,
     the usual case (one Query), and a rename's name lock (no call)."""
     import copy
-    import json
 
-    from bench.lambdas import ROOT
-    from local_runtime.loader import load_handler
-
-    function = by_name("apps_cleanup")
-    sample = ROOT / "events" / "apps_cleanup.json"
-    if function is None or not sample.is_file():
+    loaded = _stream_consumer("apps_cleanup")
+    if loaded is None:
         return []
-    handler = load_handler(function.code_uri, function.handler)
-    removed = json.loads(sample.read_text())["Records"][0]  # its time is long past: no wait
+    function, handler, removed = loaded  # the sample's time is long past: no wait
     renamed = copy.deepcopy(removed)
     renamed["dynamodb"]["Keys"]["_id"] = {"S": "#name#shop"}
     return [
@@ -354,6 +342,22 @@ def _apps_cleanup() -> list[dict[str, Any]]:
             "apps cleanup, 1 renamed app (its name lock)", function, handler, [renamed], target=0, exact=True
         ),
     ]
+
+
+def _stream_consumer(name: str) -> tuple[Any, Any, dict[str, Any]] | None:
+    """A stream consumer of the template: its Function, its handler and the first record of its sample
+    event (events/<name>.json); None when the template or the events have none."""
+    import json
+
+    from bench.lambdas import ROOT
+    from local_runtime.loader import load_handler
+
+    function = by_name(name)
+    sample = ROOT / "events" / f"{name}.json"
+    if function is None or not sample.is_file():
+        return None
+    record: dict[str, Any] = json.loads(sample.read_text())["Records"][0]
+    return function, load_handler(function.code_uri, function.handler), record
 
 
 def _stream_samples(world: World, smtp_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
