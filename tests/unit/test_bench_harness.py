@@ -149,6 +149,38 @@ def test_pinned_secret_versions_and_labels_behave_as_secrets_manager(memory: wir
     assert secrets.describe_secret(SecretId="s")["VersionIdsToStages"] == {second: ["AWSCURRENT", "mine"]}
 
 
+def test_labels_stay_on_one_version_each_among_many_and_survive_a_reload(memory: wire.InMemoryAws) -> None:
+    # Given a secret with 50 more versions, each under a label of its own (as edits leave them before
+    # the stream tidies up)
+    secrets = boto3.session.Session().client("secretsmanager", region_name="us-east-1")
+    first = secrets.create_secret(Name="s", SecretString="zero")["VersionId"]
+    ids = [
+        secrets.put_secret_value(SecretId="s", SecretString=f"p{n}", VersionStages=[f"v{n}"])["VersionId"]
+        for n in range(50)
+    ]
+
+    # When AWSCURRENT moves to the last one and the label of the eleventh is removed
+    secrets.update_secret_version_stage(
+        SecretId="s", VersionStage="AWSCURRENT", MoveToVersionId=ids[49], RemoveFromVersionId=first
+    )
+    secrets.update_secret_version_stage(SecretId="s", VersionStage="v10", RemoveFromVersionId=ids[10])
+
+    # Then the versions that lost their only label are gone, every other label is where it was put
+    stages = secrets.describe_secret(SecretId="s")["VersionIdsToStages"]
+    assert first not in stages
+    assert ids[10] not in stages
+    assert stages[ids[49]] == ["AWSCURRENT", "v49"]
+    assert all(stages[ids[n]] == [f"v{n}"] for n in range(49) if n != 10)
+    assert secrets.get_secret_value(SecretId="s")["SecretString"] == "p49"
+    assert secrets.get_secret_value(SecretId="s", VersionStage="v7")["SecretString"] == "p7"
+    # and a copy loaded from the contents finds them too, and moves them as the original would
+    copy = wire.InMemoryAws({}).load(memory.contents()).services["secretsmanager"]
+    assert copy.get_secret_value(SecretId="s", VersionStage="v20")["SecretString"] == "p20"
+    copy.update_secret_version_stage(SecretId="s", VersionStage="v20", MoveToVersionId=ids[21])
+    assert copy.versions["s"][ids[21]]["labels"] == {"v20", "v21"}
+    assert ids[20] not in copy.versions["s"]
+
+
 def test_updates_apply_set_if_not_exists_add_and_remove() -> None:
     fake = wire.FakeDynamoDB({"T": {"key": ["pk"], "indexes": {}}})
     request = {
