@@ -658,10 +658,11 @@ OPERATIONS: dict[str, Operation] = {
     "/private/apps/remove": Operation(
         summary="Remove an app, its SMTP servers and their passwords",
         description="The servers' passwords are deleted from Secrets Manager right after, through the "
-        "SMTP table's stream. A removal that fails half way leaves the app flagged, so that no server can "
-        "be added to it: a retry finishes it.",
+        "SMTP table's stream. A server moved to another app while the removal runs stays, with that app. "
+        "A removal that fails half way, or keeps losing to concurrent writes to the app's servers "
+        "(`CONFLICT`), leaves the app flagged, so that no server can be added to it: a retry finishes it.",
         ok="Removed. The body is empty (as upstream).",
-        errors=(AppNotFound(),),
+        errors=(AppNotFound(), Conflict()),
         example={"idapp": APP_ID},
         invalid={},
     ),

@@ -11,9 +11,11 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from local_runtime.events import DEMO_USERNAME
-from smtphub import wiring
+from smtphub import dynamo, wiring
+from smtphub.smtps.repository import SmtpRepository
 from tests.support.api import (
     ID,
     MISSING_APP,
@@ -288,9 +290,13 @@ def test_another_accounts_app_is_not_found_and_untouched(aws: Any) -> None:
 # --- remove cascades ----------------------------------------------------------------------------------
 
 
-def test_remove_cascades_to_every_server_and_secret_across_batches(aws: Any, stream: Stream) -> None:
-    """30 servers: more than one BatchWriteItem (25); another app's servers stay; the secrets go by the
-    table's stream."""
+@pytest.mark.parametrize("steps", [12, 15, 40], ids=["app in the last of 3", "app alone after 2", "one"])
+def test_remove_cascades_to_every_server_and_secret_across_transactions(
+    aws: Any, stream: Stream, monkeypatch: pytest.MonkeyPatch, steps: int
+) -> None:
+    """30 servers in transactions of `steps` (as 250 servers would be in transactions of 100), the app's
+    removal joining the last that has room; another app's servers stay; the secrets go by the stream."""
+    monkeypatch.setattr(dynamo, "TRANSACTION_STEPS", steps)
     idapp = new_app("Big")
     other = new_app("Other")
     kept = new_smtp(other)["_id"]
@@ -332,8 +338,36 @@ def test_remove_leaves_a_server_of_another_account_that_names_the_app(aws: Any) 
     assert [query["ProjectionExpression"] for query in queries] == ["#id"]
 
 
+def test_remove_leaves_a_server_moved_to_another_app_after_its_query(
+    aws: Any, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cascade deletes what its query of the byApp index found (an index that may also lag behind an
+    edit): a server moved to another app in between is that app's now, and stays, with its secret."""
+    # given a server of the app being removed, moved to another app just after the removal's query
+    removed, kept = new_app("Removed"), new_app("Kept")
+    idsmtp, other = new_smtp(removed)["_id"], new_smtp(removed)["_id"]
+    query = SmtpRepository.ids_by_app
+
+    def then_moved(self: SmtpRepository, account_id: str, app_id: str) -> list[str]:
+        found = query(self, account_id, app_id)
+        assert ok(call("smtps_save", {"idsmtp": idsmtp, "idapp": kept}))["idapp"] == kept
+        return found
+
+    monkeypatch.setattr(SmtpRepository, "ids_by_app", then_moved)
+    # when the removal finishes
+    assert call("apps_remove", {"idapp": removed}).status == 200
+    # then the moved server is still there, in the app it moved to, with its password; the other went
+    monkeypatch.undo()
+    assert ok(call("smtps_find_by_id", {"idsmtp": idsmtp}))["idapp"] == kept
+    assert [item["_id"]["S"] for item in items(aws)] == [idsmtp]
+    stream.drain()
+    assert pinned_password(aws, idsmtp) == PASSWORD
+    assert scheduled_for_deletion(aws, other)
+    error(call("apps_find_by_id", {"idapp": removed}), 406, "APP_NOT_FOUND")
+
+
 def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
-    """Records only (mark, query, batches, app): every secret goes by the table's stream afterwards."""
+    """Records only (mark, query, transactions): every secret goes by the table's stream afterwards."""
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
     repo = wiring.secret_repository()  # the one every service and the cleanup share
@@ -347,15 +381,17 @@ def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
     assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)
 
 
-def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(aws: Any, stream: Stream) -> None:
+def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(
+    aws: Any, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dynamo, "TRANSACTION_STEPS", 12)  # 30 servers: 3 transactions
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
     service = wiring.app_service()
-    service.smtps.client = Failing(
-        aws.dynamodb, "batch_write_item", client_error("InternalServerError", "BatchWriteItem"), after=1
-    )
+    failing = client_error("InternalServerError", "TransactWriteItems")
+    service.smtps.client = Failing(aws.dynamodb, "transact_write_items", failing, after=1)
     error(call("apps_remove", {"idapp": idapp}), 500, "INTERNAL_ERROR")
-    assert 0 < len(items(aws)) < 30  # the first batch went, the second did not
+    assert 0 < len(items(aws)) < 30  # the first transaction went, the second did not
     service.smtps.client = aws.dynamodb
     # half way: the app is being removed; no server can be added to it
     error(call("smtps_save", {"idapp": idapp, "host": "late.example.net", "port": 25}), 406, "APP_NOT_FOUND")
@@ -364,6 +400,48 @@ def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(aws: An
     stream.drain()
     assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)  # none left behind
     assert app_items(aws) == []
+
+
+def lost_to_a_concurrent_write(steps: int) -> ClientError:
+    """TransactWriteItems cancelled because another write touched one of its items."""
+    reasons = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (steps - 1)
+    answer: Any = {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons}
+    return ClientError(answer, "TransactWriteItems")
+
+
+def test_remove_that_lost_to_a_concurrent_write_is_tried_again(aws: Any) -> None:
+    # given an app with servers, and a health check writing to one of them as the removal commits
+    idapp = new_app("Busy")
+    ids = [new_smtp(idapp)["_id"] for _ in range(3)]
+    once = iter([True])
+    service = wiring.app_service()
+    conflict = lost_to_a_concurrent_write(len(ids) + 2)
+    service.smtps.client = Failing(
+        aws.dynamodb, "transact_write_items", conflict, when=lambda _: next(once, False)
+    )
+    # when the app is removed, then the removal is tried again and done
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    assert service.smtps.client.calls == 2
+    assert items(aws) == []
+    assert app_items(aws) == []
+
+
+def test_remove_that_keeps_losing_to_concurrent_writes_is_a_conflict_with_nothing_deleted(aws: Any) -> None:
+    # given an app with servers, each of whose removals loses to a concurrent write
+    idapp = new_app("Busy")
+    ids = [new_smtp(idapp)["_id"] for _ in range(3)]
+    service = wiring.app_service()
+    conflict = lost_to_a_concurrent_write(len(ids) + 2)
+    service.smtps.client = Failing(aws.dynamodb, "transact_write_items", conflict)
+    # when the app is removed, then it is a conflict after a few tries, and nothing is gone
+    error(call("apps_remove", {"idapp": idapp}), 406, "CONFLICT")
+    assert service.smtps.client.calls == dynamo.CONFLICT_TRIES
+    assert sorted(item["_id"]["S"] for item in items(aws)) == sorted(ids)
+    # the app is flagged: no server can be added, and the removal finishes when retried
+    service.smtps.client = aws.dynamodb
+    error(call("smtps_save", {"idapp": idapp, "host": "late.example.net", "port": 25}), 406, "APP_NOT_FOUND")
+    assert call("apps_remove", {"idapp": idapp}).status == 200
+    assert (items(aws), app_items(aws)) == ([], [])
 
 
 def test_remove_of_an_app_without_servers(aws: Any) -> None:

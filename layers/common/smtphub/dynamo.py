@@ -6,6 +6,7 @@ Only repositories import this module; nothing above them sees an attribute value
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 Item = dict[str, "AttributeValueTypeDef"]
 T = TypeVar("T")
 CONDITION_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_STEPS = 100  # TransactWriteItems' limit
+CONFLICT_TRIES = 5  # a transaction that keeps losing to concurrent writes, then Conflict
 
 
 def to_attribute(value: Any) -> AttributeValueTypeDef:
@@ -101,6 +104,54 @@ def transact(
         if "TransactionConflict" in codes:
             raise Conflict() from None
         raise
+
+
+def delete_all(
+    client: DynamoDBClient,
+    deletes: Sequence[TransactWriteItemTypeDef],
+    then: Sequence[TransactWriteItemTypeDef] = (),
+) -> None:
+    """Conditional Deletes in as few TransactWriteItems as its limit allows, `then` in the last of them.
+
+    A delete whose condition fails is left out and the rest of its transaction tried again: that item is
+    gone, or no longer the one meant. A transaction that lost to a concurrent one is tried again (Conflict
+    after CONFLICT_TRIES). What committed stays committed if a later transaction fails.
+    """
+    rest = list(deletes)
+    while True:
+        last = len(rest) + len(then) <= TRANSACTION_STEPS
+        chunk = rest if last else rest[:TRANSACTION_STEPS]
+        failed = _transact_or_failed(client, [*chunk, *then] if last else chunk)
+        if any(step >= len(chunk) for step in failed):
+            raise Conflict()  # a step of `then` refused: not a delete to leave out
+        if failed:
+            rest = [step for number, step in enumerate(chunk) if number not in failed] + rest[len(chunk) :]
+        elif last:
+            return
+        else:
+            rest = rest[len(chunk) :]
+
+
+def _transact_or_failed(client: DynamoDBClient, steps: list[TransactWriteItemTypeDef]) -> set[int]:
+    """TransactWriteItems, tried again while it loses to concurrent writes; the steps whose condition
+    failed when it was cancelled for that (empty: it committed)."""
+    for attempt in range(CONFLICT_TRIES):
+        try:
+            client.transact_write_items(TransactItems=steps)
+        except Exception as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(error)
+            failed = {number for number, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+            if failed:
+                return failed
+            if "TransactionConflict" not in codes:
+                raise
+            if attempt + 1 < CONFLICT_TRIES:
+                time.sleep(0.05 * 2**attempt)
+        else:
+            return set()
+    raise Conflict()
 
 
 def condition_failed(error: BaseException) -> bool:

@@ -102,13 +102,13 @@ class AppRepository:
             raise
         return APP_CODEC.decode(item)
 
-    def delete(self, app: App) -> None:
-        """Remove an app and its name lock together."""
-        steps: list[Any] = [
+    def removal(self, app: App) -> list[TransactWriteItemTypeDef]:
+        """The transaction steps that remove an app and its name lock together: handed to the SMTP
+        repository, whose last deletes of the app's servers they join."""
+        return [
             {"Delete": {"TableName": self.table, "Key": self._key(app.account_id, app.id)}},
             {"Delete": {"TableName": self.table, "Key": self._lock(app.account_id, app.name)}},
         ]
-        transact(self.client, steps, failures=(AppNotFound, AppNotFound))
 
     def live_condition(self, account_id: str, app_id: str) -> TransactWriteItemTypeDef:
         """A transaction step that holds only while the app exists and is not being removed.

@@ -21,8 +21,6 @@ from smtphub.ids import new_id, now_iso
 from smtphub.observability import logger
 from smtphub.smtps.repository import SmtpRepository
 
-REMOVE_BATCH = 25  # servers per step of apps/remove: one BatchWriteItem
-
 
 class AppService:
     def __init__(self, apps: AppRepository, smtps: SmtpRepository, *, allow_private: bool = False) -> None:
@@ -62,14 +60,15 @@ class AppService:
         return edited
 
     def remove(self, ref: AppRef) -> None:
-        """Flag the app `deleting`, delete its servers' records in batches, then the app and its name lock.
+        """Flag the app `deleting`, then delete its servers' records and, in the last transaction with them,
+        the app and its name lock.
 
-        After a failure the app stays flagged (no server can be added) and the servers not yet deleted are
-        still listed: a retry finishes.
+        Up to 98 servers that is one transaction. After a failure the app stays flagged (no server can be
+        added) and the servers not yet deleted are still listed: a retry finishes. A server the query did
+        not see (the byApp index lags behind a create) goes from the apps table's stream
+        (smtphub.apps.cleanup); one moved to another app meanwhile stays.
         """
         app = self.apps.mark_deleting(ref.account_id, ref.app_id)
         servers = self.smtps.ids_by_app(ref.account_id, ref.app_id)
-        for start in range(0, len(servers), REMOVE_BATCH):
-            self.smtps.delete_many(servers[start : start + REMOVE_BATCH])
-        self.apps.delete(app)
+        self.smtps.delete_of_app(ref.account_id, ref.app_id, servers, then=self.apps.removal(app))
         logger.info("app removed", extra={"idapp": ref.app_id, "smtps": len(servers)})

@@ -7,11 +7,11 @@ condition, handed in by the composition root, runs in the same transaction).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from smtphub import dynamo
 from smtphub.codec import Codec
 from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 BY_APP_INDEX = "byApp"
-_BATCH = 25  # BatchWriteItem's limit
 SMTP_CODEC = Codec(
     Smtp,
     {
@@ -190,18 +189,17 @@ class SmtpRepository:
         attributes = old.get("Attributes")
         return SMTP_CODEC.decode(attributes) if attributes else None
 
-    def delete_many(self, smtp_ids: list[str]) -> None:
-        """BatchWriteItem in chunks of 25, retrying unprocessed items with backoff."""
-        for start in range(0, len(smtp_ids), _BATCH):
-            chunk = smtp_ids[start : start + _BATCH]
-            pending: Any = {self.table: [{"DeleteRequest": {"Key": self._key(i)}} for i in chunk]}
-            for attempt in range(8):
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            if pending:
-                raise RuntimeError("DynamoDB left deletions unprocessed after retries")
+    def delete_of_app(
+        self, account_id: str, app_id: str, smtp_ids: list[str], then: Sequence[TransactWriteItemTypeDef]
+    ) -> None:
+        """apps/remove: delete those servers while they are the account's and that app's (one moved to
+        another app meanwhile stays), in transactions of up to 100, the last one with `then`."""
+        values = {":owner": {"S": account_id}, ":app": {"S": app_id}}
+        step = {"TableName": self.table, "ConditionExpression": "iduser = :owner AND idapp = :app"}
+        deletes: Any = [
+            {"Delete": {**step, "Key": self._key(i), "ExpressionAttributeValues": values}} for i in smtp_ids
+        ]
+        dynamo.delete_all(self.client, deletes, then)
 
     def record_check(
         self,
