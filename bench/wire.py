@@ -214,8 +214,8 @@ class FakeSecretsManager:
     however many versions a secret has. The warm overhead replays one edit with a new password a
     thousand times, each version under a label of its own, with no stream to tidy the labels behind it
     (as smtphub.smtps.cleanup does in AWS, where a secret holds at most 20 labels): a fake that scanned
-    every version per label counted a cost that grew with the bench's own iterations (about 0.1 ms a
-    request by the thousandth) as if the handler spent it.
+    every version per label counted a cost that grew with the bench's own iterations as if the handler
+    spent it (its answer averaged 0.32 ms a request over 1,000 edits, 0.16 with the index).
     """
 
     def __init__(self, *, keep_deleted: bool = True) -> None:

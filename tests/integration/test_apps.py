@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from local_runtime.events import DEMO_USERNAME
 from smtphub import dynamo, wiring
@@ -27,6 +26,7 @@ from tests.support.api import (
     client_error,
     error,
     items,
+    lost_to_a_concurrent_write,
     new_app,
     new_smtp,
     ok,
@@ -400,13 +400,6 @@ def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(
     stream.drain()
     assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)  # none left behind
     assert app_items(aws) == []
-
-
-def lost_to_a_concurrent_write(steps: int) -> ClientError:
-    """TransactWriteItems cancelled because another write touched one of its items."""
-    reasons = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (steps - 1)
-    answer: Any = {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons}
-    return ClientError(answer, "TransactWriteItems")
 
 
 def test_remove_that_lost_to_a_concurrent_write_is_tried_again(aws: Any) -> None:

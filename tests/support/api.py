@@ -222,6 +222,13 @@ def client_error(code: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
 
 
+def lost_to_a_concurrent_write(steps: int) -> ClientError:
+    """TransactWriteItems of `steps` steps cancelled because another write touched one of its items."""
+    reasons = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (steps - 1)
+    answer: Any = {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons}
+    return ClientError(answer, "TransactWriteItems")
+
+
 class NoCalls:
     """A client that fails the test on any call: this path must not reach the service."""
 
