@@ -44,6 +44,8 @@ class KeyFileProblem(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RsaKey:
+    """An RSA private key's numbers (PKCS#1), checked against each other; never shown by repr."""
+
     n: int = field(repr=False)
     e: int = field(repr=False)
     d: int = field(repr=False)
@@ -61,6 +63,8 @@ class RsaKey:
 
 @dataclass(frozen=True, slots=True)
 class ServiceAccount:
+    """A service account's key file, read: its e-mail (the assertion's issuer) and its key."""
+
     client_email: str
     private_key_id: str | None
     private_key_pem: str = field(repr=False)

@@ -51,6 +51,8 @@ class AppFields(TypedDict, total=False):
 
 @dataclass(frozen=True, slots=True)
 class App(Record):
+    """An app as stored: its own settings and upstream's (see the module's docstring)."""
+
     name: str
     strategy: str = DEFAULT_STRATEGY
     testemail: str | None = None
@@ -104,6 +106,8 @@ class SaveApp:
 
 @dataclass(frozen=True, slots=True)
 class ListApps:
+    """apps/findAll: one page of the account's apps (`page` from 0, `size` apps a page)."""
+
     account_id: str
     page: int = 0
     size: int = 20

@@ -36,6 +36,8 @@ class HttpProblem(Exception):
 
 @dataclass(frozen=True, slots=True)
 class HttpAnswer:
+    """A token endpoint's answer: its status and body (at most `MAX_BODY` bytes)."""
+
     status: int
     body: bytes
 

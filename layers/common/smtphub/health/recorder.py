@@ -24,6 +24,8 @@ SCHEDULED = "scheduled"
 
 @dataclass(eq=False)
 class Recorder:
+    """Stores a check's result, manual or scheduled: the server's outcome, its history, its alerts."""
+
     smtps: SmtpRepository
     history: HistoryRepository
     alerts: Alerts

@@ -25,6 +25,10 @@ from smtphub.settings import DEFAULT_BACKOFF
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
+    """When a server is probed next: about every `interval_hours` while it passes (0: no periodic probes),
+    the next step of `backoff` after each failure; a scheduled probe disables it at its `disable_after`-th
+    failure in a row, a manual check at its first."""
+
     interval_hours: int = 24
     backoff: tuple[int, ...] = DEFAULT_BACKOFF
     disable_after: int = 3

@@ -68,6 +68,9 @@ class HealthQueue(LazyClient["SQSClient"]):
 
 @dataclass(eq=False)
 class Sweep:
+    """The scheduled sweep: every server due now onto the health queue (disabled ones always, for their
+    retries; active ones when periodic re-checks are on)."""
+
     health: HealthRepository
     queue: HealthQueue
     schedule: Schedule

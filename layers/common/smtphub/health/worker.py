@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False)
 class HealthWorker:
+    """Consumes the health queue: claims each server due, probes it, records the result."""
+
     health: HealthRepository
     checks: CheckService
     schedule: Schedule

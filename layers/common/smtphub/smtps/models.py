@@ -69,6 +69,9 @@ class SmtpFields(TypedDict, total=False):
 
 @dataclass(frozen=True, slots=True)
 class Smtp(Record):
+    """An SMTP server as stored: its settings, its health, and which secret versions hold its write-only
+    values (never the values themselves)."""
+
     app_id: str
     host: str
     port: int
@@ -151,6 +154,8 @@ class _SendsSecrets:
 
 @dataclass(frozen=True, slots=True)
 class CreateSmtp(_SendsSecrets):
+    """smtps/save without `idsmtp`: a new server of the account, in the app `fields` names."""
+
     account_id: str
     fields: SmtpFields  # app_id, host and port among them
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # write-only values, by name
@@ -159,6 +164,8 @@ class CreateSmtp(_SendsSecrets):
 
 @dataclass(frozen=True, slots=True)
 class EditSmtp(_SendsSecrets):
+    """smtps/save with `idsmtp`: what changes on one of the account's servers (only what was given)."""
+
     account_id: str
     smtp_id: str
     changes: SmtpFields
