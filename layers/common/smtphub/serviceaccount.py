@@ -44,7 +44,8 @@ class KeyFileProblem(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RsaKey:
-    """An RSA private key's numbers (PKCS#1), checked against each other; never shown by repr."""
+    """An RSA private key's numbers (PKCS#1), which `load_private_key` checks against each other; no repr
+    shows them."""
 
     n: int = field(repr=False)
     e: int = field(repr=False)
