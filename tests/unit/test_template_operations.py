@@ -390,10 +390,11 @@ def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use() -> None:
             }
         },
     }
-    grant = statement(key["KeyPolicy"], "AlarmsOfThisAccountPublish")
+    grant = statement(key["KeyPolicy"], "CloudWatchPublishes")
     assert grant["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    assert grant["Condition"] == this_account
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}  # nothing else of the key
+    assert "Condition" not in grant  # usable only through the topic, whose policy holds the conditions
+    assert len(key["KeyPolicy"]["Statement"]) == 2
     admin = statement(key["KeyPolicy"], "AccountAdministers")
     assert admin["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
     policy = RESOURCES["AlarmTopicPolicy"]["Properties"]
