@@ -86,13 +86,19 @@ def target(value: Any) -> str | None:
 
 
 def dead_letter_queues() -> set[str]:
-    """Every queue another queue redrives to, or an event source mapping sends its failures to."""
+    """Every queue that receives what failed for good: another queue's redrive target, an event source
+    mapping's or an asynchronous invocation's failure destination, a function's dead-letter queue."""
     found = {
         target(RESOURCES[q]["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")) for q in QUEUES
     }
     for mapping in template.resources(DOC, "AWS::Lambda::EventSourceMapping").values():
         destination = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure", {})
         found.add(target(destination.get("Destination")))
+    for function in FUNCTIONS:
+        props = RESOURCES[function]["Properties"]
+        found.add(target(props.get("DeadLetterQueue", {}).get("TargetArn")))
+        on_failure = props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure", {})
+        found.add(target(on_failure.get("Destination")))
     return {queue for queue in found if queue in QUEUES}
 
 
@@ -112,12 +118,9 @@ BACKGROUND = sorted(set(FUNCTIONS) - {route.function for route in template.route
 
 
 def overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return (
-        a["x"] < b["x"] + b["width"]
-        and b["x"] < a["x"] + a["width"]
-        and a["y"] < b["y"] + b["height"]
-        and b["y"] < a["y"] + a["height"]
-    )
+    across = a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+    down = a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+    return bool(across and down)
 
 
 def test_the_widgets_fit_the_grid_without_overlapping() -> None:
@@ -370,8 +373,9 @@ def test_every_function_no_request_calls_has_its_errors_and_throttles_alarmed(
 
 
 def statement(policy: dict[str, Any], sid: str) -> dict[str, Any]:
-    (found,) = [s for s in policy["Statement"] if s.get("Sid") == sid]
-    return found
+    found: list[dict[str, Any]] = [s for s in policy["Statement"] if s.get("Sid") == sid]
+    (only,) = found
+    return only
 
 
 def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use() -> None:
