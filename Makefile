@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements-dev.txt requirements-dev.lock layers/common/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,9 +74,18 @@ PY313_BIN := $(shell pyenv root 2>/dev/null)/versions/$(shell pyenv versions --b
 build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; pyenv's is used when present)
 	PATH="$(PY313_BIN):$$PATH" $(SAM) build
 
+# samconfig.toml's environment (make deploy ENV=prod). Set here rather than taken from the shell, where ENV
+# may name sh's start-up file; `make deploy ENV=prod` overrides it.
+ENV := default
+DEPLOY_FLAGS ?=
+
 .PHONY: deploy
-deploy: build ## sam deploy --guided
-	$(SAM) deploy --guided
+deploy: build ## sam deploy of samconfig.toml's ENV (default; ENV=prod), no questions
+	$(SAM) deploy --config-env $(ENV) $(DEPLOY_FLAGS)
+
+.PHONY: deploy-guided
+deploy-guided: build ## sam deploy --guided for ENV: asks, deploys, saves the answers to samconfig.toml
+	$(SAM) deploy --guided --config-env $(ENV) $(DEPLOY_FLAGS)
 
 .PHONY: format
 format: $(BIN)/.installed ## apply ruff fixes and formatting
