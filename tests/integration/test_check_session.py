@@ -195,11 +195,12 @@ def test_wrong_password_fails_at_auth_with_535(smtpd):
     assert server.sink.received == []
 
 
-def test_auth_offered_only_after_starttls_says_so(smtpd, ca):
+def test_auth_offered_only_after_starttls_is_reached_through_the_offered_starttls(smtpd, ca):
+    """It failed at AUTH ("turn starttls on") before STARTTLS was used whenever offered (issue 22)."""
     server = smtpd(tls_context=server_context(ca, "127.0.0.1"), auth_require_tls=True)
-    outcome = run(plan(server.port, auth=True, insecure_auth=True))
-    assert_failed(outcome, "AUTH")
-    assert "starttls" in outcome.message
+    outcome = run(plan(server.port, auth=True))
+    assert outcome.ok, outcome
+    assert server.sink.received[0].authenticated
 
 
 def test_an_untrusted_certificate_fails_at_tls(smtpd):
@@ -428,8 +429,9 @@ def test_credentials_are_never_sent_over_a_clear_connection(smtpd, excluded):
     outcome = run(plan(server.port, auth=True))
     assert_failed(outcome, "AUTH")
     assert outcome.message == (
-        "Refusing to send the password over an unencrypted connection: turn starttls or sslTls on, "
-        "or set insecureauth=true if you accept the risk"
+        "Refusing to send the password over an unencrypted connection: the server does not offer "
+        "STARTTLS. Turn sslTls on if this port expects TLS from the start (usually 465), or set "
+        "insecureauth=true if you accept the risk"
     )
     commands = server.sink.commands
     assert commands[0].startswith("EHLO ")

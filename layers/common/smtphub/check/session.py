@@ -51,6 +51,7 @@ class Session:
         self.stage = DNS
         self.tls = False
         self.extensions: dict[str, str] = {}
+        self.ehlo_name = ""  # what the last EHLO said (EHLO again after STARTTLS)
         self.timings: dict[str, int] = {}
         self.codes: dict[str, int] = {}  # the last reply code of each stage
         self.tls_info: dict[str, Any] | None = None  # smtphub.check.tls.describe, once encrypted
@@ -123,8 +124,9 @@ class Session:
         reasons = ", ".join(dict.fromkeys(problems)) or "no address left to try"
         self.fail(f"Could not connect to {self.plan.host} port {self.plan.port} ({reasons}){hint}")
 
-    def start_tls(self, context: ssl.SSLContext) -> None:
-        """The TLS handshake on the connected socket, verifying the certificate for `plan.host`."""
+    def start_tls(self, context: ssl.SSLContext, mode: str) -> None:
+        """The TLS handshake on the connected socket, verifying the certificate for `plan.host`; `mode` is
+        how TLS came about (`lastcheck.tls.mode`: smtphub.check.commands)."""
         self._socket().settimeout(self.wait(self.limits.reply))
         try:
             self.sock = context.wrap_socket(self._socket(), server_hostname=self.plan.host)
@@ -144,7 +146,8 @@ class Session:
         except OSError as error:
             self.fail(f"The connection was lost during the TLS handshake ({error.strerror or 'error'})")
         self.tls = True
-        self.tls_info = describe(self.sock, self.scrub) if isinstance(self.sock, ssl.SSLSocket) else None
+        if isinstance(self.sock, ssl.SSLSocket):
+            self.tls_info = {"mode": mode, **describe(self.sock, self.scrub)}
         self.buffer.clear()  # nothing sent in clear before the handshake may be trusted after it
 
     def send(self, line: str | bytes, shown: str | None = None) -> None:
