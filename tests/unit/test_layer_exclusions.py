@@ -71,6 +71,24 @@ def test_every_function_imports_and_the_batch_runs_without_the_excluded_packages
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"batchItemFailures": []}
 
 
+def test_no_function_imports_cryptography_at_init() -> None:
+    """cryptography is in the signing layer, attached only to the functions that may sign, and imported only
+    when one signs (smtphub.serviceaccount.sign): every function (the authorizer aside: its own package
+    holds PyJWT's) imports, and the batch runs, without it, so no cold start pays for it."""
+    folders = sorted(
+        str(path.parent) for path in (ROOT / "functions").glob("*/app.py") if path.parent.name != "authorizer"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRAM, json.dumps(["cryptography"]), json.dumps(folders)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(ROOT / "layers" / "common"), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def test_the_block_itself_works() -> None:
     """The finder refuses what it is given (else the test above would prove nothing)."""
     program = PROGRAM.split("sys.meta_path.insert(0, Blocked())", maxsplit=1)[0] + (

@@ -191,8 +191,6 @@ def _assertion(session: Session, key_file: str, now: int) -> str:
         )
     except KeyFileProblem as problem:
         session.fail(f"The stored oauthserviceaccount {problem}: save it again")
-    except ArithmeticError:
-        session.fail("The service account's key could not sign: save the key file again")
     session.scrub.add_secret(assertion)  # a credential for an hour
     return assertion
 
