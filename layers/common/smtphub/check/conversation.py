@@ -54,12 +54,22 @@ def converse(
     session.enter(session.stage)
     outcome.ms = round((time.monotonic() - started) * 1000)
     outcome.timings = dict(session.timings)
-    outcome.transcript = session.transcript if plan.debug else None
     outcome.mode = plan.mode
     outcome.codes = dict(session.codes)
-    outcome.tls = session.tls_info
-    outcome.capabilities = capabilities(session)
+    _what_the_server_said(session, outcome)
     return outcome
+
+
+def _what_the_server_said(session: Session, outcome: CheckOutcome) -> None:
+    """`tls`, `capabilities` and the transcript; the last two without the server's text when a secret
+    hides in all its lines taken together (cut across lines or replies: smtphub.check.scrub)."""
+    outcome.tls = session.tls_info
+    if session.hiding():
+        session.codes_only()
+        outcome.capabilities = []
+    else:
+        outcome.capabilities = capabilities(session)
+    outcome.transcript = session.transcript if session.plan.debug else None
 
 
 MAX_CAPABILITIES = 40
@@ -162,7 +172,7 @@ def _deliver(session: Session, at: str) -> CheckOutcome:
     reply = session.reply()
     if reply.code != 250:
         session.refused(reply, "The server did not accept the message")
-    accepted = session.scrub(" ".join(reply.lines))
+    accepted = session.quote(reply)
     _quit(session)
     detail = f"{reply.code} {accepted}" if accepted else str(reply.code)
     return CheckOutcome(
@@ -175,7 +185,7 @@ def _probed(session: Session, accepted: SmtpReply) -> CheckOutcome:
     with contextlib.suppress(StageFailure):
         session.command("RSET", record=False)
     _quit(session)
-    detail = session.scrub(" ".join(accepted.lines))
+    detail = session.quote(accepted)
     detail = f"{accepted.code} {detail}" if detail else str(accepted.code)
     return CheckOutcome(
         True,

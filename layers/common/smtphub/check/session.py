@@ -56,6 +56,7 @@ class Session:
         self.codes: dict[str, int] = {}  # the last reply code of each stage
         self.tls_info: dict[str, Any] | None = None  # smtphub.check.tls.describe, once encrypted
         self.transcript: list[str] = []
+        self.heard: list[str] = []  # the text of every line the server sent, in order
         self.xoauth2_status = ""
         self.tls_context: Callable[[], ssl.SSLContext] = (
             ssl.create_default_context
@@ -74,12 +75,38 @@ class Session:
 
     def refused(self, reply: SmtpReply, what: str, hint: str = "") -> NoReturn:
         """Fail quoting the reply's text, scrubbed (never call this with a reply to AUTH)."""
-        text = self.scrub(" ".join(reply.lines))
+        text = self.quote(reply)
         self.fail(f"{what} ({reply.code}{' ' + text if text else ''}){hint}", reply.code)
+
+    def quote(self, reply: SmtpReply) -> str:
+        """The reply's text, scrubbed, on one line; "" when a secret hides in what the server has said so far
+        taken together (its pieces across lines or replies: smtphub.check.scrub)."""
+        if self.hiding():
+            return ""
+        return self.scrub(" ".join(reply.lines))
+
+    def hiding(self) -> bool:
+        """Whether a secret hides in everything the server has said so far, taken together."""
+        return self.scrub.hides("\n".join(self.heard))
 
     def note(self, line: str) -> None:
         if self.plan.debug and len(self.transcript) < MAX_TRANSCRIPT:
             self.transcript.append(line)
+
+    def _hear(self, lines: list[bytes]) -> None:
+        """One reply heard; in the transcript, its lines each scrubbed, or only their codes when a secret
+        hides in its lines taken together, and always during AUTH (a server could echo what it was sent)."""
+        texts = [line.decode("utf-8", "replace") for line in lines]
+        self.heard += [text[4:] for text in texts]
+        if not self.plan.debug or len(self.transcript) >= MAX_TRANSCRIPT:
+            return
+        coded = self.stage == AUTH or self.scrub.hides("\n".join(text[4:] for text in texts))
+        for text in texts:
+            self.note("S: " + (text[:4] + "..." if coded else self.scrub(text)))
+
+    def codes_only(self) -> None:
+        """The transcript's server lines reduced to their codes (when `hiding`)."""
+        self.transcript = [line[:7] + "..." if line.startswith("S: ") else line for line in self.transcript]
 
     def wait(self, cap: float) -> float:
         """A socket timeout: `cap`, cut to what is left of the deadline (failing when nothing is)."""
@@ -203,11 +230,6 @@ class Session:
                 if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
                     self.fail("The server's answer is not SMTP: check the host and port")
                 lines.append(line)
-                # Replies during AUTH may echo credentials in some encoding: only their codes are kept.
-                if self.stage == AUTH:
-                    self.note("S: " + line[:4].decode("ascii") + "...")
-                else:
-                    self.note("S: " + self.scrub(line.decode("utf-8", "replace")))
                 if line[3:4] != b"-":
                     break
                 if len(lines) >= self.limits.max_reply_lines:
@@ -217,6 +239,8 @@ class Session:
             if lines or self.buffer:
                 self.fail(f"The server did not finish its {what} within {waited:.1f} s{hint}")
             self.fail(f"The server sent no {what} within {waited:.1f} s{hint}")
+        finally:  # what was read, even of a reply that failed, judged as a whole
+            self._hear(lines)
         text = tuple(line[4:].decode("utf-8", "replace") for line in lines)
         reply = SmtpReply(int(lines[-1][:3]), text)
         if record:
