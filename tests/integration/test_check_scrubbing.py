@@ -198,19 +198,41 @@ def test_no_form_of_the_password_reaches_anything_a_check_shows(
     shown = everything_shown(the_plan)
     if len(password) < MIN_ASSERTED:
         return  # the run ended in an outcome, not an exception; see "Length rule" in scrub.py
-    if "\n" not in password:  # (a raw echo of a line feed breaks the reply into non-SMTP pieces)
-        assert MASK in shown[0], shown[0]  # masked in place, not dropped by the last-resort rule
+    # Masked in place, not dropped; unless the password itself, case and spacing aside, is in what the
+    # server says around its echoes ("seen" + "base64" holds "nbas"): then the scrubber cannot tell it from
+    # a disguised echo, and drops the text (smtphub.check.scrub, step 2). A raw echo of a line feed breaks
+    # the reply into non-SMTP pieces.
+    if "\n" not in password and squeezed(password) not in squeezed(said_around_echoes(script)):
+        assert MASK in shown[0], (shown[0], password, order)
     # What our own words hold whatever the server says (e.g. "550 " of a reply code) is no leak.
     script.echo = False
     baseline = everything_shown(the_plan)
-    forms = {form for form in secret_forms(USERNAME, password) if len(form) >= MIN_ASSERTED}
-    forms |= {encoded(password, name) for name in FORMS}
-    leaked = {
+    assert not leaked({encoded(password, name) for name in FORMS}, password, shown, baseline), shown
+
+
+def squeezed(text: str) -> str:
+    """Case folded, without spacing or unprintable characters."""
+    return "".join(char for char in text if char.isprintable() and char != " ").casefold()
+
+
+def said_around_echoes(script: Script) -> str:
+    """The text of every line the hostile server sends in a conversation, in order, its echoes masked."""
+    echoed = [f"{name} [{MASK}] seen" for name, _ in echoes(script, 250)]
+    ehlo = [f"X-ECHO{number} {MASK}" for number in range(len(echoed))] + ["AUTH PLAIN", "8BITMIME"]
+    reply = [*echoed, "done"]
+    return "\n".join(reply + ehlo + reply * 6)
+
+
+def leaked(forms: set[str], password: str, shown: list[str], baseline: list[str]) -> set[str]:
+    """`forms` and the password's own (those of MIN_ASSERTED characters at least) that occur in what a check
+    showed only when the server echoed: what our own words hold whatever the server says ("550 " of a
+    reply code) is no leak."""
+    forms = {form for form in forms | secret_forms(USERNAME, password) if len(form) >= MIN_ASSERTED}
+    return {
         form
         for form in forms
         if any(form in text for text in shown) and not any(form in text for text in baseline)
     }
-    assert not leaked, (leaked, shown)
 
 
 # --- issue 22: the password echoed disguised ------------------------------------------------------------
@@ -261,14 +283,8 @@ def test_no_disguised_echo_of_the_password_reaches_anything_a_check_shows(
     if sum(1 for char in password if char.isprintable() and char != " ") < MIN_ASSERTED:
         return  # see "Length rule" in scrub.py
     assert shown[0] == DROPPED[fail_at]  # reached, and the echoing reply's text dropped
-    parts = [part for name, text in echoes_of(password) for part in never_shown(password, text, name)]
-    forms = {form for form in [*secret_forms(USERNAME, password), *parts] if len(form) >= MIN_ASSERTED}
-    leaked = {
-        form
-        for form in forms
-        if any(form in text for text in shown) and not any(form in text for text in baseline)
-    }
-    assert not leaked, (leaked, shown)
+    parts = {part for name, text in echoes_of(password) for part in never_shown(password, text, name)}
+    assert not leaked(parts, password, shown, baseline), shown
 
 
 def echoes_of(password: str) -> list[tuple[str, str]]:
@@ -336,6 +352,4 @@ def test_a_disguised_echo_reaches_neither_the_406_nor_lastcheck_history_or_event
     shown = [*strings([reply.json, server_json(idsmtp), history(idsmtp), event, logged]), buffer.getvalue()]
     assert event["type"] == "SMTP server disabled"
     parts = {part for name, text in echoes_of(password) for part in never_shown(password, text, name)}
-    parts |= {form for form in secret_forms(USERNAME, password) if len(form) >= MIN_ASSERTED}
-    leaked = {part for part in parts if any(part in text for text in shown)}
-    assert not leaked, leaked
+    assert not leaked(parts, password, shown, []), shown

@@ -28,6 +28,7 @@ from tests.support.smtp_peers import (
     USERNAME,
     Sink,
     assert_failed,
+    credential_forms,
     endless_banner,
     free_port,
     huge_banner,
@@ -410,17 +411,6 @@ def test_auth_replies_are_never_quoted(raw):
     assert outcome.transcript is not None
     assert "S: 535 ..." in outcome.transcript
     assert all(PASSWORD[::-1] not in line for line in outcome.transcript)
-
-
-def credential_forms() -> list[bytes]:
-    """What of USERNAME and PASSWORD may not cross a clear connection, in any form AUTH would use."""
-    user, secret = USERNAME.encode(), PASSWORD.encode()
-    return [
-        secret,
-        base64.b64encode(secret),
-        base64.b64encode(b"\0" + user + b"\0" + secret),
-        base64.b64encode(user),  # AUTH LOGIN's first answer
-    ]
 
 
 @pytest.mark.parametrize("excluded", [[], ["PLAIN"]], ids=["plain-offered", "login-only"])

@@ -11,7 +11,6 @@ with QueueMail's client's own form body (ISO-8859-1, tests/support/queuemail_cli
 
 from __future__ import annotations
 
-import base64
 import socket
 import threading
 from typing import Any
@@ -29,6 +28,7 @@ from tests.support.smtp_peers import (
     PASSWORD,
     USERNAME,
     assert_failed,
+    credential_forms,
     plan,
     run,
     running_smtpd,
@@ -45,17 +45,6 @@ NOT_OFFERED = (
     "Turn sslTls on if this port expects TLS from the start (usually 465), or set insecureauth=true if "
     "you accept the risk"
 )
-
-
-def credential_forms() -> list[bytes]:
-    """What of USERNAME and PASSWORD may not cross a clear connection, in any form AUTH would use."""
-    user, secret = USERNAME.encode(), PASSWORD.encode()
-    return [
-        secret,
-        base64.b64encode(secret),
-        base64.b64encode(b"\0" + user + b"\0" + secret),
-        base64.b64encode(user),
-    ]
 
 
 def verbs(commands: list[str]) -> list[str]:

@@ -100,11 +100,12 @@ def escape_forms(text: str, data: bytes) -> list[str]:
 
 
 def pieces(secret: str) -> list[str]:
-    """A secret holding line breaks arrives in pieces (a reply is read line by line), each maybe without
-    what looked like a reply code at its start."""
+    """A secret holding line breaks arrives in pieces (a reply is read line by line, its line ends dropped),
+    each maybe without what looked like a reply code at its start; one that only starts or ends with one,
+    without it."""
     found = [piece for piece in _BREAKS.split(secret) if piece]
     if len(found) < 2:
-        return []
+        return found if found and found[0] != secret else []
     return found + [_REPLY_CODE.sub("", piece) for piece in found]
 
 
