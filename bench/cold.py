@@ -163,9 +163,11 @@ def _plans(
         config = _invoke_config(function, work, seeded, function.name)
         variants = ("layer", "layer-src") if function.name in NO_PYC_SAMPLE else ("layer",)
         for variant in variants:
-            search = SEP.join(
-                [str(paths["task"] / function.name), str(paths[variant]), str(paths["runtime"])]
+            # /opt/python: the shared layer, merged with the function's own layers when it has some.
+            opt = (
+                paths["layer_of"].get(function.name, paths[variant]) if variant == "layer" else paths[variant]
             )
+            search = SEP.join([str(paths["task"] / function.name), str(opt), str(paths["runtime"])])
             args = [f"{module}:{attribute}", search, ",".join(function.services)]
             if config is not None:
                 args.append(str(config))

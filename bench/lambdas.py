@@ -49,6 +49,8 @@ class Function:
     # ("secretsmanager:DeleteSecret", "*"); resources other than the tables and indexes are "*".
     permissions: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     environment: dict[str, str] = field(default_factory=dict)
+    # Its own layers (logical ids), beyond the Globals' CommonLayer: Lambda merges them into /opt.
+    layers: tuple[str, ...] = ()
 
     @property
     def route(self) -> str:
@@ -229,10 +231,19 @@ def functions() -> tuple[Function, ...]:
                 path=route.path if route else None,
                 permissions=_permissions(props.get("Policies")),
                 environment=_environment(variables),
+                layers=tuple(
+                    ref["Ref"] for ref in props.get("Layers", []) if isinstance(ref, dict) and "Ref" in ref
+                ),
             )
         )
     found.sort(key=lambda f: (f.method is None, f.path or "", f.logical_id))
     return tuple(found)
+
+
+def layer_folders() -> dict[str, Path]:
+    """Every layer of the template: logical id -> its folder (ContentUri), each built by its Makefile."""
+    layers = template.resources(template.default(), "AWS::Serverless::LayerVersion")
+    return {logical: ROOT / str(layer["Properties"]["ContentUri"]) for logical, layer in layers.items()}
 
 
 def by_name(name: str) -> Function | None:

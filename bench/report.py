@@ -244,6 +244,12 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:  # noqa: PLR0912, 
             f"every module of layers/common/smtphub in the built layer: {shipped}"
             + (f" (missing: {', '.join(missing[:8])})" if missing else "")
         )
+        for name, own in s.get("own_layers", {}).items():
+            out.append(
+                f"{name}: {own['unzipped_mb']} MB unzipped, {own['zipped_mb']} MB zipped "
+                f"({', '.join(f'{k} {v}' for k, v in own['largest'].items())}); "
+                f"only on {', '.join(own['functions'])}"
+            )
         rss = {n: e["layer"]["rss_mb"] for n, e in results.get("cold", {}).get("functions", {}).items()}
         rows = [
             [name, f["own_code_kb"], f["package_kb"], rss.get(name, "-"), check(f"size {name}", f["met"])]

@@ -22,6 +22,13 @@ compiled by that interpreter, and the parts kept between runs carry a stamp with
                                        is the same Python).
   build/bench/lambda/layer-src/python/ the same layer without its bytecode (for information: what
                                        the compile step saves)
+  build/bench/lambda/layer+<Layer>/python/
+                                       for the functions with layers of their own (SigningLayer: the
+                                       check, save, the health worker), the layer above merged with
+                                       theirs, as Lambda extracts every layer into one /opt; their
+                                       requirements (layers/<folder>/requirements.txt) installed and
+                                       compiled as their Makefile does, kept in
+                                       build/bench/lambda/layer-packages-<Layer> while their stamp holds
   build/bench/lambda/task/<function>/  each function's folder and its own requirements, sources only
                                        (`sam build` compiles nothing in a function's package); the
                                        requirements installed by the cold-start interpreter's pip
@@ -44,7 +51,7 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from bench.interpreter import Interpreter, this_python
-from bench.lambdas import BUILD, ROOT, Function
+from bench.lambdas import BUILD, ROOT, Function, layer_folders
 
 LAYER_REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
 LAYER_SOURCE = ROOT / "layers" / "common"
@@ -211,6 +218,54 @@ def _build_layer(target: Path, interpreter: Interpreter) -> str:
     return f"{method} + smtphub, less excluded.txt, compileall unchecked-hash, as layers/common/Makefile does"
 
 
+def _own_layer_packages(name: str, interpreter: Interpreter) -> Path:
+    """A function layer's requirements (layers/<folder>/requirements.txt, e.g. SigningLayer's cryptography)
+    installed for this machine and the cold-start interpreter and compiled, as its Makefile does for Lambda
+    (build/bench/lambda/layer-packages-<name>, kept while its stamp holds). Without the package index, this
+    environment's installed copies, when it is the same Python."""
+    requirements_file = layer_folders()[name] / "requirements.txt"
+    target = SANDBOX / f"layer-packages-{name}"
+    stamp = f"{interpreter.stamp()}\n{requirements_file.read_text()}"
+    if _fresh(target, stamp):
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    error = _pip_target(interpreter, requirements_file, target)
+    if error is not None:
+        if interpreter.cache_tag != sys.implementation.cache_tag:
+            raise RuntimeError(
+                f"{name}'s requirements could not be installed for {interpreter.path}: {error}"
+            )
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for dist in closure(requirements(requirements_file)).values():
+            _copy_distribution(dist, target)
+    _compile(interpreter, target, unchecked_hash=True)
+    (target / ".stamp").write_text(stamp)
+    return target
+
+
+def _merged_layers(functions: tuple[Function, ...], layer: Path, interpreter: Interpreter) -> dict[str, Path]:
+    """function name -> its /opt/python, for the functions with layers of their own: the shared layer and
+    theirs in one folder, as Lambda extracts them (the others use the shared layer's tree as it is)."""
+    merged: dict[tuple[str, ...], Path] = {}
+    found: dict[str, Path] = {}
+    for function in functions:
+        if not function.layers:
+            continue
+        if function.layers not in merged:
+            folder = SANDBOX / ("layer+" + "+".join(function.layers))
+            shutil.copytree(layer, folder)
+            for name in function.layers:
+                packages = _own_layer_packages(name, interpreter)
+                shutil.copytree(
+                    packages, folder / "python", ignore=shutil.ignore_patterns(".stamp"), dirs_exist_ok=True
+                )
+            merged[function.layers] = folder / "python"
+        found[function.name] = merged[function.layers]
+    return found
+
+
 def layer_exclusions() -> list[str]:
     """What the layer's Makefile removes from the built layer (layers/common/excluded.txt)."""
     lines = (LAYER_SOURCE / "excluded.txt").read_text().splitlines()
@@ -339,10 +394,12 @@ def _build(functions: tuple[Function, ...], interpreter: Interpreter) -> dict[st
         source_only,
         SANDBOX / "task",
         *(SANDBOX / old for old in ("layer-lean", "layer-pyc")),
+        *SANDBOX.glob("layer+*"),
     ):
         shutil.rmtree(folder, ignore_errors=True)
     method = _build_layer(layer, interpreter)
     _copy_tree(layer, source_only)
+    layer_of = _merged_layers(functions, layer, interpreter)
     packages: dict[str, str] = {}
     for function in functions:
         task = SANDBOX / "task" / function.name
@@ -359,6 +416,7 @@ def _build(functions: tuple[Function, ...], interpreter: Interpreter) -> dict[st
     return {
         "runtime": runtime,
         "layer": layer / "python",
+        "layer_of": layer_of,  # the functions with layers of their own: their merged /opt/python
         "layer-src": source_only / "python",
         "task": SANDBOX / "task",
         "layer_method": method,

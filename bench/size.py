@@ -1,4 +1,8 @@
-"""6. Size: the built layer and each function's package, for Lambda (arm64, Python 3.13).
+"""6. Size: the built layers and each function's package, for Lambda (arm64, Python 3.13).
+
+The shared layer (CommonLayer) has a budget (< 15 MB unzipped); a function's own layer (SigningLayer:
+cryptography, for the check, save and the health worker only) is reported beside it, with the functions
+that carry it, against Lambda's limit for a function and all its layers (250 MB unzipped).
 
 With the SAM CLI (.venv-sam, from `make lint`) and a python3.13 (on PATH or in pyenv), `sam build`
 into build/bench/sam (the layer by layers/common/Makefile, bytecode included). Otherwise the layer
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.interpreter import python313
-from bench.lambdas import BUILD, ROOT, Function
+from bench.lambdas import BUILD, ROOT, Function, layer_folders
 
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 MAX_LAYER_MB = 15
@@ -127,23 +131,24 @@ def _pip_build(functions: tuple[Function, ...], log: Any) -> Path | None:
     # The layer by its own Makefile, as sam build runs it (compiled by a python3.13 when there is one).
     python_dir = _python313()
     python = str(Path(python_dir) / "python3.13") if python_dir else sys.executable
-    done = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "-C",
-            str(ROOT / "layers" / "common"),
-            "build-CommonLayer",
-            f"ARTIFACTS_DIR={out / 'CommonLayer'}",
-            f"PYTHON={python}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        return None
+    for name, folder in layer_folders().items():
+        done = subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                "-C",
+                str(folder),
+                f"build-{name}",
+                f"ARTIFACTS_DIR={out / name}",
+                f"PYTHON={python}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            return None
     for function in functions:
         target = out / function.logical_id
         if not _pip_install(function.folder / "requirements.txt", target):
@@ -165,6 +170,10 @@ def run(functions: tuple[Function, ...], log: Any) -> dict[str, Any]:
         built = BUILD / "lambda-size"
         shutil.rmtree(built, ignore_errors=True)
         shutil.copytree(BUILD / "lambda" / "layer", built / "CommonLayer")
+        for name in layer_folders():
+            packages = BUILD / "lambda" / f"layer-packages-{name}"
+            if name != "CommonLayer" and packages.is_dir():
+                shutil.copytree(packages, built / name / "python", ignore=shutil.ignore_patterns(".stamp"))
         for function in functions:
             shutil.copytree(BUILD / "lambda" / "task" / function.name, built / function.logical_id)
     layer = built / "CommonLayer"
@@ -191,6 +200,7 @@ def run(functions: tuple[Function, ...], log: Any) -> dict[str, Any]:
             "missing_modules": missing,
             "met": total / 1e6 < MAX_LAYER_MB,
         },
+        "own_layers": _own_layers(built, functions),
         "functions": {},
     }
     for function in functions:
@@ -203,3 +213,20 @@ def run(functions: tuple[Function, ...], log: Any) -> dict[str, Any]:
             "met": own / 1000 < MAX_OWN_CODE_KB,
         }
     return result
+
+
+def _own_layers(built: Path, functions: tuple[Function, ...]) -> dict[str, Any]:
+    """Each layer but the shared one: its size and the functions that carry it (nothing else loads it)."""
+    found: dict[str, Any] = {}
+    for name in layer_folders():
+        folder = built / name
+        if name == "CommonLayer" or not folder.is_dir():
+            continue
+        breakdown = _breakdown(folder / "python" if (folder / "python").is_dir() else folder)
+        found[name] = {
+            "unzipped_mb": round(sum(breakdown.values()) / 1e6, 2),
+            "zipped_mb": round(_zipped(folder) / 1e6, 2),
+            "largest": {package: round(size / 1e6, 2) for package, size in list(breakdown.items())[:4]},
+            "functions": sorted(function.name for function in functions if name in function.layers),
+        }
+    return found

@@ -167,6 +167,7 @@ def sample_smtp() -> Smtp:
         timings={"DNS": 12, "CONNECT": 96, "EHLO": 41, "TLS": 118, "AUTH": 145},
         codes={"CONNECT": 220, "EHLO": 250, "TLS": 220, "AUTH": 535},
         tls={
+            "mode": "starttls",
             "version": "TLSv1.3",
             "cipher": "TLS_AES_256_GCM_SHA384",
             "subject": "CN=smtp.example.net",
@@ -305,6 +306,14 @@ TLS_SESSION: dict[str, Any] = {
     "description": "TLS as the check found it.",
     "additionalProperties": False,
     "properties": {
+        "mode": {
+            "type": "string",
+            "enum": ["implicit", "starttls", "starttls-offered"],
+            "description": "How TLS came about: `implicit` (sslTls), `starttls` (starttls=true), or "
+            "`starttls-offered`: a server with `auth` and neither setting offered STARTTLS, which is then "
+            "always used before credentials are sent (certificate verified as for starttls=true). Absent "
+            "from results recorded before it existed.",
+        },
         "version": NULLABLE_TEXT,
         "cipher": NULLABLE_TEXT,
         "subject": {**NULLABLE_TEXT, "description": "The certificate's subject (`CN=...`)."},

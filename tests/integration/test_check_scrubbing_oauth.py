@@ -20,14 +20,18 @@ from hypothesis import strategies as st
 from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse, oauth, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
 from tests.support.oauth_peers import (
+    GENERIC_CLIENT_ID,
+    GENERIC_CLIENT_SECRET,
+    GENERIC_REFRESH,
     MS_CLIENT_ID,
     MS_CLIENT_SECRET,
     TENANT,
     TokenEndpoint,
     running_token_endpoint,
 )
-from tests.support.scrubbing import encodings, log_lines, strings
+from tests.support.scrubbing import disguises, encodings, log_lines, never_shown, split_disguises, strings
 from tests.support.smtp_peers import USERNAME, RawServer, plan, running_raw
+from tests.support.xoauth2_checks import GOOGLE_ACCOUNT, GOOGLE_REFRESHED
 
 pytestmark = pytest.mark.usefixtures("trust_test_ca")
 FORMS = ("raw", "base64", "hex", "HEX", "quote", "quote_plus", "xoauth2")
@@ -44,6 +48,7 @@ class Script:
     echo: bool = True
     fail_at: str = "RCPT"
     order: tuple[str, ...] = FORMS
+    disguised: bool = False  # echo the secrets disguised (issue 22) rather than in `order`'s encodings
 
 
 @dataclass
@@ -53,8 +58,16 @@ class Hostile:
 
 
 def echo_reply(script: Script, code: int) -> bytes:
-    lines = [f"{code}-{name} [{encoded(secret, name)}]" for secret in script.secrets for name in script.order]
+    lines = [
+        f"{code}-{name} [{text}]" for secret in script.secrets for name, text in echoes(script, secret, code)
+    ]
     return ("\r\n".join([*(lines if script.echo else []), f"{code} done"]) + "\r\n").encode("utf-8")
+
+
+def echoes(script: Script, secret: str, code: int) -> list[tuple[str, str]]:
+    if script.disguised:
+        return [*disguises(secret).items(), *split_disguises(secret, code).items()]
+    return [(name, encoded(secret, name)) for name in script.order]
 
 
 def hostile(script: Script) -> Any:
@@ -205,7 +218,13 @@ def test_no_form_of_the_access_token_or_client_secret_reaches_anything_a_check_s
     # Not vacuous: each run got as far as the script says (unless a raw echo of a line break made the
     # reply something else than SMTP, which ends the check too), the secrets were really echoed.
     broken = fail_at != "TOKEN" and any("\n" in secret or "\r" in secret for secret in known)
-    assert shown[0].startswith(EXPECTED[fail_at]) or broken, shown[0]
+    # The endpoint's error code and AADSTS label are quoted only when no secret occurs in them (a short
+    # client secret such as "000" in AADSTS7000215): then the message names the status alone.
+    quoted = "invalid_client aadsts7000215"
+    client_forms = secret_forms(None, None, client_secret)
+    unquoted = fail_at == "TOKEN" and any(form.lower() in quoted for form in client_forms)
+    prefix = "The token endpoint refused the request (401" if unquoted else EXPECTED[fail_at]
+    assert shown[0].startswith(prefix) or broken, shown[0]
     forms = {
         form
         for secret in known
@@ -241,3 +260,120 @@ def run_hostile(endpoint: TokenEndpoint, script: Script, the_plan: Plan, *, echo
         else None
     )
     return everything_shown(the_plan, endpoint)
+
+
+# --- issue 22: disguised echoes of every kind of secret ----------------------------------------------------
+
+
+def echoed_disguised(form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """A hostile endpoint's refusal: every value it was sent, disguised every way, one per line of its
+    description, and cut in two across two lines."""
+    lines = [
+        f"{name}: {text}"
+        for value in form.values()
+        for name, text in [
+            *disguises(value).items(),
+            ("split", value[: len(value) // 2] + "\n" + value[len(value) // 2 :]),
+        ]
+    ]
+    return 400, {"error": "invalid_grant", "error_description": "\n".join(["Bad grant", *lines])}
+
+
+def sent_parts(endpoint: TokenEndpoint) -> set[str]:
+    """What of each value the endpoint was sent (secrets, the assertion) must never be shown."""
+    secret = ("client_secret", "refresh_token", "assertion")
+    values = [value for request in endpoint.requests for key, value in request.form.items() if key in secret]
+    assert values
+    parts = {
+        part
+        for value in values
+        for name, text in disguises(value).items()
+        for part in never_shown(value, text, name)
+    }
+    return {
+        part for part in parts | set(values) | {v[: len(v) // 2] for v in values} if len(part) >= MIN_ASSERTED
+    }
+
+
+def generic(endpoint: TokenEndpoint) -> OAuth:
+    return OAuth(
+        "generic",
+        token_url=endpoint.generic_url,
+        client_id=GENERIC_CLIENT_ID,
+        client_secret=GENERIC_CLIENT_SECRET,
+        refresh_token=GENERIC_REFRESH,
+    )
+
+
+def xoauth2_source_plan(port: int, source: OAuth) -> Plan:
+    return plan(
+        port, auth=True, insecure_auth=True, authmech="XOAUTH2", oauth=source, password=None, debug=True
+    )
+
+
+GRANTS = {
+    "microsoft": OAuth("microsoft", tenant=TENANT, client_id=MS_CLIENT_ID, client_secret=MS_CLIENT_SECRET),
+    "google, refresh token": GOOGLE_REFRESHED,
+    "google, service account (the signed assertion)": GOOGLE_ACCOUNT,
+    "generic": None,  # its URL is the endpoint's, below
+}
+
+
+@pytest.mark.parametrize("grant", list(GRANTS))
+def test_a_token_endpoint_echoing_what_it_was_sent_disguised_shows_nothing_of_it(
+    module_endpoint, hostile_server, grant
+):
+    """Issue 22: the error description quoted the client secret, the refresh token or the assertion as the
+    endpoint disguised them (another case, base64 at another offset, UTF-16, HTML, escapes, split)."""
+    oauth.forget()
+    source = GRANTS[grant] or generic(module_endpoint)
+    the_plan = xoauth2_source_plan(hostile_server.server.port, source)
+    module_endpoint.requests.clear()
+    module_endpoint.echo = echoed_disguised
+    try:
+        shown = everything_shown(the_plan, module_endpoint)
+    finally:
+        module_endpoint.echo = None
+    assert shown[0] == (
+        "The token endpoint refused the request (400 invalid_grant): the refresh token or the service "
+        "account is not valid (expired, revoked, or not allowed for this username)"
+    )
+    leaked = {part for part in sent_parts(module_endpoint) if any(part in text for text in shown)}
+    assert not leaked, (leaked, shown)
+
+
+def test_a_token_endpoint_echoing_a_secret_as_its_error_code_is_not_quoted(module_endpoint, hostile_server):
+    """The `error` member was quoted as it came when it looked like a code: a generic client secret does."""
+    oauth.forget()
+    the_plan = xoauth2_source_plan(hostile_server.server.port, generic(module_endpoint))
+    module_endpoint.echo = lambda form: (400, {"error": form["client_secret"]})
+    try:
+        shown = everything_shown(the_plan, module_endpoint)
+    finally:
+        module_endpoint.echo = None
+    assert shown[0] == "The token endpoint refused the request (400)"
+    assert not any(GENERIC_CLIENT_SECRET in text for text in shown)
+
+
+def test_an_smtp_server_echoing_the_access_token_disguised_shows_nothing_of_it(
+    module_endpoint, hostile_server
+):
+    oauth.forget()
+    token = "ya29.a0AfB_byC-token-under-test-0002"
+    module_endpoint.next_token = token
+    script = hostile_server.script
+    script.secrets, script.fail_at, script.echo, script.disguised = (token,), "RCPT", True, True
+    try:
+        shown = everything_shown(xoauth2_plan(hostile_server.server.port, MS_CLIENT_SECRET), module_endpoint)
+    finally:
+        module_endpoint.next_token, script.disguised = None, False
+    assert shown[0] == "The server refused the recipient ops@example.org (550): check the app's testemail"
+    parts = {
+        part
+        for name, text in echoes(Script(disguised=True), token, 550)
+        for part in never_shown(token, text, name)
+    }
+    leaked = {
+        part for part in parts | {token} if len(part) >= MIN_ASSERTED and any(part in text for text in shown)
+    }
+    assert not leaked, (leaked, shown)

@@ -28,6 +28,7 @@ from tests.support.smtp_peers import (
     USERNAME,
     Sink,
     assert_failed,
+    credential_forms,
     endless_banner,
     free_port,
     huge_banner,
@@ -195,11 +196,12 @@ def test_wrong_password_fails_at_auth_with_535(smtpd):
     assert server.sink.received == []
 
 
-def test_auth_offered_only_after_starttls_says_so(smtpd, ca):
+def test_auth_offered_only_after_starttls_is_reached_through_the_offered_starttls(smtpd, ca):
+    """It failed at AUTH ("turn starttls on") before STARTTLS was used whenever offered (issue 22)."""
     server = smtpd(tls_context=server_context(ca, "127.0.0.1"), auth_require_tls=True)
-    outcome = run(plan(server.port, auth=True, insecure_auth=True))
-    assert_failed(outcome, "AUTH")
-    assert "starttls" in outcome.message
+    outcome = run(plan(server.port, auth=True))
+    assert outcome.ok, outcome
+    assert server.sink.received[0].authenticated
 
 
 def test_an_untrusted_certificate_fails_at_tls(smtpd):
@@ -411,25 +413,15 @@ def test_auth_replies_are_never_quoted(raw):
     assert all(PASSWORD[::-1] not in line for line in outcome.transcript)
 
 
-def credential_forms() -> list[bytes]:
-    """What of USERNAME and PASSWORD may not cross a clear connection, in any form AUTH would use."""
-    user, secret = USERNAME.encode(), PASSWORD.encode()
-    return [
-        secret,
-        base64.b64encode(secret),
-        base64.b64encode(b"\0" + user + b"\0" + secret),
-        base64.b64encode(user),  # AUTH LOGIN's first answer
-    ]
-
-
 @pytest.mark.parametrize("excluded", [[], ["PLAIN"]], ids=["plain-offered", "login-only"])
 def test_credentials_are_never_sent_over_a_clear_connection(smtpd, excluded):
     server = smtpd(auth_exclude_mechanism=excluded)  # offers AUTH in clear (auth_require_tls=False)
     outcome = run(plan(server.port, auth=True))
     assert_failed(outcome, "AUTH")
     assert outcome.message == (
-        "Refusing to send the password over an unencrypted connection: turn starttls or sslTls on, "
-        "or set insecureauth=true if you accept the risk"
+        "Refusing to send the password over an unencrypted connection: the server does not offer "
+        "STARTTLS. Turn sslTls on if this port expects TLS from the start (usually 465), or set "
+        "insecureauth=true if you accept the risk"
     )
     commands = server.sink.commands
     assert commands[0].startswith("EHLO ")

@@ -163,3 +163,18 @@ def test_the_token_stage_reaches_no_address_but_the_endpoint_s(endpoint, peer, m
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     assert check(xoauth2(peer().port, MICROSOFT), endpoint).ok
     assert looked_up == ["127.0.0.1", "127.0.0.1"]  # the endpoint once, then the SMTP host once
+
+
+def test_a_stored_key_that_would_make_signing_slow_fails_at_token_without_signing(endpoint, peer):
+    """Issue 22: a key stored before save refused it (a 2000-bit public exponent) made every check spend
+    seconds of CPU signing. Read again at check time, it fails at TOKEN, nothing signed or posted."""
+    from tests.support.rsa_keys import key_file, with_public_exponent
+
+    slow = OAuth("google", service_account=key_file(with_public_exponent(2000)))
+    outcome = check(xoauth2(peer().port, slow), endpoint)
+    assert_failed(outcome, "TOKEN")
+    assert outcome.message == (
+        "The stored oauthserviceaccount has an RSA key whose public exponent is not 65537 (Google's keys "
+        "use 65537): save it again"
+    )
+    assert endpoint.requests == []

@@ -249,3 +249,23 @@ def test_a_lost_record_write_unlabels_the_version_it_wrote(aws: Any) -> None:
     for version, stages in labels(aws, idsmtp).items():
         if version != named:
             assert our_labels(aws, idsmtp, version) == [], stages
+
+
+def test_a_service_account_key_that_would_make_signing_slow_is_a_400_at_save(aws: Any) -> None:
+    """Issue 22: a key with a public exponent thousands of bits long was stored, and every check then spent
+    seconds of CPU signing. Refused at save, naming the field and saying what a usable key is."""
+    from tests.support.rsa_keys import key_file, pem, private_key, with_public_exponent
+
+    idapp = new_app()
+    google = {"idapp": idapp, "host": "smtp.gmail.com", "port": 587, "starttls": True, "auth": True}
+    google |= {"username": "mailer@example.net", "authmech": "XOAUTH2", "oauthprovider": "google"}
+    for key, said in (
+        (with_public_exponent(2000), "has an RSA key whose public exponent is not 65537"),
+        (pem(private_key(4104)), "has an RSA key that is not 2048 to 4096 bits long"),
+    ):
+        fields = bad(call("smtps_save", {**google, "oauthserviceaccount": key_file(key)}))
+        assert list(fields) == ["oauthserviceaccount"]
+        assert fields["oauthserviceaccount"].startswith(said), fields
+    assert items(aws) == []
+    created = ok(call("smtps_save", {**google, "oauthserviceaccount": key_file(pem(private_key()))}))
+    assert created["hasoauthserviceaccount"] is True

@@ -106,7 +106,7 @@ def test_passwords_are_logged_by_nothing_even_at_debug_level_while_reading_them(
     idsmtp = new_smtp(idapp)["_id"]
     version = pinned_version(aws, idsmtp)
     assert version is not None
-    assert wiring.secret_repository().get(idsmtp, version) == PASSWORD
+    assert wiring.secret_repository().read(idsmtp, version) == {"password": PASSWORD}
     assert PASSWORD not in everything_logged(captured_logs, caplog, json_logs)
 
 

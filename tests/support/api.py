@@ -157,12 +157,11 @@ def password_a_check_reads(idsmtp: str) -> str | None:
     """What smtps/check would send as the server's password: its record's pinned version, read through the
     layer's own repositories (smtphub.check.service does exactly this)."""
     from smtphub import wiring
+    from smtphub.check.inputs import read_secrets
 
     record = wiring.smtp_repository().get(idsmtp)
     assert record is not None, f"no record {idsmtp}"
-    if record.secret_version is None:
-        return None
-    return wiring.secret_repository().get(idsmtp, record.secret_version)
+    return read_secrets(wiring.secret_repository(), record, {"password"}).get("password")
 
 
 def labels(aws: Any, idsmtp: str) -> dict[str, list[str]]:

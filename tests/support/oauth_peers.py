@@ -23,7 +23,7 @@ import secrets
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,6 +105,8 @@ class TokenEndpoint:
     refresh_user: str = USERNAME  # the user a refresh token belongs to
     next_token: str | None = None  # the access token to issue (else a random one)
     ms_client_secret: str = MS_CLIENT_SECRET  # the Microsoft app's secret
+    # A hostile endpoint: refuses every request with this answer made of what it was sent (its form).
+    echo: Callable[[dict[str, str]], tuple[int, dict[str, Any]]] | None = None
 
     @property
     def url(self) -> str:
@@ -122,6 +124,8 @@ class TokenEndpoint:
         self.requests.append(TokenRequest(path, content_type, form))
         if self.refusal is not None:
             return self.refusal
+        if self.echo is not None:
+            return self.echo(form)
         if content_type.split(";", maxsplit=1)[0].strip() != "application/x-www-form-urlencoded":
             return 400, {"error": "invalid_request", "error_description": "not a form"}
         return self._route(path, form)

@@ -10,6 +10,7 @@ behaved ones: silent, slow-drip, endless banner, scripted. Nothing binds or conn
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email
 import email.policy
@@ -290,6 +291,17 @@ def timed(the_plan: Plan, total: float = BOUND) -> tuple[CheckOutcome, float]:
     started = time.monotonic()
     outcome = run(the_plan, total=total)
     return outcome, time.monotonic() - started
+
+
+def credential_forms() -> list[bytes]:
+    """What of USERNAME and PASSWORD may not cross a clear connection, in any form AUTH would use."""
+    user, secret = USERNAME.encode(), PASSWORD.encode()
+    return [
+        secret,
+        base64.b64encode(secret),
+        base64.b64encode(b"\0" + user + b"\0" + secret),
+        base64.b64encode(user),  # AUTH LOGIN's first answer
+    ]
 
 
 def assert_failed(outcome: CheckOutcome, stage: str, code: int | None = None) -> None:

@@ -114,12 +114,12 @@ def test_smtp_item_round_trips_and_holds_no_password() -> None:
     assert item["sslTls"] == {"BOOL": True}
     # the record names the secret version that holds its password, never the password
     assert item["secretVersion"] == {"S": SECRET_VERSION}
-    assert SMTP_CODEC.decode(item).has_password is True
+    assert SMTP_CODEC.decode(item).secret_versions == {"password": SECRET_VERSION}
     # absent optional fields are left out rather than stored as NULL (no secretVersion: no password)
     assert "defaultfromemail" not in item
     assert "lastcheck" not in SMTP_CODEC.encode(smtp())
     assert "secretVersion" not in SMTP_CODEC.encode(smtp())
-    assert SMTP_CODEC.decode(SMTP_CODEC.encode(smtp())).has_password is False
+    assert SMTP_CODEC.decode(SMTP_CODEC.encode(smtp())).secret_versions == {}
 
 
 def test_rank_orders_by_priority_then_creation_then_id() -> None:

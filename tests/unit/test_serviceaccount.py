@@ -1,14 +1,19 @@
-"""smtphub.serviceaccount: Google service-account key files, and RS256 with the standard library only.
+"""smtphub.serviceaccount: Google service-account key files, read and bounded without a crypto library,
+and RS256 signed by OpenSSL through `cryptography`, imported only when a service-account check signs.
 
 RSASSA-PKCS1-v1_5 is deterministic, so every signature must equal, byte for byte, the one `cryptography`
-(OpenSSL; a development dependency only, never in the layer) makes with the same key; and PyJWT must
-accept the assertions as Google would (signature, `alg`, `aud`, `exp`).
+makes with the key as OpenSSL loads it from the PEM; and PyJWT must accept the assertions as Google would
+(signature, `alg`, `aud`, `exp`). Keys that would make signing slow (a public exponent other than 65537, a
+modulus over 4096 bits: issue 22) are refused when the file is read, at save and again at check time.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache
+import math
+import subprocess
+import sys
+from pathlib import Path
 
 import jwt
 import pytest
@@ -19,37 +24,16 @@ from hypothesis import strategies as st
 
 from smtphub import serviceaccount as sa
 from smtphub.serviceaccount import KeyFileProblem
+from tests.support.rsa_keys import (
+    GOOGLE_AUDIENCE,
+    key_file,
+    pem,
+    pkcs1_pem,
+    private_key,
+    with_public_exponent,
+)
 
-GOOGLE_AUDIENCE = "https://oauth2.googleapis.com/token"
-
-
-@cache
-def private_key(bits: int = 2048, number: int = 0) -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
-
-
-def pem(key: rsa.RSAPrivateKey, form: str = "pkcs8") -> str:
-    encoding = {
-        "pkcs8": serialization.PrivateFormat.PKCS8,
-        "pkcs1": serialization.PrivateFormat.TraditionalOpenSSL,
-    }
-    return key.private_bytes(
-        serialization.Encoding.PEM, encoding[form], serialization.NoEncryption()
-    ).decode()
-
-
-def key_file(key_pem: str, **changes: object) -> str:
-    values: dict[str, object] = {
-        "type": "service_account",
-        "project_id": "smtp-hub-test",
-        "private_key_id": "0123456789abcdef0123456789abcdef01234567",
-        "private_key": key_pem,
-        "client_email": "checker@smtp-hub-test.iam.gserviceaccount.com",
-        "client_id": "101234567890123456789",
-        "token_uri": GOOGLE_AUDIENCE,
-    }
-    values.update(changes)
-    return json.dumps({k: v for k, v in values.items() if v is not None})
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def reference_signature(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
@@ -141,33 +125,11 @@ BAD_FILES = {
 }
 
 
-def der(tag: int, content: bytes) -> bytes:
-    size = len(content)
-    length = bytes([size]) if size < 0x80 else bytes([0x80 | 2]) + size.to_bytes(2, "big")
-    return bytes([tag]) + length + content
-
-
-def der_integer(value: int) -> bytes:
-    return der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
 def tampered_key() -> str:
     """A PKCS#1 key whose q is not a factor of n (a corrupted file): refused, never used to sign."""
     mine, other = private_key().private_numbers(), private_key(2048, 9).private_numbers()
-    values = (
-        0,
-        mine.public_numbers.n,
-        mine.public_numbers.e,
-        mine.d,
-        mine.p,
-        other.q,
-        mine.dmp1,
-        mine.dmq1,
-        mine.iqmp,
-    )
-    body = der(0x30, b"".join(der_integer(value) for value in values))
-    lines = __import__("textwrap").wrap(__import__("base64").b64encode(body).decode(), 64)
-    return "\n".join(["-----BEGIN RSA PRIVATE KEY-----", *lines, "-----END RSA PRIVATE KEY-----", ""])
+    n, e = mine.public_numbers.n, mine.public_numbers.e
+    return pkcs1_pem(n, e, mine.d, mine.p, other.q, mine.dmp1, mine.dmq1, mine.iqmp)
 
 
 @pytest.mark.parametrize("name", list(BAD_FILES))
@@ -181,9 +143,74 @@ def test_a_bad_key_file_is_refused_with_a_message_that_quotes_nothing(name):
         assert quoted not in message
 
 
-def test_the_signature_is_checked_before_it_is_used(monkeypatch):
-    """A fault in the CRT computation (Bellcore) would leak a factor: a wrong signature never leaves."""
-    loaded = sa.load_private_key(pem(private_key()))
-    monkeypatch.setattr(sa, "_crt", lambda key, value: 12345)
-    with pytest.raises(ArithmeticError):
-        sa.sign(loaded, b"data")
+def test_a_signature_that_does_not_verify_never_leaves():
+    """Keys reach `sign` only through load_private_key's checks; were a wrong one to get there anyway (here a
+    wrong d, its CRT parts made from it, built by hand), the signature is checked with the public key and
+    refused rather than posted."""
+    good = sa.load_private_key(pem(private_key()))
+    d = good.d + (good.p - 1) * (good.q - 1) // 2 + 2  # not an inverse of e
+    bad = sa.RsaKey(good.n, good.e, d, good.p, good.q, d % (good.p - 1), d % (good.q - 1), good.qinv)
+    with pytest.raises(KeyFileProblem, match="could not sign"):
+        sa.sign(bad, b"data")
+
+
+# --- issue 22: keys that would burn CPU at every check -------------------------------------------------
+
+SLOW_KEYS = {
+    "a public exponent thousands of bits long": (lambda: with_public_exponent(2000), "65537"),
+    "a public exponent of 3": (lambda: pkcs1_pem(*_numbers_with_exponent_3()), "65537"),
+    "another 17-bit public exponent": (lambda: with_public_exponent(17), "65537"),
+    "a 4104-bit modulus": (lambda: pem(private_key(4104)), "2048 to 4096 bits"),
+}
+
+
+def _numbers_with_exponent_3() -> tuple[int, ...]:
+    """A consistent key with e = 3 (primes chosen so that 3 divides neither p - 1 nor q - 1)."""
+    number = 0
+    while True:
+        numbers = private_key(2048, 100 + number).private_numbers()
+        p, q = numbers.p, numbers.q
+        if (p - 1) % 3 and (q - 1) % 3:
+            break
+        number += 1
+    lam = math.lcm(p - 1, q - 1)
+    d = pow(3, -1, lam)
+    return (p * q, 3, d, p, q, d % (p - 1), d % (q - 1), pow(q, -1, p))
+
+
+@pytest.mark.parametrize("name", list(SLOW_KEYS))
+def test_a_key_that_would_make_signing_slow_is_refused_when_read(name):
+    """It was accepted, and with a 2000-bit exponent every check's signature took seconds of CPU."""
+    make, said = SLOW_KEYS[name]
+    with pytest.raises(KeyFileProblem, match=said) as problem:
+        sa.parse(key_file(make()))
+    assert "BEGIN" not in str(problem.value)
+
+
+@pytest.mark.parametrize(("bits", "form"), [(2048, "pkcs8"), (4096, "pkcs1")])
+def test_the_bounds_themselves_are_accepted(bits, form):
+    assert sa.parse(key_file(pem(private_key(bits), form))).key.n.bit_length() == bits
+
+
+PROGRAM = """
+import json, sys
+from smtphub import serviceaccount as sa
+account = sa.parse(sys.argv[1])
+loaded_to_read = "cryptography" in sys.modules
+account.assertion(scope="s", audience="a", subject="u", now=1)
+print(json.dumps([loaded_to_read, "cryptography" in sys.modules]))
+"""
+
+
+def test_cryptography_is_imported_only_to_sign_never_to_read_a_key_file():
+    """Save validates key files without it (its init must not grow); only signing loads it."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRAM, key_file(pem(private_key()))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PYTHONPATH": str(ROOT / "layers" / "common"), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == [False, True]

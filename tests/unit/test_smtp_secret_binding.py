@@ -57,12 +57,10 @@ MICROSOFT = {
 def test_a_record_says_which_version_holds_each_secret():
     legacy = smtp()  # written before secretfields existed: its secret holds the password
     assert legacy.secret_versions == {"password": "v1"}
-    assert legacy.has_password
     both = smtp(secret_version="v3", secretfields={"password": "v1", "oauthclientsecret": ""})
     assert both.secret_versions == {"password": "v1", "oauthclientsecret": "v3"}
     unattached = smtp(secret_version=None, secretfields={"password": ""})  # a create whose last step failed
     assert unattached.secret_versions == {}
-    assert not unattached.has_password
 
 
 def test_settings_problems_judge_the_stored_secrets():

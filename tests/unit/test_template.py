@@ -135,17 +135,42 @@ def test_current_python_on_arm64_with_tracing_and_powertools() -> None:
         props = function["Properties"]
         assert props.get("Runtime", runtime) == runtime, name
         assert props.get("Architectures", ["arm64"]) == ["arm64"], name
-    (layer,) = template.resources(DOC, "AWS::Serverless::LayerVersion").values()
-    assert runtime in layer["Properties"]["CompatibleRuntimes"]
-    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    # Built by layers/common/Makefile, for the template's runtime and architecture, with bytecode.
-    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
-    recipe = (ROOT / "layers" / "common" / "Makefile").read_text()
-    assert "build-CommonLayer:" in recipe
-    assert f"--python-version {major}.{minor}" in recipe
-    assert f"PYTHON ?= python{major}.{minor}" in recipe
-    assert "manylinux2014_aarch64" in recipe
-    assert "compileall" in recipe
+    layers = template.resources(DOC, "AWS::Serverless::LayerVersion")
+    assert set(layers) == {"CommonLayer", "SigningLayer"}
+    for name, layer in layers.items():
+        assert runtime in layer["Properties"]["CompatibleRuntimes"], name
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"], name
+        # Built by its Makefile, for the template's runtime and architecture, with bytecode.
+        assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}, name
+        recipe = (ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+        assert f"build-{name}:" in recipe
+        assert f"--python-version {major}.{minor}" in recipe
+        assert f"PYTHON ?= python{major}.{minor}" in recipe
+        assert "manylinux2014_aarch64" in recipe
+        assert "compileall" in recipe
+
+
+# The functions whose code may sign a Google service account's assertion (smtphub.serviceaccount.sign):
+# every check (manual, try, save's verify=true, scheduled probe) of a server using one.
+SIGNING = {"SmtpsCheckFunction", "SmtpsSaveFunction", "HealthWorkerFunction"}
+
+
+def test_only_the_functions_that_may_sign_carry_the_signing_layer() -> None:
+    """cryptography is in SigningLayer, not in the shared layer (whose size budget it would break): the
+    functions that may sign have both layers, CommonLayer first (Globals' list comes before theirs); no
+    other function grows."""
+    assert GLOBALS["Layers"] == [{"Ref": "CommonLayer"}]
+    carrying = {name for name, function in FUNCTIONS.items() if "Layers" in function["Properties"]}
+    assert carrying == SIGNING
+    for name in SIGNING:
+        assert FUNCTIONS[name]["Properties"]["Layers"] == [{"Ref": "SigningLayer"}], name
+    signing = (ROOT / "layers" / "signing" / "requirements.txt").read_text().split()
+    pins = [line for line in signing if "==" in line]
+    assert pins == ["cryptography==50.0.2"]
+    assert "cryptography" not in (ROOT / "layers" / "common" / "requirements.txt").read_text()
+    locked = (ROOT / "requirements-dev.lock").read_text().split()
+    assert set(pins) <= set(locked)  # what the tests sign with
+    assert set(pins) <= set((ROOT / "functions" / "authorizer" / "requirements.txt").read_text().split())
 
 
 def test_logs_are_kept_for_the_retention_parameter() -> None:

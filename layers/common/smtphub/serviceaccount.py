@@ -1,16 +1,22 @@
-"""A Google service account's JSON key file, and the RS256 assertion it signs, with the standard library.
+"""A Google service account's JSON key file, read and bounded here; the RS256 assertion it signs, by OpenSSL.
 
 Google's service-account grant (XOAUTH2 with `oauthprovider=google`) posts a JWT signed RS256 =
-RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2, RFC 7518 3.3). The layer has no crypto library, and
-`cryptography` would add about 14 MB to a layer whose budget is 15 (make bench, "Size") for the one
-check that uses a service account. Signing alone, with a key read from the file, is small with Python's
-integers: the key's DER is read here (PKCS#8 or PKCS#1, RSA only, 2048 bits or more, its numbers checked
-against each other), and a signature is
+RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2, RFC 7518 3.3).
 
-- the padded digest (EMSA-PKCS1-v1_5: 00 01 FF.. 00, SHA-256's DigestInfo, the hash), deterministic, so
-  tests/unit/test_serviceaccount.py proves every signature equal, byte for byte, to OpenSSL's;
-- computed with the CRT, blinded by a fresh random factor (so its timing does not follow the message),
-  and verified with the public exponent before it is used (a faulty CRT result would disclose a factor).
+Reading (save's validation, and the check before it signs) needs no crypto library: the key's DER is read
+here (PKCS#8 or PKCS#1, RSA only, two primes) and refused unless it is a key Google issues and OpenSSL signs
+with quickly: public exponent 65537, modulus 2048 to 4096 bits (issue 22: a public exponent thousands of
+bits long was accepted, and every check then spent seconds of CPU), its numbers checked against each other
+(n = pq, ed = 1 mod lcm(p-1, q-1), the CRT values). That costs well under a millisecond, and keeps
+`cryptography` out of save's and every other function's init.
+
+Signing (`sign`) is OpenSSL's, through `cryptography`, imported only then: it ships in the signing layer
+(layers/signing), attached only to the functions that may sign (smtps/check, smtps/save for verify=true,
+the health worker). The key is handed over as the numbers read here, without OpenSSL's own key check (its
+primality tests cost 60 ms for 2048 bits and 780 ms for 4096 on this machine, several times that on a
+256 MB Lambda, at every token fetch); what that check guards against, a key whose numbers do not belong
+together (a faulty CRT signature discloses a factor), is refused when the file is read, and every signature
+is verified with the public key before it is used.
 
 Who can make this code sign: only the account that stored the key, by checking its own server; no other
 input reaches the signature than the claims built here. Nothing here logs, and no error quotes the file.
@@ -20,18 +26,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
+import math
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 MIN_BITS = 2048
-MAX_BITS = 8192
+MAX_BITS = 4096
+EXPONENT = 65537  # what Google's keys (and every usual key generator) use
 ASSERTION_SECONDS = 3600  # Google accepts an assertion valid for at most one hour
-# SHA-256's DigestInfo prefix (RFC 8017 9.2, note 1).
-_SHA256_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 _RSA_OID = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1 rsaEncryption
 _PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END \1-----")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}")
@@ -55,11 +59,6 @@ class RsaKey:
     dp: int = field(repr=False)
     dq: int = field(repr=False)
     qinv: int = field(repr=False)
-
-    @property
-    def size(self) -> int:
-        """The modulus's length in bytes (a signature's length)."""
-        return (self.n.bit_length() + 7) // 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +126,11 @@ def load_private_key(pem: str) -> RsaKey:
         key = _pkcs1(der)
     except (IndexError, ValueError, binascii.Error):
         raise KeyFileProblem("has a private_key that cannot be read") from None
+    # The bounds first: they are what keeps signing cheap, and they cost nothing to check.
+    if key.e != EXPONENT:
+        raise KeyFileProblem(
+            f"has an RSA key whose public exponent is not {EXPONENT} (Google's keys use {EXPONENT})"
+        )
     if not MIN_BITS <= key.n.bit_length() <= MAX_BITS:
         raise KeyFileProblem(f"has an RSA key that is not {MIN_BITS} to {MAX_BITS} bits long")
     if not _consistent(key):
@@ -135,26 +139,22 @@ def load_private_key(pem: str) -> RsaKey:
 
 
 def sign(key: RsaKey, data: bytes) -> bytes:
-    """RSASSA-PKCS1-v1_5 with SHA-256 of `data`; ArithmeticError if the result does not verify."""
-    digest_info = _SHA256_INFO + hashlib.sha256(data).digest()
-    padding = key.size - len(digest_info) - 3
-    encoded = b"\x00\x01" + b"\xff" * padding + b"\x00" + digest_info
-    message = int.from_bytes(encoded, "big")
-    blind = secrets.randbelow(key.n - 3) + 2
-    while _gcd(blind, key.n) != 1:  # only if a factor were found: never in practice
-        blind = secrets.randbelow(key.n - 3) + 2
-    blinded = _crt(key, message * pow(blind, key.e, key.n) % key.n)
-    signature = blinded * pow(blind, -1, key.n) % key.n
-    if pow(signature, key.e, key.n) != message:
-        raise ArithmeticError("the RSA signature did not verify: not used")
-    return signature.to_bytes(key.size, "big")
+    """RSASSA-PKCS1-v1_5 with SHA-256 of `data`, by OpenSSL; `key` as `load_private_key` returns it (its
+    bounds and numbers checked). KeyFileProblem when the signature does not verify: it is never used."""
+    # Only a service-account check signs: cryptography (layers/signing) is imported then, never at init.
+    from cryptography.exceptions import InvalidSignature  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: PLC0415
 
-
-def _crt(key: RsaKey, value: int) -> int:
-    """value ** d mod n, by the Chinese remainder theorem."""
-    m1 = pow(value % key.p, key.dp, key.p)
-    m2 = pow(value % key.q, key.dq, key.q)
-    return m2 + key.q * (key.qinv * (m1 - m2) % key.p)
+    public = rsa.RSAPublicNumbers(key.e, key.n)
+    numbers = rsa.RSAPrivateNumbers(key.p, key.q, key.d, key.dp, key.dq, key.qinv, public)
+    try:
+        private = numbers.private_key(unsafe_skip_rsa_key_validation=True)  # checked: module docstring
+        signature = private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        private.public_key().verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+    except (ValueError, InvalidSignature):
+        raise KeyFileProblem("has a private_key that could not sign") from None
+    return signature
 
 
 def _consistent(key: RsaKey) -> bool:
@@ -164,17 +164,11 @@ def _consistent(key: RsaKey) -> bool:
         and q > 1
         and p * q == key.n
         and 3 <= key.e < key.n
-        and key.e * key.d % ((p - 1) * (q - 1) // _gcd(p - 1, q - 1)) == 1
+        and key.e * key.d % math.lcm(p - 1, q - 1) == 1
         and key.dp == key.d % (p - 1)
         and key.dq == key.d % (q - 1)
         and key.qinv * q % p == 1
     )
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
 
 
 # --- DER, as much as an RSA private key needs ----------------------------------------------------------

@@ -8,9 +8,11 @@ touches boto3; this package's `__init__` does not import it).
     stages.py        the stage names, in order (TOKEN DNS CONNECT TLS EHLO AUTH MAIL RCPT DATA)
     limits.py        Limits (per-step caps) and Deadline (one end for the whole check)
     plan.py          Plan (what to check), CheckOutcome (what came of it), StageFailure
-    scrub.py         Scrubber: server text without the credentials in any usual encoding
+    scrub.py         Scrubber: server text without any secret, in any form it lists (scrub_forms.py),
+                     masked in place or, disguised, found in normalized views (scrub_views.py)
     session.py       Session: bytes and replies on one socket under the deadline; SmtpReply
-    commands.py      EHLO, and AUTH (PLAIN, LOGIN, CRAM-MD5, XOAUTH2; never in clear unless insecure_auth)
+    commands.py      EHLO, STARTTLS, and AUTH (PLAIN, LOGIN, CRAM-MD5, XOAUTH2): over an offered STARTTLS
+                     when not encrypted yet, never in clear unless insecure_auth and none is offered
     tls.py           the TLS client context of a check (cacert, tlsverify, tlsmin)
     oauth.py         stage TOKEN: XOAUTH2's access token from Microsoft, Google or a generic endpoint
     https.py         one guarded, bounded HTTPS POST (the token endpoints)

@@ -1,13 +1,20 @@
-"""EHLO and AUTH on a `Session`: what the server offers, and proving who we are without leaking how.
+"""EHLO, STARTTLS and AUTH on a `Session`: what the server offers, encryption, and proving who we are
+without leaking how.
 
 AUTH uses the plan's `authmech`: `auto` takes PLAIN, else LOGIN, else CRAM-MD5, as the server offers; a
 named mechanism the server does not offer fails at AUTH with what it offers. XOAUTH2 sends
 base64("user=" username ^A "auth=Bearer " token ^A ^A) as the initial response (RFC 4954; Google's and
 Microsoft's documented string), and answers a 334 error challenge with an empty line, as the mechanism
-requires, to get the final reply. Credentials go only over an encrypted connection (implicit TLS or after
-STARTTLS) unless the plan says `insecure_auth`: otherwise the check fails at AUTH before a single
-credential byte is sent. Replies to AUTH are never quoted (a server could echo what it was sent, in an
-encoding no scrubbing recognises); only their codes are kept.
+requires, to get the final reply. Replies to AUTH are never quoted (a server could echo what it was sent,
+in an encoding no scrubbing recognises); only their codes are kept.
+
+Credentials and encryption (`authenticate`, whoever calls it: a check, a probe, a sender):
+- on a connection that is not encrypted yet, a server that offers STARTTLS gets it first, whatever the
+  plan's `starttls` and `insecure_auth` say (`STARTTLS_OFFERED`): the certificate verified as for
+  `starttls=true` (`cacert`, `tlsverify`, `tlsmin`), EHLO again, then AUTH over TLS. If that STARTTLS is
+  refused or its handshake fails, the conversation ends there (stage TLS): never a fallback to clear text;
+- only a server that offers no STARTTLS gets credentials in clear, and only with `insecure_auth`;
+  otherwise the conversation fails at AUTH before a single credential byte is sent, saying so.
 """
 
 from __future__ import annotations
@@ -17,19 +24,22 @@ import hashlib
 import hmac
 import json
 import re
+import ssl
 from collections.abc import Callable
 
 from smtphub.check.session import Session, SmtpReply
+from smtphub.check.stages import AUTH, EHLO, TLS
 
 SUPPORTED = ("PLAIN", "LOGIN", "CRAM-MD5")  # what `auto` chooses from, in order
-CLEAR_TEXT_REFUSED = (
-    "Refusing to send the password over an unencrypted connection: turn starttls or sslTls on, "
-    "or set insecureauth=true if you accept the risk"
+# How TLS came about (`lastcheck.tls.mode`): sslTls, starttls=true, or STARTTLS offered before AUTH.
+IMPLICIT, STARTTLS, STARTTLS_OFFERED = "implicit", "starttls", "starttls-offered"
+_IN_CLEAR = (
+    "Refusing to send the {what} over an unencrypted connection: the server does not offer STARTTLS. "
+    "Turn sslTls on if this port expects TLS from the start (usually 465), or set insecureauth=true if "
+    "you accept the risk"
 )
-TOKEN_IN_CLEAR_REFUSED = (  # a message  # nosec B105
-    "Refusing to send the access token over an unencrypted connection: turn starttls or sslTls on, "  # noqa: S105
-    "or set insecureauth=true if you accept the risk"
-)
+CLEAR_TEXT_REFUSED = _IN_CLEAR.format(what="password")
+TOKEN_IN_CLEAR_REFUSED = _IN_CLEAR.format(what="access token")
 XOAUTH2_REFUSED = (
     "The server rejected the access token for {user} ({code}{status}): the mailbox must be the token's "
     "user (Microsoft: the app needs SMTP.SendAsApp and a service principal in Exchange Online, and the "
@@ -47,6 +57,7 @@ _AUTH_FAILURES = {
 
 def ehlo(session: Session, name: str) -> None:
     """EHLO (HELO for a server without ESMTP); the extensions it announces go to `session.extensions`."""
+    session.ehlo_name = name
     reply = session.command(f"EHLO {name}")
     session.extensions = {}
     if reply.code in (500, 502, 504):  # a server without ESMTP
@@ -65,18 +76,46 @@ def ehlo(session: Session, name: str) -> None:
         ).strip()
 
 
+def tls_context(session: Session) -> ssl.SSLContext:
+    """The session's client context (smtphub.check.tls); a failure at the current stage if `cacert` no
+    longer loads."""
+    try:
+        return session.tls_context()
+    except (ssl.SSLError, ValueError):
+        session.fail("The stored cacert could not be loaded: save the server again with its CA certificates")
+
+
+def starttls(session: Session, mode: str = STARTTLS) -> None:
+    """STARTTLS, the handshake, and EHLO again (what the server said in clear is forgotten); `mode` says
+    why (`lastcheck.tls.mode`). Fails at TLS when it is not offered, refused, or the handshake fails."""
+    session.enter(TLS)
+    if "STARTTLS" not in session.extensions:
+        session.fail(
+            "The server does not offer STARTTLS: turn starttls off, or use sslTls if the port "
+            "expects TLS from the start (usually 465)"
+        )
+    reply = session.command("STARTTLS")
+    if reply.code != 220:
+        hint = "" if mode == STARTTLS else ": it offered STARTTLS, and credentials go only over it then"
+        session.refused(reply, "The server refused STARTTLS", hint)
+    session.start_tls(tls_context(session), mode)
+    session.enter(EHLO)
+    ehlo(session, session.ehlo_name)
+
+
 def authenticate(session: Session, username: str, secret: str) -> None:
-    """AUTH with the plan's mechanism (`secret`: the password, or XOAUTH2's access token); fails at AUTH
+    """AUTH with the plan's mechanism (`secret`: the password, or XOAUTH2's access token), over TLS: the
+    server's STARTTLS first if it offers one and the session is in clear (module docstring); fails at AUTH
     unless the server says 235."""
     xoauth2 = session.plan.authmech == "XOAUTH2"
+    if not session.tls and "STARTTLS" in session.extensions:
+        starttls(session, STARTTLS_OFFERED)  # never a fallback: a failure here ends the conversation
+        session.enter(AUTH)
     if not session.tls and not session.plan.insecure_auth:
         # before AUTH is even sent: nothing of the credentials leaves
         session.fail(TOKEN_IN_CLEAR_REFUSED if xoauth2 else CLEAR_TEXT_REFUSED)
     if "AUTH" not in session.extensions:
-        hint = ""
-        if not session.tls and "STARTTLS" in session.extensions:
-            hint = "; it offers STARTTLS: turn starttls on, as most servers offer AUTH only over TLS"
-        session.fail(f"The server does not offer AUTH{hint}, or turn auth off if it relays without it")
+        session.fail("The server does not offer AUTH, or turn auth off if it relays without it")
     offered = session.extensions["AUTH"].upper().split()
     mechanism = _mechanism(session, offered)
     user, key = username.encode("utf-8"), secret.encode("utf-8")

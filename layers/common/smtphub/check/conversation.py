@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 
 from smtphub import netguard
-from smtphub.check.commands import authenticate, ehlo
+from smtphub.check.commands import IMPLICIT, authenticate, ehlo, starttls, tls_context
 from smtphub.check.limits import Deadline, Limits
 from smtphub.check.message import build_message, data_bytes, ehlo_name, needs_smtputf8
 from smtphub.check.plan import PROBE, CheckOutcome, Plan, StageFailure
@@ -48,17 +48,28 @@ def converse(
     finally:
         if session.sock is not None:
             session.sock.close()
-    if not plan.tls_verify and encrypted(plan):  # every lastcheck says so, success or failure
+    # every lastcheck says so, success or failure (and when STARTTLS came because it was offered)
+    if not plan.tls_verify and (encrypted(plan) or session.tls):
         outcome.message = f"{outcome.message}; {UNVERIFIED_NOTE}"
     session.enter(session.stage)
     outcome.ms = round((time.monotonic() - started) * 1000)
     outcome.timings = dict(session.timings)
-    outcome.transcript = session.transcript if plan.debug else None
     outcome.mode = plan.mode
     outcome.codes = dict(session.codes)
-    outcome.tls = session.tls_info
-    outcome.capabilities = capabilities(session)
+    _what_the_server_said(session, outcome)
     return outcome
+
+
+def _what_the_server_said(session: Session, outcome: CheckOutcome) -> None:
+    """`tls`, `capabilities` and the transcript; the last two without the server's text when a secret
+    hides in all its lines taken together (cut across lines or replies: smtphub.check.scrub)."""
+    outcome.tls = session.tls_info
+    if session.hiding():
+        session.codes_only()
+        outcome.capabilities = []
+    else:
+        outcome.capabilities = capabilities(session)
+    outcome.transcript = session.transcript if session.plan.debug else None
 
 
 MAX_CAPABILITIES = 40
@@ -116,7 +127,7 @@ def _open(session: Session, allow_private: bool) -> None:
     session.connect(addresses)
     if plan.ssltls:
         session.enter(TLS)
-        session.start_tls(_context(session))
+        session.start_tls(tls_context(session), IMPLICIT)
         session.enter(CONNECT)
     hint = "" if plan.ssltls else " (if this port uses implicit TLS, usually 465, turn sslTls on)"
     greeting = session.reply("greeting", hint)
@@ -126,30 +137,8 @@ def _open(session: Session, allow_private: bool) -> None:
     session.enter(EHLO)
     ehlo(session, name)
     if plan.starttls:
-        _starttls(session, name)
-
-
-def _context(session: Session) -> ssl.SSLContext:
-    try:
-        return session.tls_context()
-    except (ssl.SSLError, ValueError):
-        session.fail("The stored cacert could not be loaded: save the server again with its CA certificates")
-
-
-def _starttls(session: Session, name: str) -> None:
-    """STARTTLS, the handshake, and EHLO again (what the server said in clear is forgotten)."""
-    session.enter(TLS)
-    if "STARTTLS" not in session.extensions:
-        session.fail(
-            "The server does not offer STARTTLS: turn starttls off, or use sslTls if the port "
-            "expects TLS from the start (usually 465)"
-        )
-    reply = session.command("STARTTLS")
-    if reply.code != 220:
-        session.refused(reply, "The server refused STARTTLS")
-    session.start_tls(_context(session))
-    session.enter(EHLO)
-    ehlo(session, name)
+        starttls(session)
+    # With auth and neither setting, authenticate uses STARTTLS when the server offers it.
 
 
 def _deliver(session: Session, at: str) -> CheckOutcome:
@@ -178,12 +167,12 @@ def _deliver(session: Session, at: str) -> CheckOutcome:
     reply = session.command("DATA")
     if reply.code != 354:
         session.refused(reply, "The server refused DATA")
-    data = data_bytes(build_message(plan, at))
+    data = data_bytes(build_message(plan, at, (session.tls_info or {}).get("mode")))
     session.send(data, f"<message, {len(data)} bytes>")
     reply = session.reply()
     if reply.code != 250:
         session.refused(reply, "The server did not accept the message")
-    accepted = session.scrub(" ".join(reply.lines))
+    accepted = session.quote(reply)
     _quit(session)
     detail = f"{reply.code} {accepted}" if accepted else str(reply.code)
     return CheckOutcome(
@@ -196,7 +185,7 @@ def _probed(session: Session, accepted: SmtpReply) -> CheckOutcome:
     with contextlib.suppress(StageFailure):
         session.command("RSET", record=False)
     _quit(session)
-    detail = session.scrub(" ".join(accepted.lines))
+    detail = session.quote(accepted)
     detail = f"{accepted.code} {detail}" if detail else str(accepted.code)
     return CheckOutcome(
         True,

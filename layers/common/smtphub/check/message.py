@@ -10,7 +10,13 @@ from email.utils import format_datetime, make_msgid
 
 from smtphub.check.plan import Plan
 
-_SECURITY = {"implicit-tls": "implicit TLS", "starttls": "STARTTLS", "none": "none (plain text)"}
+# By how TLS came about (`lastcheck.tls.mode`), None for none.
+_ENCRYPTION = {
+    "implicit": "implicit TLS",
+    "starttls": "STARTTLS",
+    "starttls-offered": "STARTTLS (offered by the server)",
+    None: "none (plain text)",
+}
 
 
 def needs_smtputf8(plan: Plan) -> bool:
@@ -24,8 +30,9 @@ def ehlo_name(sender: str) -> str:
     return domain if domain.isascii() and domain else "localhost"
 
 
-def build_message(plan: Plan, at: str) -> EmailMessage:
-    """A short, self-explaining test message: which server, which app, when; never the password."""
+def build_message(plan: Plan, at: str, tls_mode: str | None) -> EmailMessage:
+    """A short, self-explaining test message: which server, which app, how encrypted (`tls_mode`: how TLS
+    came about, None without), when; never the password."""
     message = EmailMessage(policy=SMTPUTF8 if needs_smtputf8(plan) else SMTP)
     sender_local, _, sender_domain = plan.sender.rpartition("@")
     message["From"] = Address(plan.sender_name or "", sender_local, sender_domain)
@@ -38,7 +45,7 @@ def build_message(plan: Plan, at: str) -> EmailMessage:
         "This is a test message from smtp-hub: it checks that an SMTP server can send e-mail.\n"
         "\n"
         f"SMTP server:     {plan.host} port {plan.port} (id {plan.smtp_id})\n"
-        f"Encryption:      {_SECURITY[plan.security]}\n"
+        f"Encryption:      {_ENCRYPTION.get(tls_mode, 'TLS')}\n"
         f"Authentication:  {'as ' + (plan.username or '') if plan.auth else 'none'}\n"
         f"App:             {plan.app_name} (id {plan.app_id})\n"
         f"Sent at:         {at}\n"

@@ -191,8 +191,6 @@ def _assertion(session: Session, key_file: str, now: int) -> str:
         )
     except KeyFileProblem as problem:
         session.fail(f"The stored oauthserviceaccount {problem}: save it again")
-    except ArithmeticError:
-        session.fail("The service account's key could not sign: save the key file again")
     session.scrub.add_secret(assertion)  # a credential for an hour
     return assertion
 
@@ -222,23 +220,26 @@ def _granted(session: Session, answer: HttpAnswer) -> tuple[str, int | None]:
 
 def _refusal(session: Session, status: int, payload: dict[str, object]) -> str:
     """`The token endpoint refused the request (401 invalid_client AADSTS7000215): <hint>: <description>`."""
+    scrub = session.scrub
     error = payload.get("error")
-    code = error if isinstance(error, str) and _ERROR.fullmatch(error) else None
+    # Quoted only when scrubbing leaves it as it is (an endpoint could echo a secret there too).
+    code = error if isinstance(error, str) and _ERROR.fullmatch(error) and scrub(error) == error else None
     description = payload.get("error_description")
-    first = (
-        description.strip().splitlines()[0] if isinstance(description, str) and description.strip() else ""
-    )
+    description = description.strip() if isinstance(description, str) else ""
+    first = description.splitlines()[0] if description else ""
     aadsts = _AADSTS.search(first) if first else None
     codes = payload.get("error_codes")
     if aadsts is None and isinstance(codes, list) and codes and isinstance(codes[0], int):
         label = f"AADSTS{codes[0]}"
     else:
         label = aadsts.group() if aadsts else ""
+    label = label if scrub(label) == label else ""
     named = " ".join(part for part in (str(status), code or "", label) if part)
     hint = _HINTS.get(code or "", "")
     if code == "invalid_request" and label == "AADSTS90002":
         hint = "the tenant was not found: check oauthtenant"
-    text = session.scrub(first)
+    # The whole description judged (a secret split across its lines), its first line shown.
+    text = "" if scrub.hides(description) else scrub(first)
     return (
         f"The token endpoint refused the request ({named})"
         + (f": {hint}" if hint else "")

@@ -27,7 +27,8 @@ class OAuth:
     service_account: str | None = field(default=None, repr=False)  # the JSON key file
 
     def secrets(self) -> list[str]:
-        """Every secret text, and the key file's private key and its lines as they are once decoded."""
+        """Every secret text, and the key file's private key as it is once decoded (the scrubber masks its
+        lines too, as the pieces of a secret holding line breaks)."""
         found = [s for s in (self.client_secret, self.refresh_token, self.service_account) if s]
         if self.service_account:
             try:
@@ -35,7 +36,7 @@ class OAuth:
             except (ValueError, AttributeError, RecursionError):
                 key = None
             if isinstance(key, str) and key:
-                found += [key, *(line for line in key.splitlines() if len(line) >= 8 and "-----" not in line)]
+                found.append(key)
         return found
 
 

@@ -22,6 +22,7 @@ def report(plan: Plan, outcome: CheckOutcome, *, recorded: str, total_ms: int) -
         "host": plan.host,
         "port": plan.port,
         "security": plan.security,
+        "tls": outcome.tls.get("mode") if outcome.tls else None,  # how TLS came about, if it did
         "auth": plan.auth,
         "authmech": plan.authmech if plan.auth else None,
         "tlsverify": plan.tls_verify,

@@ -28,10 +28,10 @@ from smtphub.apps.models import App
 from smtphub.apps.repository import AppRepository
 from smtphub.check import Deadline, Limits, converse, report
 from smtphub.check.inputs import plan_for, read_secrets
-from smtphub.check.plan import PROBE, SEND, CheckOutcome, Plan
+from smtphub.check.plan import PROBE, CheckOutcome, Plan
 from smtphub.errors import CheckFailed, Conflict, InvalidInput, NotFound, SmtpNotFound
 from smtphub.ids import now_iso
-from smtphub.smtps.models import CheckSmtp, Smtp, SmtpRef, apply_edit, secrets_used
+from smtphub.smtps.models import CheckSmtp, Smtp, apply_edit, secrets_used
 from smtphub.smtps.repository import SmtpRepository
 from smtphub.smtps.secrets import SecretRepository
 
@@ -73,19 +73,16 @@ class CheckService:
         self.tls_context = tls_context
         self.oauth_endpoints = dict(oauth_endpoints or {})  # the providers' token URLs replaced (local runs)
 
-    def check(self, ref: SmtpRef | CheckSmtp, mode: str = SEND) -> None:
+    def check(self, command: CheckSmtp) -> None:
         """Check a stored server (or, given settings, `try_settings`); CheckFailed with stage, code and
         message when the server fails."""
-        if isinstance(ref, CheckSmtp):
-            if ref.fields is not None:
-                return self.try_settings(ref)
-            mode = ref.mode
-            ref = SmtpRef(ref.account_id, str(ref.smtp_id))
+        if command.fields is not None:
+            return self.try_settings(command)
         deadline = Deadline(self.limits.total)
-        smtp = self._limited_read(ref.account_id, ref.smtp_id)
+        smtp = self._limited_read(command.account_id, str(command.smtp_id))
         app, secrets = self._app_and_secrets(smtp)
         at = now_iso()
-        plan = plan_for(smtp, app, secrets, mode)
+        plan = plan_for(smtp, app, secrets, command.mode)
         outcome = self._converse(plan, deadline, at)
         recorded = "error"
         try:

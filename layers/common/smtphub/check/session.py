@@ -51,10 +51,12 @@ class Session:
         self.stage = DNS
         self.tls = False
         self.extensions: dict[str, str] = {}
+        self.ehlo_name = ""  # what the last EHLO said (EHLO again after STARTTLS)
         self.timings: dict[str, int] = {}
         self.codes: dict[str, int] = {}  # the last reply code of each stage
         self.tls_info: dict[str, Any] | None = None  # smtphub.check.tls.describe, once encrypted
         self.transcript: list[str] = []
+        self.heard: list[str] = []  # the text of every line the server sent, in order
         self.xoauth2_status = ""
         self.tls_context: Callable[[], ssl.SSLContext] = (
             ssl.create_default_context
@@ -73,12 +75,38 @@ class Session:
 
     def refused(self, reply: SmtpReply, what: str, hint: str = "") -> NoReturn:
         """Fail quoting the reply's text, scrubbed (never call this with a reply to AUTH)."""
-        text = self.scrub(" ".join(reply.lines))
+        text = self.quote(reply)
         self.fail(f"{what} ({reply.code}{' ' + text if text else ''}){hint}", reply.code)
+
+    def quote(self, reply: SmtpReply) -> str:
+        """The reply's text, scrubbed, on one line; "" when a secret hides in what the server has said so far
+        taken together (its pieces across lines or replies: smtphub.check.scrub)."""
+        if self.hiding():
+            return ""
+        return self.scrub(" ".join(reply.lines))
+
+    def hiding(self) -> bool:
+        """Whether a secret hides in everything the server has said so far, taken together."""
+        return self.scrub.hides("\n".join(self.heard))
 
     def note(self, line: str) -> None:
         if self.plan.debug and len(self.transcript) < MAX_TRANSCRIPT:
             self.transcript.append(line)
+
+    def _hear(self, lines: list[bytes]) -> None:
+        """One reply heard; in the transcript, its lines each scrubbed, or only their codes when a secret
+        hides in its lines taken together, and always during AUTH (a server could echo what it was sent)."""
+        texts = [line.decode("utf-8", "replace") for line in lines]
+        self.heard += [text[4:] for text in texts]
+        if not self.plan.debug or len(self.transcript) >= MAX_TRANSCRIPT:
+            return
+        coded = self.stage == AUTH or self.scrub.hides("\n".join(text[4:] for text in texts))
+        for text in texts:
+            self.note("S: " + (text[:4] + "..." if coded else self.scrub(text)))
+
+    def codes_only(self) -> None:
+        """The transcript's server lines reduced to their codes (when `hiding`)."""
+        self.transcript = [line[:7] + "..." if line.startswith("S: ") else line for line in self.transcript]
 
     def wait(self, cap: float) -> float:
         """A socket timeout: `cap`, cut to what is left of the deadline (failing when nothing is)."""
@@ -123,8 +151,9 @@ class Session:
         reasons = ", ".join(dict.fromkeys(problems)) or "no address left to try"
         self.fail(f"Could not connect to {self.plan.host} port {self.plan.port} ({reasons}){hint}")
 
-    def start_tls(self, context: ssl.SSLContext) -> None:
-        """The TLS handshake on the connected socket, verifying the certificate for `plan.host`."""
+    def start_tls(self, context: ssl.SSLContext, mode: str) -> None:
+        """The TLS handshake on the connected socket, verifying the certificate for `plan.host`; `mode` is
+        how TLS came about (`lastcheck.tls.mode`: smtphub.check.commands)."""
         self._socket().settimeout(self.wait(self.limits.reply))
         try:
             self.sock = context.wrap_socket(self._socket(), server_hostname=self.plan.host)
@@ -144,7 +173,8 @@ class Session:
         except OSError as error:
             self.fail(f"The connection was lost during the TLS handshake ({error.strerror or 'error'})")
         self.tls = True
-        self.tls_info = describe(self.sock, self.scrub) if isinstance(self.sock, ssl.SSLSocket) else None
+        if isinstance(self.sock, ssl.SSLSocket):
+            self.tls_info = {"mode": mode, **describe(self.sock, self.scrub)}
         self.buffer.clear()  # nothing sent in clear before the handshake may be trusted after it
 
     def send(self, line: str | bytes, shown: str | None = None) -> None:
@@ -200,11 +230,6 @@ class Session:
                 if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
                     self.fail("The server's answer is not SMTP: check the host and port")
                 lines.append(line)
-                # Replies during AUTH may echo credentials in some encoding: only their codes are kept.
-                if self.stage == AUTH:
-                    self.note("S: " + line[:4].decode("ascii") + "...")
-                else:
-                    self.note("S: " + self.scrub(line.decode("utf-8", "replace")))
                 if line[3:4] != b"-":
                     break
                 if len(lines) >= self.limits.max_reply_lines:
@@ -214,6 +239,8 @@ class Session:
             if lines or self.buffer:
                 self.fail(f"The server did not finish its {what} within {waited:.1f} s{hint}")
             self.fail(f"The server sent no {what} within {waited:.1f} s{hint}")
+        finally:  # what was read, even of a reply that failed, judged as a whole
+            self._hear(lines)
         text = tuple(line[4:].decode("utf-8", "replace") for line in lines)
         reply = SmtpReply(int(lines[-1][:3]), text)
         if record:

@@ -120,10 +120,6 @@ class Smtp(Record):
         return self.secret_version is not None
 
     @property
-    def has_password(self) -> bool:
-        return "password" in self.secret_versions
-
-    @property
     def encrypted(self) -> bool:
         return self.ssltls or self.starttls
 

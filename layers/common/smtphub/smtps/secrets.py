@@ -126,10 +126,6 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
         values = json.loads(value["SecretString"])
         return {str(name): str(item) for name, item in values.items()}
 
-    def get(self, smtp_id: str, version_id: str) -> str | None:
-        """The password of exactly that version; None when it holds none, or the secret or version is gone."""
-        return (self.read(smtp_id, version_id) or {}).get("password")
-
     def adopt(self, smtp_id: str, version_id: str, base_version: int, named: Collection[str] = ()) -> bool:
         """Tidy the labels once the record names `version_id` (and the older versions `named`, which hold the
         values it was not sent again), written for record version `base_version` (the record is now at

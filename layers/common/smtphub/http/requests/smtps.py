@@ -140,9 +140,8 @@ class SmtpSettings(RequestModel):
         None,
         repr=False,
         description="google: the service account's JSON key file (domain-wide delegation to "
-        "https://mail.google.com/). "
-        + _WRITE_ONLY_NOTE
-        + "`hasoauthserviceaccount` says whether one is set).",
+        "https://mail.google.com/); its RSA key as Google issues them: 2048 to 4096 bits, public exponent "
+        "65537. " + _WRITE_ONLY_NOTE + "`hasoauthserviceaccount` says whether one is set).",
     )
     tlsverify: Boolean | None = Field(
         None,
