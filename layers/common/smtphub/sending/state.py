@@ -62,13 +62,17 @@ class Turn:
     slot_ms: int | None = None
 
 
-class Pacer:
-    """The apps' `timebetweenemails`, across every sender (see the module's docstring)."""
+class _SendState:
+    """SendStateTable through a client handed in; `clock` (epoch seconds) injectable for tests."""
 
     def __init__(self, client: DynamoDBClient, table: str, clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.table = table
         self.clock = clock
+
+
+class Pacer(_SendState):
+    """The apps' `timebetweenemails`, across every sender (see the module's docstring)."""
 
     @staticmethod
     def key(app_id: str) -> dict[str, Any]:
@@ -199,13 +203,8 @@ class Full:
     until: float
 
 
-class Windows:
+class Windows(_SendState):
     """Each server's `maxperminute` and `maxperday`, counted across every sender."""
-
-    def __init__(self, client: DynamoDBClient, table: str, clock: Callable[[], float] = time.time) -> None:
-        self.client = client
-        self.table = table
-        self.clock = clock
 
     @staticmethod
     def keys(smtp_id: str, at: float) -> tuple[str, str]:
