@@ -194,6 +194,29 @@ def test_the_body_is_in_bodyencoding_and_7bit_clean(
     assert lines(message.body) == lines(body)
 
 
+@pytest.mark.parametrize("trailing", [" ", "\t"])
+def test_quoted_printable_lines_stay_within_76_even_where_binascii_goes_over(trailing: str) -> None:
+    body = "\u00e9" + "x" * 73 + trailing + "\n"  # binascii.b2a_qp writes this line as 77 characters
+    outgoing = build(draft(body=body, body_encoding="ISO-8859-1"))
+    payload = outgoing.message.split(b"\r\n\r\n", 1)[1]
+
+    assert read(outgoing.message).message["Content-Transfer-Encoding"] == "quoted-printable"
+    assert max(len(line) for line in payload.split(b"\r\n")) <= 76
+    assert read(outgoing.message).body == body.replace("\n", "\r\n")
+
+
+def test_the_boundary_is_random_and_outside_what_the_parts_can_hold() -> None:
+    first = build(draft(attachments=[Attachment("a.txt", "text/plain", b"--=_")]))
+    again = build(draft(attachments=[Attachment("a.txt", "text/plain", b"--=_")]))
+    boundary = read(first.message).message.get_boundary()
+
+    assert boundary is not None
+    assert boundary.startswith("=_")
+    assert len(boundary) == 34
+    assert boundary != read(again.message).message.get_boundary()
+    assert first.message.count(boundary.encode()) == 4  # the header, a delimiter per part (two), the end
+
+
 def test_html_bodies_are_text_html() -> None:
     message = read(build(draft(body="<p>Hello <b>Bob</b></p>", mimetype="text/html")).message)
 

@@ -1,4 +1,4 @@
-"""The message an e-mail becomes (RFC 5322 bytes, built with Python's email package) and its envelope.
+"""The message an e-mail becomes (RFC 5322 and MIME bytes) and its envelope.
 
 Rules, each with its test in tests/unit/test_sending_mime.py:
 - Bcc addresses are envelope recipients only, never a header. Recipients are To, Cc, then Bcc, each once.
@@ -15,9 +15,13 @@ Rules, each with its test in tests/unit/test_sending_mime.py:
   plain words) in both the Content-Disposition `filename` and the Content-Type `name`, as mail clients old
   and new look for them; their names are trimmed; a media type that is not a well-formed leaf type is sent
   as application/octet-stream.
-- Header values are written out by smtphub.sending.headers and kept as written (see there why).
-- The message needs SMTPUTF8 when an address (envelope, From, To, Cc or Reply-To) is not ASCII: then its
-  headers are UTF-8 (policy SMTPUTF8) and MAIL FROM must ask for it; otherwise it is 7-bit ASCII throughout.
+- The message needs SMTPUTF8 when an address (envelope, From, To, Cc or Reply-To) is not ASCII: then those
+  addresses are UTF-8 in its headers (RFC 6532) and MAIL FROM must ask for it; otherwise it is 7-bit ASCII
+  throughout.
+
+Header values are written by smtphub.sending.headers (with the email package's encoders, not its folder,
+which is wrong on Python 3.11 and 3.12), the parts by smtphub.sending.parts (binascii, not the email
+package's generator, which is too slow for the sender's CPU budget): see there why.
 - The Message-ID is the caller's (the same on every attempt: `message_id` makes one at creation); the Date
   is the caller's too.
 
@@ -31,18 +35,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 
 from smtphub.emails.content import Attachment
 from smtphub.errors import InvalidInput
-from smtphub.sending.headers import allowed, charset, mailbox, parameter, subject
+from smtphub.sending import parts
+from smtphub.sending.headers import allowed, charset, mailbox, subject
 
 MIMETYPES = ("text/plain", "text/html")
 BAD_TEXT = "must not hold control characters or line breaks"
 _MESSAGE_ID = re.compile(r"<[!-;=?A-~]+@[!-;=?A-~]+>")  # printable ASCII, no <, > or @ inside
-_TOKEN = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,64}")  # RFC 6838's restricted names, for media types
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,24 +119,17 @@ def build(draft: Draft) -> Outgoing:
         problems["attachments"] = "names " + BAD_TEXT
     if problems:
         raise InvalidInput(problems)
-    smtputf8 = not all(address.isascii() for address in headers.addresses)
-    # Header values are written here, folded, and kept as they are (refold_source none): Python 3.11 and
-    # 3.12 fold address lists wrongly (a comma after an encoded name becomes an encoded word).
-    message = EmailMessage(policy=(SMTPUTF8 if smtputf8 else SMTP).clone(refold_source="none"))
-    for name, value in (*headers.values, ("Subject", subject_value)):
-        message.set_raw(name, value)
-    message.set_raw(
-        "Date", format_datetime(draft.date if draft.date.tzinfo else draft.date.replace(tzinfo=UTC))
-    )
-    message.set_raw("Message-ID", draft.message_id)
-    text, charset_name, cte = body
-    message.set_content(text, subtype=draft.mimetype.partition("/")[2], charset=charset_name, cte=cte)
-    for attachment in draft.attachments:
-        _attach(message, attachment)
-    for part in message.iter_parts():
-        del part["MIME-Version"]  # add_attachment gives each part one: only the message has it
+    date = draft.date if draft.date.tzinfo else draft.date.replace(tzinfo=UTC)
+    head = [f"{name}: {value}" for name, value in (*headers.values, ("Subject", subject_value))]
+    head += [f"Date: {format_datetime(date)}", f"Message-ID: {draft.message_id}", "MIME-Version: 1.0"]
+    if draft.attachments:
+        content_type, body = parts.mixed([body, *map(parts.attachment, draft.attachments)])
+        head.append(content_type)
+        body = parts.CRLF + body
+    message = "\r\n".join(head).encode("utf-8") + parts.CRLF + body
     recipients = tuple(dict.fromkeys(_envelope(a) for a in (*draft.tos, *draft.ccs, *draft.bccs)))
-    return Outgoing(_envelope(draft.sender), recipients, message.as_bytes(), smtputf8)
+    smtputf8 = not all(address.isascii() for address in headers.addresses)
+    return Outgoing(_envelope(draft.sender), recipients, message, smtputf8)
 
 
 class _Headers:
@@ -189,8 +184,8 @@ def _subject(draft: Draft, problems: dict[str, str]) -> str:
         return ""
 
 
-def _body(draft: Draft, problems: dict[str, str]) -> tuple[str, str, str]:
-    """(text, charset, Content-Transfer-Encoding) of the body part."""
+def _body(draft: Draft, problems: dict[str, str]) -> bytes:
+    """The text part (its own header lines, a blank line, its payload)."""
     if draft.mimetype not in MIMETYPES:
         problems["mimetype"] = "must be text/plain or text/html"
     try:
@@ -198,56 +193,11 @@ def _body(draft: Draft, problems: dict[str, str]) -> tuple[str, str, str]:
         encoded = draft.body.encode(name)
     except InvalidInput as error:
         problems.update(error.fields)
-        return "", "utf-8", "7bit"
+        return b""
     except UnicodeError:
         problems["body"] = "holds characters that bodyencoding cannot encode"
-        return "", "utf-8", "7bit"
-    if _short_plain(encoded):
-        return draft.body, name, "7bit"
-    unsafe = len(encoded.translate(None, _SAFE_BYTES))
-    shorter = len(encoded) + 2 * unsafe <= 4 * -(-len(encoded) // 3)  # quoted-printable's size, base64's
-    return draft.body, name, "quoted-printable" if shorter else "base64"
-
-
-_SAFE_BYTES = bytes(range(32, 127)) + b"\t\r\n"
-
-
-def _short_plain(encoded: bytes) -> bool:
-    """ASCII text without control characters (tabs and line ends apart) and with lines of at most 78."""
-    return not encoded.translate(None, _SAFE_BYTES) and all(len(line) <= 78 for line in encoded.splitlines())
-
-
-def _attach(message: EmailMessage, attachment: Attachment) -> None:
-    """A base64 part with the attachment's bytes, its media type, and its name in Content-Disposition's
-    `filename` and Content-Type's `name` (written here: Python's folder picks RFC 2231 only for names that are
-    not ASCII, and readers decode an encoded-word lookalike in a quoted name, or unquote <...> twice)."""
-    maintype, subtype, params = _media_type(attachment.content_type)
-    message.add_attachment(attachment.data, maintype, subtype, params=params)
-    name = attachment.name.strip()
-    if not name:
-        return
-    *_, part = message.iter_parts()  # the part just added (the message is multipart/mixed now)
-    media = part["Content-Type"].split(";", 1)[0]
-    charset_parameter = f'; charset="{params["charset"]}"' if "charset" in params else ""
-    del part["Content-Type"], part["Content-Disposition"]
-    part.set_raw("Content-Type", f"{media}{charset_parameter};\r\n {parameter('name', name)}")
-    part.set_raw("Content-Disposition", f"attachment;\r\n {parameter('filename', name)}")
-
-
-def _media_type(value: str) -> tuple[str, str, dict[str, str]]:
-    """(maintype, subtype, parameters) of an attachment's Content-Type: a well-formed leaf type is kept (with
-    its charset, if a token), anything else is application/octet-stream."""
-    media, _, parameters = value.partition(";")
-    maintype, slash, subtype = media.strip().lower().partition("/")
-    if not (slash and _TOKEN.fullmatch(maintype) and _TOKEN.fullmatch(subtype)):
-        return "application", "octet-stream", {}
-    if maintype in ("multipart", "message"):  # a part of those types may not be base64: sent as bytes
-        return "application", "octet-stream", {}
-    found = _CHARSET_PARAMETER.search(parameters)
-    return maintype, subtype, {"charset": found.group(1)} if found else {}
-
-
-_CHARSET_PARAMETER = re.compile(r'(?:^|;)\s*charset\s*=\s*"?([A-Za-z0-9!#$&^_.+-]{1,64})"?\s*(?:;|$)', re.I)
+        return b""
+    return parts.text(encoded, draft.mimetype.partition("/")[2], name)
 
 
 def _envelope(address: str) -> str:
