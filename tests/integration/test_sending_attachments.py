@@ -16,7 +16,8 @@ import trustme
 
 from smtphub import netguard
 from smtphub.emails.content import Attachment
-from smtphub.sending.attachments import AttachmentProblem, UrlFetcher, file_name, shown, url_problem
+from smtphub.emails.rules import shown, url_problem
+from smtphub.sending.attachments import AttachmentProblem, UrlFetcher, file_name
 from tests.support.file_server import FileServer, Route, running_file_server
 
 pytestmark = pytest.mark.usefixtures("trust_test_ca")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from smtphub.emails.content import Attachment
+from smtphub.emails.rules import charset
 from smtphub.errors import InvalidInput
-from smtphub.sending.headers import charset
 from smtphub.sending.mime import Draft, build, for_server, message_id
 from tests.support.mail_reader import lines, read
 

@@ -2,8 +2,8 @@
 
 Decisions (upstream accepts any URL and says nothing of bounds):
 - https only. An http URL would carry the attachment in the clear, and let anyone on the path replace it;
-  `url_problem` says so when the e-mail is sent, so nothing is queued that cannot be fetched. A URL with a
-  user name or password is refused too (it would sit in the e-mail's record).
+  smtphub.emails.rules.url_problem says so when the e-mail is sent, so nothing is queued that cannot be
+  fetched. A URL with a user name or password is refused too (it would sit in the e-mail's record).
 - Every host is resolved once and judged by smtphub.netguard (public addresses only, unless the deployment
   allows private ones, as `make run` does), and the connection goes to the address that passed.
 - Redirects: up to `MAX_REDIRECTS`, each to an https URL that goes through the guard again (a redirect to
@@ -34,13 +34,13 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from smtphub import netguard
 from smtphub.emails.content import Attachment
+from smtphub.emails.rules import shown, url_problem
 from smtphub.guardedhttps import Answer, Bounds, HttpProblem, Request, Resolve, request, size
 
 RESULT_CODE = "ATTACHMENT_PROBLEM"
 MAX_TOTAL = 10 * 1024 * 1024
 SECONDS = 20.0
 MAX_REDIRECTS = 3
-MAX_URL = 2048
 MAX_NAME = 255
 PEER = "attachment's server"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -53,33 +53,6 @@ class AttachmentProblem(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def url_problem(url: str) -> str | None:
-    """Why `url` cannot be a URL attachment (for the request's validation), or None."""
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        return "must be an https URL"
-    if parts.scheme.lower() != "https" or not parts.hostname:
-        return "must be an https URL"
-    if parts.username is not None or parts.password is not None:
-        return "must not hold a user name or password"
-    if len(url) > MAX_URL:
-        return f"must be at most {MAX_URL} characters"
-    return None
-
-
-def shown(url: str) -> str:
-    """The URL as a message shows it: no user info, query or fragment (a presigned URL's signature)."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "(a URL that is not one)"
-    return f"{parts.scheme}://{host}{port}{parts.path}"[:200]
 
 
 class UrlFetcher:

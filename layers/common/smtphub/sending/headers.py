@@ -10,7 +10,6 @@ characters: `allowed` does, before anything is written.
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from email import charset as email_charset
@@ -19,12 +18,11 @@ from email.header import Header
 from email.headerregistry import Address
 from urllib.parse import quote
 
+from smtphub.emails.rules import charset
 from smtphub.errors import InvalidInput
 
 MAX_ADDRESS = 320  # 64 for the local part, @, 255 for the domain
 _FORBIDDEN = frozenset({"Cc", "Zl", "Zp", "Cs"})
-_ASCII = "".join(map(chr, range(128)))
-_MIME_NAMES = {"ascii": "us-ascii", "shift_jis": "shift_jis", "mac-roman": "macintosh"}
 # Text that reads back the same without encoding: printable ASCII words of at most 60, single spaces.
 _PLAIN = re.compile(r"[!-~]{1,60}(?: [!-~]{1,60})*")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,60}(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,60})*")
@@ -35,26 +33,6 @@ def allowed(value: str) -> bool:
     """Whether `value` may be in a header: no control character (CR, LF, TAB, NUL, ...), no line or
     paragraph separator, no lone surrogate."""
     return value.isprintable() or not any(unicodedata.category(c) in _FORBIDDEN for c in value)
-
-
-def charset(name: str, parameter: str = "bodyencoding") -> str:
-    """The MIME name of the charset `name` (UTF8 -> utf-8, latin1 -> iso-8859-1, cp1252 -> windows-1252);
-    InvalidInput naming `parameter` when Python has no such text encoding or it is not ASCII-compatible
-    (UTF-16, UTF-7, EBCDIC: a text part's line ends and headers must stay ASCII)."""
-    try:
-        compatible = _ASCII.encode(name) == _ASCII.encode("ascii")
-        codec = codecs.lookup(name).name
-    except (LookupError, UnicodeError, ValueError, TypeError):
-        compatible, codec = False, ""
-    if not compatible:
-        raise InvalidInput({parameter: "is not a charset this service can send (use UTF-8, ISO-8859-1, ...)"})
-    if match := re.fullmatch(r"iso8859-(\d+)", codec):
-        return f"iso-8859-{match.group(1)}"
-    if match := re.fullmatch(r"cp(125\d)", codec):
-        return f"windows-{match.group(1)}"
-    if match := re.fullmatch(r"iso2022_(\w+)", codec):
-        return "iso-2022-" + match.group(1).replace("_", "-")
-    return _MIME_NAMES.get(codec, codec.replace("_", "-"))
 
 
 def subject(text: str, encoding: str) -> str:

@@ -38,9 +38,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from smtphub.emails.content import Attachment
+from smtphub.emails.rules import charset
 from smtphub.errors import InvalidInput
 from smtphub.sending import parts
-from smtphub.sending.headers import allowed, charset, mailbox, subject
+from smtphub.sending.headers import allowed, mailbox, subject
 
 MIMETYPES = ("text/plain", "text/html")
 BAD_TEXT = "must not hold control characters or line breaks"
