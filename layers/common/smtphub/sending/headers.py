@@ -1,10 +1,11 @@
-"""Header values, written out: charsets by their MIME names, the subject, mailboxes and file names.
+"""Header values, written out: the subject, mailboxes and file names (the charsets' names are
+smtphub.emails.rules').
 
 Python's email package would write them too, but not safely on every Python this runs on: 3.11 and 3.12 fold
 an address list after an encoded display name into a comma encoded as a word (`=?utf-8?q?=2C?=`), and its
 parameter folder quotes a name such as `<x>` or `=?utf-8?q?x?=`, which mail clients then unquote or decode
-into something else. So these values are written here, already folded (lines of at most 78 characters but
-for an address itself), and `mime` hands them to the message as they are. None of them checks for control
+into something else. So these values are written here, with the package's encoders (`Header`) but folded
+here (lines of at most 78 characters but for an address itself). None of them checks for control
 characters: `allowed` does, before anything is written.
 """
 
