@@ -20,13 +20,11 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,6 +33,7 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.file_server import serving_https
 from tests.support.smtp_peers import (
     USERNAME,
 )
@@ -261,16 +260,6 @@ def running_token_endpoint(ca: trustme.CA, *names: str) -> Iterator[TokenEndpoin
     """The endpoint on 127.0.0.1 over HTTPS, its certificate from `ca` for `names` (default: 127.0.0.1)."""
     endpoint = TokenEndpoint()
     handler = type("Handler", (_Handler,), {"endpoint": endpoint})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(*(names or ("127.0.0.1", "localhost"))).configure_cert(context)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    endpoint.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving_https(handler, ca, names or ("127.0.0.1", "localhost")) as server:
+        endpoint.port = server.server_address[1]
         yield endpoint
-    finally:
-        server.shutdown()
-        server.server_close()

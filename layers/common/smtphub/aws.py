@@ -78,6 +78,8 @@ def client(service: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ..
 def client(service: Literal["sqs"]) -> SQSClient: ...
 @overload
 def client(service: Literal["events"]) -> EventBridgeClient: ...
+@overload
+def client(service: Literal["s3"]) -> Any: ...  # mypy-boto3-s3 is not among the pinned stubs
 def client(service: str) -> Any:
     with _LOCK:
         return _client(service)

@@ -56,9 +56,10 @@ def build_message(plan: Plan, at: str, tls_mode: str | None) -> EmailMessage:
     return message
 
 
-def data_bytes(message: EmailMessage) -> bytes:
-    """The message as DATA sends it: CRLF lines, dot-stuffed, ending with <CRLF>.<CRLF>."""
-    raw = message.as_bytes()
+def data_bytes(message: EmailMessage | bytes) -> bytes:
+    """The message (or its bytes, as smtphub.sending.mime builds them) as DATA sends it: CRLF lines,
+    dot-stuffed, ending with <CRLF>.<CRLF>."""
+    raw = message if isinstance(message, bytes) else message.as_bytes()
     lines = raw.replace(b"\r\n", b"\n").split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
