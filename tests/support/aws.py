@@ -18,12 +18,16 @@ APPS_TABLE = "test-AppsTable"
 SMTPS_TABLE = "test-SmtpsTable"
 ACCOUNTS_TABLE = "test-AccountsTable"
 HISTORY_TABLE = "test-HistoryTable"
+EMAILS_TABLE = "test-EmailsTable"
+EMAIL_LOGS_TABLE = "test-EmailLogsTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
 TABLES = {
     "AppsTable": APPS_TABLE,
     "SmtpsTable": SMTPS_TABLE,
     "AccountsTable": ACCOUNTS_TABLE,
     "HistoryTable": HISTORY_TABLE,
+    "EmailsTable": EMAILS_TABLE,
+    "EmailLogsTable": EMAIL_LOGS_TABLE,
 }
 
 

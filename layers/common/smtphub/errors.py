@@ -42,6 +42,10 @@ class AppNotFound(NotFound):
     default_message = "App not found"
 
 
+class EmailNotFound(NotFound):
+    default_message = "Email not found"
+
+
 class AppNameTaken(DomainError):
     default_message = "An app with this name already exists"
 
@@ -50,6 +54,24 @@ class Conflict(DomainError):
     """Someone else changed the resource between this request's read and its write."""
 
     default_message = "The resource was changed by another request; read it again and retry"
+
+
+class EmailNotCancellable(DomainError):
+    """emails/cancel on an e-mail that is no longer queued (upstream's words)."""
+
+    default_message = "Sending finished or in progress - cannot be cancelled"
+
+
+class EmailNotRemovable(DomainError):
+    """emails/remove on an e-mail that is queued or being sent (upstream's words)."""
+
+    default_message = "Unfinished sendings cannot be removed"
+
+
+class MonthlyLimitExceeded(DomainError):
+    """The account's e-mails of this month are used up (upstream's words)."""
+
+    default_message = "Monthly email limit exceeded"
 
 
 class CheckFailed(DomainError):

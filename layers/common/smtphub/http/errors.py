@@ -10,8 +10,12 @@ from smtphub.errors import (
     CheckFailed,
     Conflict,
     DomainError,
+    EmailNotCancellable,
+    EmailNotFound,
+    EmailNotRemovable,
     InvalidInput,
     LoginRefused,
+    MonthlyLimitExceeded,
     RateLimited,
     SmtpNotFound,
 )
@@ -48,6 +52,10 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (AppNameTaken, 406, "APP_NAME_TAKEN"),
     (Conflict, 406, "CONFLICT"),
     (CheckFailed, 406, "SMTP_CHECK_FAILED"),
+    (EmailNotFound, 406, "EMAIL_NOT_FOUND"),
+    (EmailNotCancellable, 406, "EMAIL_NOT_CANCELLABLE"),
+    (EmailNotRemovable, 406, "EMAIL_NOT_REMOVABLE"),
+    (MonthlyLimitExceeded, 406, "MONTHLY_LIMIT_EXCEEDED"),
     (RateLimited, 429, "TOO_MANY_REQUESTS"),
     *((edge, edge.status, edge.code) for edge in (Unauthorized, PayloadTooLarge, UnsupportedMediaType)),
 )
