@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -79,7 +80,7 @@ def client(service: Literal["sqs"]) -> SQSClient: ...
 @overload
 def client(service: Literal["events"]) -> EventBridgeClient: ...
 @overload
-def client(service: Literal["s3"]) -> Any: ...  # mypy-boto3-s3 is not among the pinned stubs
+def client(service: Literal["s3"]) -> S3Client: ...
 def client(service: str) -> Any:
     with _LOCK:
         return _client(service)

@@ -18,10 +18,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from smtphub.aws import LazyClient, error_code
 from smtphub.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 FORMAT = 1
 PREFIX = "content/"
@@ -149,13 +154,10 @@ def _length(item: Any) -> int:
     return int(item["length"])
 
 
-class ContentStore(LazyClient[Any]):
-    """The bundles in the e-mails' bucket. The S3 client is built on first use (`client`: a builder).
+class ContentStore(LazyClient["S3Client"]):
+    """The bundles in the e-mails' bucket. The S3 client is built on first use (`client`: a builder)."""
 
-    The client is typed Any: the mypy-boto3-s3 stubs are not among the pinned development packages.
-    """
-
-    def __init__(self, client: Callable[[], Any], bucket: str, max_size: int = MAX_BUNDLE) -> None:
+    def __init__(self, client: Callable[[], S3Client], bucket: str, max_size: int = MAX_BUNDLE) -> None:
         super().__init__(client)
         self.bucket = bucket
         self.max_size = max_size
@@ -172,7 +174,7 @@ class ContentStore(LazyClient[Any]):
         """The content under `name`: ContentMissing when there is none, CorruptContent if not a bundle."""
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=name)
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) in ("NoSuchKey", "404"):
                 raise ContentMissing("The e-mail's content is gone") from None
             raise
