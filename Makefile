@@ -78,6 +78,11 @@ build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; pyenv's is
 deploy: build ## sam deploy --guided
 	$(SAM) deploy --guided
 
+.PHONY: backfill-quotas
+backfill-quotas: $(BIN)/.installed ## count the apps and servers stored before quotas, once after deploying them (STACK=name)
+	@test -n "$(STACK)" || { echo "usage: make backfill-quotas STACK=<stack name> [AWS_REGION=...]"; exit 2; }
+	PYTHONPATH=layers/common $(BIN)/python -m smtphub.accounts.backfill --stack "$(STACK)"
+
 .PHONY: format
 format: $(BIN)/.installed ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

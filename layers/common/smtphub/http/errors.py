@@ -12,6 +12,7 @@ from smtphub.errors import (
     DomainError,
     InvalidInput,
     LoginRefused,
+    QuotaExceeded,
     RateLimited,
     SmtpNotFound,
 )
@@ -48,6 +49,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (AppNameTaken, 406, "APP_NAME_TAKEN"),
     (Conflict, 406, "CONFLICT"),
     (CheckFailed, 406, "SMTP_CHECK_FAILED"),
+    (QuotaExceeded, 406, "QUOTA_EXCEEDED"),
     (RateLimited, 429, "TOO_MANY_REQUESTS"),
     *((edge, edge.status, edge.code) for edge in (Unauthorized, PayloadTooLarge, UnsupportedMediaType)),
 )
