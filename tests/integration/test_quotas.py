@@ -24,6 +24,7 @@ from tests.support.api import (
     counts,
     error,
     items,
+    lost_to_a_concurrent_write,
     new_app,
     new_smtp,
     ok,
@@ -173,6 +174,24 @@ def test_concurrent_creates_never_overshoot(aws: Any, quotas: None) -> None:
     assert len(items(aws)) == PER_ACCOUNT
     stored = Counter(item["idapp"]["S"] for item in items(aws))
     assert max(stored.values()) <= PER_APP
+    assert_exact(aws)
+
+
+def test_a_create_that_meets_another_on_a_counter_is_tried_again_and_counted_once(
+    aws: Any, quotas: None
+) -> None:
+    """DynamoDB cancels one of two transactions on the same counter item (TransactionConflict): nothing of
+    it was written, so it is tried again (moto serialises them and never answers so: injected here)."""
+    idapp = new_app()
+    once = iter([True])
+    repository = wiring.smtp_repository()
+    conflict = lost_to_a_concurrent_write(4)  # the app's condition, its 2 counters, the Put
+    repository.client = Failing(
+        aws.dynamodb, "transact_write_items", conflict, when=lambda _: next(once, False)
+    )
+    assert ok(create_smtp(idapp))
+    assert repository.client.calls == 2
+    assert counts(aws) == {"apps": 1, "smtps": 1, f"smtps@{idapp}": 1}
     assert_exact(aws)
 
 

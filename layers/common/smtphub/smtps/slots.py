@@ -107,11 +107,13 @@ def delete_new(repo: SmtpRepository, smtp: Smtp) -> None:
         }
     }
     counted_smtp = replace(smtp, counted=True)  # create() stored it counted
-    try:
-        _releasing(repo, counted_smtp, step, app_gone=False)
-    except CounterGone:
-        _releasing(repo, counted_smtp, step, app_gone=True)  # its app was removed meanwhile
-    except _Changed:
+    for app_gone in (False, True):
+        try:
+            _releasing(repo, counted_smtp, step, app_gone=app_gone)
+        except CounterGone:
+            continue  # its app was removed meanwhile: the account's slot alone
+        except _Changed:
+            return
         return
 
 
