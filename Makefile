@@ -87,6 +87,11 @@ deploy: build ## sam deploy of samconfig.toml's ENV (default; ENV=prod), no ques
 deploy-guided: build ## sam deploy --guided for ENV: asks, deploys, saves the answers to samconfig.toml
 	$(SAM) deploy --guided --config-env $(ENV) $(DEPLOY_FLAGS)
 
+.PHONY: backfill-quotas
+backfill-quotas: $(BIN)/.installed ## count the apps and servers stored before quotas, once after deploying them (STACK=name)
+	@test -n "$(STACK)" || { echo "usage: make backfill-quotas STACK=<stack name> [AWS_REGION=...]"; exit 2; }
+	PYTHONPATH=layers/common $(BIN)/python -m smtphub.accounts.backfill --stack "$(STACK)"
+
 .PHONY: format
 format: $(BIN)/.installed ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

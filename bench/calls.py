@@ -88,11 +88,12 @@ SCENARIOS = [
     Scenario("apps/findAll", "apps_find_all", lambda s: {"page": 0, "size": 20}, 2, read=True),
     Scenario("apps/findById", "apps_find_by_id", lambda s: {"idapp": s["app"]}, None, read=True),
     Scenario("smtps/check (ok)", "smtps_check", lambda s: {"idsmtp": s["smtp"]}, 3),
+    # The record read (its app: whose quota slot it gives back), then deleted with its slots.
     Scenario(
         "smtps/remove, password",
         "smtps_remove",
         lambda s: {"idsmtp": s["smtp"]},
-        1,
+        2,
         exact=True,
         no_secrets=True,
     ),
@@ -100,7 +101,7 @@ SCENARIOS = [
         "smtps/remove, no password",
         "smtps_remove",
         lambda s: {"idsmtp": s["smtp3"]},
-        1,
+        2,
         exact=True,
         no_secrets=True,
     ),

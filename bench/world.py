@@ -212,9 +212,12 @@ def seed_servers(world: World, app_id: str, count: int, *, with_password: bool =
 
     contents = layer.servers(app_id, ACCOUNT, count, with_password=with_password, environment={})
     items = contents["items"].get(SMTPS_TABLE, [])
-    for start in range(0, len(items), 25):
-        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-        world.dynamodb.batch_write_item(RequestItems={SMTPS_TABLE: batch})
+    # the servers, and their quota counters (the accounts table's only items here), as the creates left them
+    for table in (SMTPS_TABLE, tables()["AccountsTable"]):
+        stored = contents["items"].get(table, [])
+        for start in range(0, len(stored), 25):
+            batch = [{"PutRequest": {"Item": item}} for item in stored[start : start + 25]]
+            world.dynamodb.batch_write_item(RequestItems={table: batch})
     for name, versions in contents["secrets"].items():
         for version_id, version in versions.items():
             world.secrets.create_secret(

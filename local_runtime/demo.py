@@ -16,19 +16,22 @@ DEMO_SENDER = "shop@example.com"
 
 
 def seed(
-    dynamodb: Any, tables: tuple[str, str], account: str, sink: tuple[str, int], inbox: str
+    dynamodb: Any, tables: tuple[str, str, str], account: str, sink: tuple[str, int], inbox: str
 ) -> tuple[str, str]:
     """The demo app (test mails go to `inbox`) and its SMTP server (the sink: no auth, no password) in the
-    apps and SMTP `tables`; their ids."""
-    from smtphub.apps.models import App  # noqa: PLC0415 - the layer is importable once the runtime added it
+    apps and SMTP `tables` (counted in the accounts table's quotas, the third); their ids."""
+    from smtphub.accounts.quotas import QuotaLimits, Quotas  # noqa: PLC0415 - the layer is importable once the runtime added it
+    from smtphub.apps.models import App  # noqa: PLC0415
     from smtphub.apps.repository import AppRepository  # noqa: PLC0415
     from smtphub.ids import now_iso  # noqa: PLC0415
+    from smtphub.settings import APPS_PER_ACCOUNT, SMTPS_PER_ACCOUNT, SMTPS_PER_APP  # noqa: PLC0415
     from smtphub.smtps.models import Smtp  # noqa: PLC0415
     from smtphub.smtps.repository import SmtpRepository  # noqa: PLC0415
 
-    apps_table, smtps_table = tables
+    apps_table, smtps_table, accounts_table = tables
     now = now_iso()
-    apps = AppRepository(dynamodb, apps_table)
+    quotas = Quotas(accounts_table, QuotaLimits(APPS_PER_ACCOUNT[0], SMTPS_PER_APP[0], SMTPS_PER_ACCOUNT[0]))
+    apps = AppRepository(dynamodb, apps_table, quotas)
     apps.create(
         App(
             id=DEMO_APP_ID,
@@ -52,5 +55,5 @@ def seed(
         modified=now,
         defaultfromname="smtp-hub local sink",
     )
-    SmtpRepository(dynamodb, smtps_table, apps.live_condition).create(server)
+    SmtpRepository(dynamodb, smtps_table, apps.live_condition, quotas).create(server)
     return DEMO_APP_ID, DEMO_SMTP_ID

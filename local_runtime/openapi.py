@@ -51,6 +51,7 @@ from smtphub.errors import (
     DomainError,
     InvalidInput,
     LoginRefused,
+    QuotaExceeded,
     RateLimited,
     SmtpNotFound,
 )
@@ -635,10 +636,16 @@ OPERATIONS: dict[str, Operation] = {
         summary="Create an app (`name`), or edit one (`idapp`) keeping what is omitted",
         description="Without `idapp` this creates an app and `name` is required. With `idapp` it edits "
         "that app; omitted fields keep their value. `name` is unique among the account's apps "
-        "(case-insensitively).",
+        "(case-insensitively). An account has a number of apps at most (the template's `AppsPerAccount`, "
+        "50 by default): a create beyond it is a 406 `QUOTA_EXCEEDED` naming the quota.",
         ok="The app as saved.",
         body=ref("App"),
-        errors=(AppNotFound(), AppNameTaken(), Conflict()),
+        errors=(
+            AppNotFound(),
+            AppNameTaken(),
+            Conflict(),
+            QuotaExceeded("Quota exceeded: at most 50 apps per account"),
+        ),
         example={
             "name": "My shop",
             "testemail": "ops@example.net",
@@ -686,7 +693,9 @@ OPERATIONS: dict[str, Operation] = {
         "account's server stays a 406. `starttls` and `ssltls` cannot both be true. The password is "
         "stored in AWS Secrets Manager and never returned. With `verify=true` the settings as they would be "
         "stored are probed first (stages up to `RCPT`, no message; one of the account's checks): a failure "
-        "is a 406 `SMTP_CHECK_FAILED` and nothing changes.",
+        "is a 406 `SMTP_CHECK_FAILED` and nothing changes. Quotas (the template's `SmtpsPerApp`, 20, and "
+        "`SmtpsPerAccount`, 200, by default): a create, or a move to another app (`idapp`), beyond one is "
+        "a 406 `QUOTA_EXCEEDED` naming it, and nothing changes.",
         ok="The SMTP server as saved (never its password).",
         body=ref("Smtp"),
         errors=(
@@ -695,6 +704,7 @@ OPERATIONS: dict[str, Operation] = {
             Conflict(),
             InvalidInput({"password": PASSWORD_AGAIN}),
             CheckFailed("The server rejected the username or password (535)", stage="AUTH", code=535),
+            QuotaExceeded("Quota exceeded: at most 20 SMTP servers per app"),
             RateLimited("At most 10 checks a minute per account: retry in 42 s", retry_after=42),
         ),
         example={

@@ -392,7 +392,7 @@ class LocalRuntime:
         if route is None:
             return None
         environment = route.function.environment
-        tables = (environment["APPS_TABLE"], environment["SMTPS_TABLE"])
+        tables = (environment["APPS_TABLE"], environment["SMTPS_TABLE"], environment["ACCOUNTS_TABLE"])
         sink = (self.sink.host, self.sink.port)
         idapp, idsmtp = demo.seed(self.aws.client("dynamodb"), tables, account, sink, DEMO_INBOX)
         identity = demo_authorizer(account, username)

@@ -24,6 +24,8 @@ from tests.support.api import (
     NoCalls,
     bad,
     client_error,
+    counter_keys,
+    counts,
     error,
     items,
     lost_to_a_concurrent_write,
@@ -297,6 +299,8 @@ def test_remove_cascades_to_every_server_and_secret_across_transactions(
     """30 servers in transactions of `steps` (as 250 servers would be in transactions of 100), the app's
     removal joining the last that has room; another app's servers stay; the secrets go by the stream."""
     monkeypatch.setattr(dynamo, "TRANSACTION_STEPS", steps)
+    monkeypatch.setenv("SMTPS_PER_APP", "30")  # more than the default quota, 20
+    wiring.reset()
     idapp = new_app("Big")
     other = new_app("Other")
     kept = new_smtp(other)["_id"]
@@ -333,9 +337,11 @@ def test_remove_leaves_a_server_of_another_account_that_names_the_app(aws: Any) 
     )
     # when Alice removes the app
     assert call("apps_remove", {"idapp": idapp}).status == 200
-    # then only her server went, and the cascade's query read no more than the servers' ids
+    # then only her server went, and the cascade's query read no more than the servers' ids (and whether
+    # each is counted in the quotas)
     assert [item["_id"]["S"] for item in items(aws)] == ["b" * 24] != [mine]
-    assert [query["ProjectionExpression"] for query in queries] == ["#id"]
+    assert [query["ProjectionExpression"] for query in queries] == ["#id, #counted"]
+    assert counts(aws) == {} == counts(aws, ACCOUNT_B)  # Bob's planted record was never counted
 
 
 def test_remove_leaves_a_server_moved_to_another_app_after_its_query(
@@ -348,7 +354,7 @@ def test_remove_leaves_a_server_moved_to_another_app_after_its_query(
     idsmtp, other = new_smtp(removed)["_id"], new_smtp(removed)["_id"]
     query = SmtpRepository.ids_by_app
 
-    def then_moved(self: SmtpRepository, account_id: str, app_id: str) -> list[str]:
+    def then_moved(self: SmtpRepository, account_id: str, app_id: str) -> dict[str, bool]:
         found = query(self, account_id, app_id)
         assert ok(call("smtps_save", {"idsmtp": idsmtp, "idapp": kept}))["idapp"] == kept
         return found
@@ -364,10 +370,15 @@ def test_remove_leaves_a_server_moved_to_another_app_after_its_query(
     assert pinned_password(aws, idsmtp) == PASSWORD
     assert scheduled_for_deletion(aws, other)
     error(call("apps_find_by_id", {"idapp": removed}), 406, "APP_NOT_FOUND")
+    assert counts(aws) == {"apps": 1, "smtps": 1, f"smtps@{kept}": 1}  # its slot moved with it
 
 
-def test_remove_makes_no_secrets_manager_call(aws: Any, stream: Stream) -> None:
+def test_remove_makes_no_secrets_manager_call(
+    aws: Any, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Records only (mark, query, transactions): every secret goes by the table's stream afterwards."""
+    monkeypatch.setenv("SMTPS_PER_APP", "30")  # more than the default quota, 20
+    wiring.reset()
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
     repo = wiring.secret_repository()  # the one every service and the cleanup share
@@ -385,6 +396,8 @@ def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(
     aws: Any, stream: Stream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dynamo, "TRANSACTION_STEPS", 12)  # 30 servers: 3 transactions
+    monkeypatch.setenv("SMTPS_PER_APP", "30")  # more than the default quota, 20
+    wiring.reset()
     idapp = new_app("Big")
     ids = [new_smtp(idapp)["_id"] for _ in range(30)]
     service = wiring.app_service()
@@ -392,6 +405,9 @@ def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(
     service.smtps.client = Failing(aws.dynamodb, "transact_write_items", failing, after=1)
     error(call("apps_remove", {"idapp": idapp}), 500, "INTERNAL_ERROR")
     assert 0 < len(items(aws)) < 30  # the first transaction went, the second did not
+    # the slots of the servers it deleted are given back, and only those: the app keeps its own
+    left = len(items(aws))
+    assert counts(aws) == {"apps": 1, "smtps": left, f"smtps@{idapp}": left}
     service.smtps.client = aws.dynamodb
     # half way: the app is being removed; no server can be added to it
     error(call("smtps_save", {"idapp": idapp, "host": "late.example.net", "port": 25}), 406, "APP_NOT_FOUND")
@@ -400,6 +416,8 @@ def test_remove_after_a_dynamodb_failure_half_way_completes_when_retried(
     stream.drain()
     assert all(scheduled_for_deletion(aws, idsmtp) for idsmtp in ids)  # none left behind
     assert app_items(aws) == []
+    assert counter_keys(aws) == {f"quota#{ACCOUNT_A}"}  # the app's counter went with it
+    assert counts(aws) == {}
 
 
 def test_remove_that_lost_to_a_concurrent_write_is_tried_again(aws: Any) -> None:

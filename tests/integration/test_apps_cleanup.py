@@ -26,6 +26,7 @@ from tests.support.lambdas import ACCOUNT_A, call
 
 STREAM = events.stream_arn("test-AppsTable")
 NO_APP: Any = None  # the cleanup never writes a server, so it needs no app condition
+NO_QUOTAS: Any = None  # nor counts one, where nothing is found
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +40,7 @@ def removed_while_the_index_lags(monkeypatch: pytest.MonkeyPatch) -> tuple[str, 
     idapp = new_app("Racing")
     idsmtp = new_smtp(idapp)["_id"]
     with monkeypatch.context() as lagging:
-        lagging.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: [])
+        lagging.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: {})
         assert call("apps_remove", {"idapp": idapp}).status == 200
     assert ok(call("smtps_find_by_id", {"idsmtp": idsmtp}))["idapp"] == idapp  # it outlived its app
     return idapp, idsmtp
@@ -87,7 +88,7 @@ def test_a_server_moved_to_another_app_meanwhile_stays(aws: Any, monkeypatch: py
     # given a server the index still lists under an app that was removed, though it now belongs to another
     removed, kept = new_app("Removed"), new_app("Kept")
     idsmtp = new_smtp(kept)["_id"]
-    monkeypatch.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: [idsmtp])
+    monkeypatch.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: {idsmtp: True})
     # when the removal of the first app reaches the cleanup
     answer = cleanup.clean(events.build_stream_event([removal(removed, 1)]), wiring.smtp_repository())
     # then the server is still there, in its app
@@ -122,7 +123,7 @@ def test_it_waits_once_until_the_newest_removal_is_settle_seconds_old(
     now = 1_800_000_000.0
     records = [removal("a" * 24, 1, created=now - 100), removal("b" * 24, 2, created=now - age)]
     slept: list[float] = []
-    repository = SmtpRepository(NoIndex(), "test-SmtpsTable", NO_APP)  # type: ignore[arg-type]
+    repository = SmtpRepository(NoIndex(), "test-SmtpsTable", NO_APP, NO_QUOTAS)  # type: ignore[arg-type]
     answer = cleanup.clean(
         events.build_stream_event(records), repository, clock=lambda: now, sleep=slept.append
     )
@@ -135,7 +136,7 @@ def test_a_batch_of_renames_only_does_not_wait() -> None:
         "REMOVE", {"iduser": {"S": ACCOUNT_A}, "_id": {"S": "#name#before"}}, "1", stream_arn=STREAM
     )
     slept: list[float] = []
-    repository = SmtpRepository(NoCalls(), "test-SmtpsTable", NO_APP)  # type: ignore[arg-type]
+    repository = SmtpRepository(NoCalls(), "test-SmtpsTable", NO_APP, NO_QUOTAS)  # type: ignore[arg-type]
     assert cleanup.clean(events.build_stream_event([lock]), repository, sleep=slept.append) == {
         "batchItemFailures": []
     }

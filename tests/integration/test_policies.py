@@ -13,9 +13,10 @@ template is checked, so a function added later is covered without touching this 
   records a check's result (the check and the health worker);
 - read-only functions (GET routes, and the API's authorizer) with read actions only and nothing in
   Secrets Manager;
-- the accounts table (revocations, check counters) only for those that need it, each only on its own
-  items (`dynamodb:LeadingKeys`): the authorizer reads `account#*`, logout writes `account#*`, the check
-  counts in `checks#*`;
+- the accounts table (revocations, check counters, quotas, probe budgets) only for those that need it,
+  each only on its own items (`dynamodb:LeadingKeys`): the authorizer reads `account#*`, logout writes
+  `account#*`, the check counts in `checks#*`, what creates, moves or deletes apps and servers counts in
+  `quota#*` (apps/remove also deletes the app's counter), the health worker counts in `probes#*`;
 - managed policies: only the Lambda logging and X-Ray defaults.
 """
 
@@ -72,11 +73,19 @@ MANAGED = {
 READ_VERBS = ("Get", "BatchGet", "Query", "Scan", "Describe", "List", "ConditionCheck")
 # Who may touch the accounts table, how, and on which items (the partition keys' prefix).
 ACCOUNTS_TABLE = "AccountsTable"
-ACCOUNTS_ACCESS: dict[tuple[str, str], tuple[str, str]] = {
-    ("AUTHORIZER", "Api"): ("dynamodb:GetItem", "account#*"),
-    ("POST", "/private/auth/logout"): ("dynamodb:UpdateItem", "account#*"),
-    ("POST", "/private/smtps/check"): ("dynamodb:UpdateItem", "checks#*"),
-    ("POST", "/private/smtps/save"): ("dynamodb:UpdateItem", "checks#*"),  # verify=true counts as a check
+COUNT_QUOTAS = ("dynamodb:UpdateItem", "quota#*")  # a create, a move or a delete counts in its transaction
+ACCOUNTS_ACCESS: dict[tuple[str, str], set[tuple[str, str]]] = {
+    ("AUTHORIZER", "Api"): {("dynamodb:GetItem", "account#*")},
+    ("POST", "/private/auth/logout"): {("dynamodb:UpdateItem", "account#*")},
+    ("POST", "/private/smtps/check"): {("dynamodb:UpdateItem", "checks#*")},
+    # verify=true counts as a check
+    ("POST", "/private/smtps/save"): {("dynamodb:UpdateItem", "checks#*"), COUNT_QUOTAS},
+    ("POST", "/private/smtps/remove"): {COUNT_QUOTAS},
+    ("POST", "/private/apps/save"): {COUNT_QUOTAS},
+    # the app's counter goes with the app
+    ("POST", "/private/apps/remove"): {COUNT_QUOTAS, ("dynamodb:DeleteItem", "quota#*")},
+    ("STREAM", "AppsTable"): {COUNT_QUOTAS},  # the servers an app's removal missed
+    ("QUEUE", "HealthQueue"): {("dynamodb:UpdateItem", "probes#*")},  # the daily probe budget
 }
 
 
@@ -302,7 +311,7 @@ def accounts_violations(
     function: str, statements: list[dict[str, Any]], its_triggers: list[tuple[str, str]]
 ) -> Iterator[str]:
     """The accounts table: only ACCOUNTS_ACCESS's functions, each with its one action on its own items."""
-    allowed = {ACCOUNTS_ACCESS[trigger] for trigger in its_triggers if trigger in ACCOUNTS_ACCESS}
+    allowed = {access for trigger in its_triggers for access in ACCOUNTS_ACCESS.get(trigger, set())}
     for statement in statements:
         if statement.get("Effect") != "Allow" or not on_accounts_table(statement):
             continue
@@ -427,7 +436,7 @@ def test_the_accounts_table_is_reached_as_listed_and_no_more() -> None:
         for trigger in its_triggers:
             if access:
                 reaching[trigger] = access
-    assert reaching == {trigger: {access} for trigger, access in ACCOUNTS_ACCESS.items()}
+    assert reaching == ACCOUNTS_ACCESS
 
 
 def with_function_statement(function: str, statement: dict[str, Any]) -> dict[str, Any]:
@@ -452,6 +461,10 @@ def limited(action: str, key: str) -> dict[str, Any]:
         ("AuthLogoutFunction", limited("dynamodb:UpdateItem", "*"), "items * is not for"),
         ("AuthLogoutFunction", limited("dynamodb:DeleteItem", "account#*"), "DeleteItem on AccountsTable"),
         ("AppsSaveFunction", limited("dynamodb:GetItem", "account#*"), "is not for"),
+        ("AppsSaveFunction", limited("dynamodb:UpdateItem", "checks#*"), "items checks#* is not for"),
+        ("SmtpsRemoveFunction", limited("dynamodb:DeleteItem", "quota#*"), "DeleteItem on AccountsTable"),
+        ("HealthWorkerFunction", limited("dynamodb:UpdateItem", "quota#*"), "items quota#* is not for"),
+        ("SmtpsCheckFunction", limited("dynamodb:UpdateItem", "probes#*"), "items probes#* is not for"),
         ("AuthorizerFunction", limited("dynamodb:UpdateItem", "account#*"), "in a read-only function"),
         ("AuthorizerFunction", allow("secretsmanager:GetSecretValue", SECRETS), "in a read-only function"),
     ],
@@ -530,7 +543,8 @@ def test_the_worker_has_what_a_probe_and_its_record_need_and_nothing_else() -> N
         "sqs:DeleteMessage": queue,
         "sqs:GetQueueAttributes": queue,
         "sqs:ChangeMessageVisibility": queue,
-        "dynamodb:UpdateItem": [SMTPS],  # the claim and the result, never an edit
+        # the claim and the result, never an edit; the daily probe budget (probes#* only: above)
+        "dynamodb:UpdateItem": [SMTPS, ACCOUNTS],
         "dynamodb:GetItem": [APPS],
         "secretsmanager:GetSecretValue": [SECRETS],
         "dynamodb:BatchWriteItem": [{"Fn::GetAtt": ["HistoryTable", "Arn"]}],

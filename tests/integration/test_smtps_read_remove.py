@@ -231,7 +231,7 @@ def test_a_server_the_removal_missed_is_never_listed_as_its_former_apps(
     # given an app with a server the index does not show yet
     idapp = new_app("Racing")
     idsmtp = new_smtp(idapp)["_id"]
-    monkeypatch.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: [])
+    monkeypatch.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: {})
     # when the app is removed
     assert call("apps_remove", {"idapp": idapp}).status == 200
     monkeypatch.undo()

@@ -286,7 +286,7 @@ def test_calls_per_request(aws: Any, aws_calls: list[str]) -> None:
     settle(aws)
     assert aws_calls == []  # secretVersion as it was: the stream's record makes no call
     assert call("smtps_remove", {"idsmtp": idsmtp}).status == 200
-    assert aws_calls == ["DeleteItem"]
+    assert aws_calls == ["GetItem", "TransactWriteItems"]  # its app, then deleted with its quota slots
     aws_calls.clear()
     settle(aws)
     assert aws_calls == ["DeleteSecret"]

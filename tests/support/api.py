@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.support.aws import SECRET_PREFIX, SMTPS_TABLE, Stream
+from tests.support.aws import ACCOUNTS_TABLE, APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE, Stream
 from tests.support.lambdas import ACCOUNT_A, Reply, call
 
 ID = re.compile(r"[0-9a-f]{24}")
@@ -89,6 +89,42 @@ def pinned_version(aws: Any, idsmtp: str) -> str | None:
     assert item is not None, f"no record {idsmtp}"
     version = item.get("secretVersion")
     return None if version is None else str(version["S"])
+
+
+# --- the quota counters (the accounts table) -----------------------------------------------------------
+
+
+def counts(aws: Any, account: str = ACCOUNT_A) -> dict[str, int]:
+    """Every quota count of the account, as stored: "apps" and "smtps" (the account's), "smtps@<app>" (each
+    app's), counts of 0 left out (an absent counter counts 0)."""
+    found: dict[str, int] = {}
+    prefix = f"quota#{account}"
+    for item in aws.dynamodb.scan(TableName=ACCOUNTS_TABLE, ConsistentRead=True)["Items"]:
+        key = str(item["pk"]["S"])
+        if key != prefix and not key.startswith(prefix + "#"):
+            continue
+        app = key[len(prefix) + 1 :]
+        for name in ("apps", "smtps"):
+            if name in item and int(item[name]["N"]):
+                found[f"{name}@{app}" if app else name] = int(item[name]["N"])
+    return found
+
+
+def app_items_of(aws: Any, account: str = ACCOUNT_A) -> list[dict[str, Any]]:
+    """The account's app items, as the apps table holds them (its name locks left out)."""
+    found = aws.dynamodb.query(
+        TableName=APPS_TABLE,
+        KeyConditionExpression="iduser = :owner",
+        ExpressionAttributeValues={":owner": {"S": account}},
+        ConsistentRead=True,
+    )["Items"]
+    return [item for item in found if not str(item["_id"]["S"]).startswith("#")]
+
+
+def counter_keys(aws: Any) -> set[str]:
+    """The keys of every quota counter item in the accounts table."""
+    items_ = aws.dynamodb.scan(TableName=ACCOUNTS_TABLE, ConsistentRead=True)["Items"]
+    return {str(item["pk"]["S"]) for item in items_ if str(item["pk"]["S"]).startswith("quota#")}
 
 
 # --- Secrets Manager ----------------------------------------------------------------------------------

@@ -99,3 +99,15 @@ def test_the_health_settings_are_read():
 def test_bad_health_settings_are_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_environ({**ENV, name: value})
+
+
+@pytest.mark.parametrize("interval", [0, 1, 24])
+def test_a_probe_beyond_the_daily_budget_waits_for_the_first_hour_of_the_next_utc_day(interval):
+    schedule = Schedule(interval_hours=interval)
+    now = 1_795_514_400 + 13 * 3600 + 17  # 2026-11-24T23:00:17Z
+    midnight = 1_795_564_800  # 2026-11-25T00:00:00Z
+    deferred = {schedule.next_day(f"{n:024x}", now) for n in range(200)}
+    assert all(midnight <= at < midnight + 3600 for at in deferred)
+    assert len(deferred) > 150  # spread over the hour, not all at midnight
+    assert schedule.next_day("a" * 24, now) == schedule.next_day("a" * 24, midnight - 1)  # stable per server
+    assert schedule.next_day("a" * 24, midnight) >= midnight + 86_400  # from midnight on, the day after

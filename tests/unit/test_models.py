@@ -38,7 +38,7 @@ def smtp(**changes: object) -> Smtp:
 
 def app_item(app: App) -> dict[str, object]:
     """The item AppRepository writes for `app` (it needs no client to build one)."""
-    return AppRepository(None, "apps")._item(app)  # type: ignore[arg-type]
+    return AppRepository(None, "apps", None)._item(app)  # type: ignore[arg-type]
 
 
 def test_ids_are_24_lowercase_hex_and_unique() -> None:

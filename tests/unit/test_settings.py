@@ -102,3 +102,51 @@ def test_the_template_passes_every_required_setting_to_every_function() -> None:
     assert variables["SMTPS_TABLE"] == {"Ref": "SmtpsTable"}
     assert variables["SECRET_PREFIX"] == {"Fn::Sub": "${AWS::StackName}/${StageName}/smtp/"}
     assert variables["STAGE"] == {"Ref": "StageName"}
+
+
+def test_quotas_default_to_the_issues_figures_and_are_bounded() -> None:
+    settings = Settings.from_environ(ENV)
+    assert (settings.apps_per_account, settings.smtps_per_app, settings.smtps_per_account) == (50, 20, 200)
+    given = Settings.from_environ(
+        {**ENV, "APPS_PER_ACCOUNT": "0", "SMTPS_PER_APP": "7", "SMTPS_PER_ACCOUNT": "9"}
+    )
+    assert (given.apps_per_account, given.smtps_per_app, given.smtps_per_account) == (0, 7, 9)
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_environ({**ENV, "APPS_PER_ACCOUNT": "-1", "SMTPS_PER_APP": "many"})
+    assert "APPS_PER_ACCOUNT" in str(refused.value)
+    assert "SMTPS_PER_APP" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "budget"),
+    [
+        ({}, 400),  # 200 servers, probed once a day, and once more for the retries of those that fail
+        ({"HEALTH_INTERVAL_HOURS": "1"}, 200 * 25),
+        ({"HEALTH_INTERVAL_HOURS": "5"}, 200 * 6),  # ceil(24 / 5) = 5 a day
+        ({"HEALTH_INTERVAL_HOURS": "48"}, 200 * 2),
+        ({"HEALTH_INTERVAL_HOURS": "0"}, 200),  # disabled servers' retries only
+        ({"SMTPS_PER_ACCOUNT": "10"}, 20),
+        ({"SMTPS_PER_ACCOUNT": "0", "HEALTH_INTERVAL_HOURS": "0"}, 1),
+        ({"PROBES_PER_ACCOUNT_DAY": "7"}, 7),  # given: as it is
+    ],
+)
+def test_the_daily_probe_budget_is_derived_from_the_quota_and_the_interval(
+    environ: dict[str, str], budget: int
+) -> None:
+    assert Settings.from_environ({**ENV, **environ}).probe_budget == budget
+
+
+def test_the_template_passes_the_quotas_to_every_function_and_the_budget_to_the_worker() -> None:
+    document = template.default()
+    variables = document["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["APPS_PER_ACCOUNT"] == {"Ref": "AppsPerAccount"}
+    assert variables["SMTPS_PER_APP"] == {"Ref": "SmtpsPerApp"}
+    assert variables["SMTPS_PER_ACCOUNT"] == {"Ref": "SmtpsPerAccount"}
+    worker = document["Resources"]["HealthWorkerFunction"]["Properties"]["Environment"]["Variables"]
+    assert worker["PROBES_PER_ACCOUNT_DAY"] == {"Ref": "ScheduledProbesPerAccountDay"}
+    parameters = document["Parameters"]
+    defaults = {
+        name: parameters[name]["Default"] for name in ("AppsPerAccount", "SmtpsPerApp", "SmtpsPerAccount")
+    }
+    assert defaults == {"AppsPerAccount": 50, "SmtpsPerApp": 20, "SmtpsPerAccount": 200}
+    assert parameters["ScheduledProbesPerAccountDay"]["Default"] == 0  # derived

@@ -429,7 +429,10 @@ def test_the_apps_cleanup_may_read_its_stream_query_and_delete_servers_and_write
         ("dynamodb:GetShardIterator", stream),
         ("dynamodb:ListStreams", json.dumps({"Fn::Sub": "${AppsTable.Arn}/stream/*"})),
         ("dynamodb:Query", json.dumps({"Fn::Sub": "${SmtpsTable.Arn}/index/byApp"})),
+        ("dynamodb:GetItem", json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})),
         ("dynamodb:DeleteItem", json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})),
+        # each server's account slot given back (quota#* items only: tests/integration/test_policies.py)
+        ("dynamodb:UpdateItem", json.dumps({"Fn::GetAtt": ["AccountsTable", "Arn"]})),
         ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["AppsCleanupDeadLetterQueue", "Arn"]})),
     }
 

@@ -70,60 +70,88 @@ def read_item(client: DynamoDBClient, table: str, key: Item, decode: Callable[[A
 
 def query_items(client: DynamoDBClient, decode: Callable[[Any], T], **request: Any) -> list[T]:
     """Every item of a Query (all its pages, following LastEvaluatedKey), decoded."""
-    return [decode(item) for item in _pages(client, request)]
+    return [decode(item) for item in _pages(client.query, request)]
 
 
-def _pages(client: DynamoDBClient, request: dict[str, Any]) -> Iterator[Any]:
+def scanned(client: DynamoDBClient, **request: Any) -> Iterator[Item]:
+    """Every item of a Scan, page after page."""
+    return _pages(client.scan, request)
+
+
+def _pages(read: Callable[..., Any], request: dict[str, Any]) -> Iterator[Any]:
     while True:
-        page = client.query(**request)
+        page = read(**request)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+# A transaction step and the domain error its failed condition means.
+Step = tuple["TransactWriteItemTypeDef", Callable[[], DomainError]]
+
+
 def transact(
     client: DynamoDBClient,
     items: Sequence[TransactWriteItemTypeDef],
-    failures: Sequence[type[DomainError]],
+    failures: Sequence[Callable[[], DomainError]],
 ) -> None:
-    """TransactWriteItems; the step whose condition failed raises the domain error given for it.
+    """TransactWriteItems; the step whose condition failed raises the domain error given for it (the
+    first such step, in order).
 
-    A transaction that lost to a concurrent one (TransactionConflict) is a Conflict; anything else is
-    unexpected and propagates as it is.
+    A transaction that lost to a concurrent one (TransactionConflict: two creates of one account meet on
+    its quota counter) wrote nothing and is tried again, up to CONFLICT_TRIES times, then Conflict. Anything
+    else is unexpected and propagates as it is.
     """
-    try:
-        client.transact_write_items(TransactItems=list(items))
-    except Exception as error:
-        if error_code(error) != "TransactionCanceledException":
-            raise
-        codes = cancellation_codes(error)
-        for code, failure in zip(codes, failures, strict=False):
-            if code == "ConditionalCheckFailed":
-                raise failure() from None
-        if "TransactionConflict" in codes:
-            raise Conflict() from None
-        raise
+    for attempt in range(CONFLICT_TRIES):
+        try:
+            client.transact_write_items(TransactItems=list(items))
+        except Exception as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(error)
+            for code, failure in zip(codes, failures, strict=False):
+                if code == "ConditionalCheckFailed":
+                    raise failure() from None
+            if "TransactionConflict" not in codes:
+                raise
+            if attempt + 1 < CONFLICT_TRIES:
+                time.sleep(0.05 * 2**attempt)
+        else:
+            return
+    raise Conflict()
+
+
+def transact_steps(client: DynamoDBClient, steps: Sequence[Step]) -> None:
+    """`transact` of steps given with their failures."""
+    transact(client, [step for step, _ in steps], [failure for _, failure in steps])
 
 
 def delete_all(
     client: DynamoDBClient,
     deletes: Sequence[TransactWriteItemTypeDef],
     then: Sequence[TransactWriteItemTypeDef] = (),
+    tally: Callable[[int, bool], Sequence[TransactWriteItemTypeDef]] | None = None,
 ) -> None:
     """Conditional Deletes in as few TransactWriteItems as its limit allows, `then` in the last of them.
+
+    `tally(n, last)` gives the steps that count the n deletes of a transaction (the last one's, with
+    `then`), in that same transaction: what is counted is exactly what is deleted.
 
     A delete whose condition fails is left out and the rest of its transaction tried again: that item is
     gone, or no longer the one meant. A transaction that lost to a concurrent one is tried again (Conflict
     after CONFLICT_TRIES). What committed stays committed if a later transaction fails.
     """
+    counted = tally or (lambda _n, _last: ())
+    room = TRANSACTION_STEPS - len(counted(TRANSACTION_STEPS, False))
     rest = list(deletes)
     while True:
-        last = len(rest) + len(then) <= TRANSACTION_STEPS
-        chunk = rest if last else rest[:TRANSACTION_STEPS]
-        failed = _transact_or_failed(client, [*chunk, *then] if last else chunk)
+        last = len(rest) + len(then) + len(counted(len(rest), True)) <= TRANSACTION_STEPS
+        chunk = rest if last else rest[:room]
+        steps = [*chunk, *counted(len(chunk), last), *(then if last else ())]
+        failed = _transact_or_failed(client, steps)
         if any(step >= len(chunk) for step in failed):
-            raise Conflict()  # a step of `then` refused: not a delete to leave out
+            raise Conflict()  # a step of `then` (or of the tally) refused: not a delete to leave out
         if failed:
             rest = [step for number, step in enumerate(chunk) if number not in failed] + rest[len(chunk) :]
         elif last:

@@ -50,6 +50,13 @@ class AppNameTaken(DomainError):
     default_message = "An app with this name already exists"
 
 
+class QuotaExceeded(DomainError):
+    """A create (or a move to another app) beyond one of the account's quotas; the message names it and its
+    limit (smtphub.accounts.quotas)."""
+
+    default_message = "Quota exceeded"
+
+
 class Conflict(DomainError):
     """Someone else changed the resource between this request's read and its write."""
 

@@ -26,6 +26,11 @@ DEFAULT_CHECKS_PER_MINUTE = 10
 MAX_CHECKS_PER_MINUTE = 100_000
 DEFAULT_BACKOFF = (300, 900, 3600, 21600, 86400)  # 5 min, 15 min, 1 h, 6 h, then daily
 MAX_INTERVAL_HOURS = 24 * 365
+# Per-account quotas (smtphub.accounts.quotas): (default, lowest, highest). 0 refuses every new one.
+APPS_PER_ACCOUNT = (50, 0, 100_000)
+SMTPS_PER_APP = (20, 0, 100_000)
+SMTPS_PER_ACCOUNT = (200, 0, 1_000_000)
+MAX_PROBES_PER_DAY = 100_000_000
 
 
 class SettingsError(ValueError):
@@ -63,6 +68,13 @@ class Settings:
     # Consecutive failed scheduled probes that disable a server (a manual check's failure always does).
     disable_after: int = 3  # DISABLE_AFTER
     health_queue_url: str = ""  # HEALTH_QUEUE_URL: where the sweep sends the servers due
+    # Quotas, counted in the accounts table in the same transaction as what they count (0: none at all).
+    apps_per_account: int = APPS_PER_ACCOUNT[0]  # APPS_PER_ACCOUNT
+    smtps_per_app: int = SMTPS_PER_APP[0]  # SMTPS_PER_APP
+    smtps_per_account: int = SMTPS_PER_ACCOUNT[0]  # SMTPS_PER_ACCOUNT
+    # Scheduled probes of one account per UTC day; beyond, a server waits for the next day. Unset or 0:
+    # derived from the quota and the interval (`probe_budget`).
+    probes_per_account_day: int = 0  # PROBES_PER_ACCOUNT_DAY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -96,6 +108,7 @@ class Settings:
             errors["CHECKS_PER_MINUTE"] = f"must be from 1 to {MAX_CHECKS_PER_MINUTE}"
         overrides = _overrides(environ.get("OAUTH_ENDPOINT_OVERRIDES", ""), errors)
         health = _health(environ, errors)
+        quotas = _quotas(environ, errors)
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -112,7 +125,19 @@ class Settings:
             history_table=environ.get("HISTORY_TABLE", ""),
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
             **health,
+            **quotas,
         )
+
+    @property
+    def probe_budget(self) -> int:
+        """Scheduled probes one account may have a day: PROBES_PER_ACCOUNT_DAY, else, derived, every server
+        the account may have probed as often as the interval asks in a day, plus once more (the retries of
+        those that fail: 5 min, 15 min, 1 h, 6 h by default). 400 with the defaults (200 servers, 24 h)."""
+        if self.probes_per_account_day:
+            return self.probes_per_account_day
+        interval = self.health_interval_hours
+        per_server = -(-24 // interval) if interval else 0  # ceil(24 / interval)
+        return max(1, self.smtps_per_account * (per_server + 1))
 
 
 def _number(
@@ -144,6 +169,18 @@ def _health(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any
     }
 
 
+def _quotas(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """APPS_PER_ACCOUNT, SMTPS_PER_APP, SMTPS_PER_ACCOUNT, PROBES_PER_ACCOUNT_DAY (0: derived)."""
+    return {
+        "apps_per_account": _number(environ, "APPS_PER_ACCOUNT", APPS_PER_ACCOUNT, errors),
+        "smtps_per_app": _number(environ, "SMTPS_PER_APP", SMTPS_PER_APP, errors),
+        "smtps_per_account": _number(environ, "SMTPS_PER_ACCOUNT", SMTPS_PER_ACCOUNT, errors),
+        "probes_per_account_day": _number(
+            environ, "PROBES_PER_ACCOUNT_DAY", (0, 0, MAX_PROBES_PER_DAY), errors
+        ),
+    }
+
+
 def _overrides(raw: str, errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """`provider=https-url` pairs, comma-separated, each provider once (microsoft, google)."""
     pairs: dict[str, str] = {}
@@ -162,6 +199,7 @@ _VARIABLES = (
     "APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX", "STAGE", "ALLOW_PRIVATE_ADDRESSES", "SECRET_RECOVERY_DAYS",
     "CHECK_DEADLINE_SECONDS", "ACCOUNTS_TABLE", "CHECKS_PER_MINUTE", "OAUTH_ENDPOINT_OVERRIDES",
     "HISTORY_TABLE", "HEALTH_INTERVAL_HOURS", "HEALTH_BACKOFF_SECONDS", "DISABLE_AFTER", "HEALTH_QUEUE_URL",
+    "APPS_PER_ACCOUNT", "SMTPS_PER_APP", "SMTPS_PER_ACCOUNT", "PROBES_PER_ACCOUNT_DAY",
 )  # fmt: skip
 
 

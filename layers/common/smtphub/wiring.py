@@ -16,7 +16,8 @@ from smtphub import aws
 from smtphub.settings import Settings, SettingsError, forget_settings, get_settings
 
 if TYPE_CHECKING:
-    from smtphub.accounts.limits import CheckLimiter
+    from smtphub.accounts.limits import CheckLimiter, ProbeBudget
+    from smtphub.accounts.quotas import Quotas
     from smtphub.accounts.service import AccountService
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
@@ -56,19 +57,36 @@ def settings() -> Settings:
     return get_settings()
 
 
+def _accounts_table() -> str:
+    if not settings().accounts_table:
+        raise SettingsError("ACCOUNTS_TABLE is required")
+    return settings().accounts_table
+
+
+@_component
+def quotas() -> Quotas:
+    from smtphub.accounts.quotas import QuotaLimits, Quotas  # noqa: PLC0415
+
+    config = settings()
+    limits = QuotaLimits(config.apps_per_account, config.smtps_per_app, config.smtps_per_account)
+    return Quotas(_accounts_table(), limits)
+
+
 @_component
 def app_repository() -> AppRepository:
     from smtphub.apps.repository import AppRepository  # noqa: PLC0415
 
-    return AppRepository(aws.client("dynamodb"), settings().apps_table)
+    return AppRepository(aws.client("dynamodb"), settings().apps_table, quotas())
 
 
 @_component
 def smtp_repository() -> SmtpRepository:
     from smtphub.smtps.repository import SmtpRepository  # noqa: PLC0415
 
-    # An SMTP write that must not outlive its app carries the apps table's condition in its transaction.
-    return SmtpRepository(aws.client("dynamodb"), settings().smtps_table, app_repository().live_condition)
+    # An SMTP write that must not outlive its app carries the apps table's condition in its transaction,
+    # and every create, move and delete the accounts table's quota counters.
+    table, live = settings().smtps_table, app_repository().live_condition
+    return SmtpRepository(aws.client("dynamodb"), table, live, quotas())
 
 
 @_component
@@ -159,10 +177,17 @@ def health_sweep() -> Sweep:
 
 
 @_component
+def probe_budget() -> ProbeBudget:
+    from smtphub.accounts.limits import ProbeBudget  # noqa: PLC0415
+
+    return ProbeBudget(aws.client("dynamodb"), _accounts_table(), settings().probe_budget, clock=clock())
+
+
+@_component
 def health_worker() -> HealthWorker:
     from smtphub.health.worker import HealthWorker  # noqa: PLC0415
 
-    return HealthWorker(health_repository(), check_service(), schedule())
+    return HealthWorker(health_repository(), check_service(), schedule(), probe_budget())
 
 
 @_component
@@ -176,10 +201,7 @@ def app_service() -> AppService:
 def check_limiter() -> CheckLimiter:
     from smtphub.accounts.limits import CheckLimiter  # noqa: PLC0415
 
-    config = settings()
-    if not config.accounts_table:
-        raise SettingsError("ACCOUNTS_TABLE is required")
-    return CheckLimiter(aws.client("dynamodb"), config.accounts_table, config.checks_per_minute)
+    return CheckLimiter(aws.client("dynamodb"), _accounts_table(), settings().checks_per_minute)
 
 
 @_component

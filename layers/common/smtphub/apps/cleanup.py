@@ -5,9 +5,10 @@ index cannot be read consistently): a server whose create committed just before 
 `deleting` can be missing from the removal's query and outlive the app, its secret with it. Every app item
 deleted (only ever the last step of a removal) reaches this code as a REMOVE record. Once the removal is
 SETTLE_SECONDS old, the index is asked again for the app's servers, and each one still the app's is
-deleted (conditionally: a server moved to another app meanwhile stays). Their secrets then go the usual
-way, through the servers' table stream (smtphub.smtps.cleanup). Nearly always the query finds nothing: one
-Query per removed app.
+deleted (conditionally: a server moved to another app meanwhile stays), giving its account's quota slot
+back in the same transaction (the app's counter went with the app: smtphub.smtps.slots): a GetItem and
+a TransactWriteItems each. Their secrets then go the usual way, through the servers' table stream
+(smtphub.smtps.cleanup). Nearly always the query finds nothing: one Query per removed app.
 
 The name-lock items (`#name#...`) share the apps table; their REMOVE records (renames, removals) are
 skipped without a call. Idempotent: a server already gone counts as done. Powertools' BatchProcessor
@@ -59,7 +60,8 @@ def clean(
         account_id, app_id = removed
         tally["apps"] += 1
         try:
-            left = [i for i in smtps.ids_by_app(account_id, app_id) if smtps.delete(account_id, i, app_id)]
+            found = smtps.ids_by_app(account_id, app_id)
+            left = [i for i in found if smtps.delete(account_id, i, app_id, app_gone=True)]
         except Exception:
             tally["failed"] += 1
             logger.exception("could not remove the servers an app's removal missed", extra={"idapp": app_id})

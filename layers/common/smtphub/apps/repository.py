@@ -1,20 +1,26 @@
 """The apps table: key (iduser, _id). Beside each app a name-lock item (iduser, "#name#<casefolded name>")
 keeps names unique per account inside a transaction. App ids are hex, so the key range "0".."g" holds the
 apps and none of the locks.
+
+A new app takes one of its account's app slots in the transaction that puts it (smtphub.accounts.quotas);
+its removal gives it back in the last transaction of the cascade (smtphub.smtps.repository.delete_of_app).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from smtphub.apps.models import App
 from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, query_items, read_item, transact
+from smtphub.dynamo import condition_failed, query_items, read_item, transact, transact_steps
 from smtphub.errors import AppNameTaken, AppNotFound, Conflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from smtphub.accounts.quotas import Quotas
 
 NAME_LOCK_PREFIX = "#name#"  # the name-lock items; app ids are hex
 APP_CODEC = Codec(App, {"id": "_id", "account_id": "iduser"})
@@ -22,9 +28,10 @@ _NEW = {"ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttribute
 
 
 class AppRepository:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, quotas: Quotas) -> None:
         self.client = client
         self.table = table
+        self.quotas = quotas  # the accounts table's counter steps, handed in by the composition root
 
     def _key(self, account_id: str, app_id: str) -> dict[str, Any]:
         return {"iduser": {"S": account_id}, "_id": {"S": app_id}}
@@ -64,18 +71,33 @@ class AppRepository:
         )
 
     def create(self, app: App) -> None:
-        """The app and its name lock together: AppNameTaken when the account has the name already."""
-        put = {"Put": {"TableName": self.table, "Item": self._item(app), **_NEW}}
-        transact(self.client, [put, self._put_lock(app)], failures=(Conflict, AppNameTaken))  # type: ignore[list-item]
+        """The app, its name lock and its slot in the account's quota together: AppNameTaken when the
+        account has the name already, QuotaExceeded when it has all the apps it may."""
+        put: Any = {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._item(dataclasses.replace(app, counted=True)),
+                **_NEW,
+            }
+        }
+        steps = [(put, Conflict), (self._put_lock(app), AppNameTaken), self.quotas.take_app(app.account_id)]
+        transact_steps(self.client, steps)
 
     def replace(self, app: App, expected_version: int, old_name: str) -> None:
-        """Write an edited app if nobody changed it since `expected_version` was read (else Conflict)."""
+        """Write an edited app if nobody changed it since `expected_version` was read (else Conflict).
+
+        The whole item is written, `counted` as read: the condition holds only while it is still so (the
+        backfill may have counted the app meanwhile, without a new version)."""
+        counted = "counted = :yes" if app.counted else "attribute_not_exists(counted)"
+        values: dict[str, Any] = {":version": {"N": str(expected_version)}}
+        if app.counted:
+            values[":yes"] = {"BOOL": True}
         put: Any = {
             "Put": {
                 "TableName": self.table,
                 "Item": self._item(app),
-                "ConditionExpression": "version = :version AND attribute_not_exists(deleting)",
-                "ExpressionAttributeValues": {":version": {"N": str(expected_version)}},
+                "ConditionExpression": f"version = :version AND attribute_not_exists(deleting) AND {counted}",
+                "ExpressionAttributeValues": values,
             }
         }
         if old_name.casefold() == app.name.casefold():
@@ -126,4 +148,4 @@ class AppRepository:
         }
 
     def _item(self, app: App) -> dict[str, Any]:
-        return APP_CODEC.encode(app, deleting=app.deleting or None)
+        return APP_CODEC.encode(app, deleting=app.deleting or None, counted=app.counted or None)

@@ -63,12 +63,14 @@ class AppService:
         """Flag the app `deleting`, then delete its servers' records and, in the last transaction with them,
         the app and its name lock.
 
-        Up to 98 servers that is one transaction. After a failure the app stays flagged (no server can be
+        Each transaction gives back the quota slots of what it deletes (smtphub.smtps.slots). Up to 96
+        servers that is one transaction. After a failure the app stays flagged (no server can be
         added) and the servers not yet deleted are still listed: a retry finishes. A server the query did
         not see (the byApp index lags behind a create) goes from the apps table's stream
         (smtphub.apps.cleanup); one moved to another app meanwhile stays.
         """
         app = self.apps.mark_deleting(ref.account_id, ref.app_id)
         servers = self.smtps.ids_by_app(ref.account_id, ref.app_id)
-        self.smtps.delete_of_app(ref.account_id, ref.app_id, servers, then=self.apps.removal(app))
+        removal = self.apps.removal(app)
+        self.smtps.delete_of_app(ref.account_id, ref.app_id, servers, removal, app_counted=app.counted)
         logger.info("app removed", extra={"idapp": ref.app_id, "smtps": len(servers)})

@@ -11,6 +11,9 @@
   `disable_after`-th in a row.
 - A probe holds its server for `lease_seconds` (smtphub.health.repository.claim): long enough for one
   probe and its writes, after which a crashed worker's server is due again.
+- A probe beyond its account's daily budget (smtphub.accounts.limits.ProbeBudget) waits for the next UTC
+  day: early in it, within its first `DEFER_SPREAD` seconds at a phase of the server's own, so that those
+  deferred go before the day's own, and no server waits for ever behind others.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smtphub.settings import DEFAULT_BACKOFF
+
+DAY = 86_400
+DEFER_SPREAD = 3_600  # the deferred probes of a day are spread over its first hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +50,7 @@ class Schedule:
         return self.interval_hours * 3600
 
     def phase(self, smtp_id: str) -> int:
-        digest = hashlib.sha256(smtp_id.encode("utf-8")).digest()
-        return int.from_bytes(digest[:8], "big") % self.interval
+        return _hash(smtp_id) % self.interval
 
     def _slot(self, smtp_id: str, now: int, gap: int) -> int | None:
         """The first time of the server's phase later than `now + gap`; None when probes are off."""
@@ -75,3 +80,12 @@ class Schedule:
 
     def lease(self, now: int) -> int:
         return now + self.lease_seconds
+
+    def next_day(self, smtp_id: str, now: int) -> int:
+        """A probe over its account's daily budget: in the first hour of the next UTC day."""
+        return now - now % DAY + DAY + _hash(smtp_id) % DEFER_SPREAD
+
+
+def _hash(smtp_id: str) -> int:
+    digest = hashlib.sha256(smtp_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big")

@@ -1,5 +1,9 @@
 """The health queue's consumer: for each message, claim the server, probe it, record the result.
 
+Each probe first takes one of its account's scheduled probes of the day (smtphub.accounts.limits.
+ProbeBudget, counted in the accounts table): beyond the budget the server is not probed, and waits for the
+next UTC day (its `nextcheck` moved there under the claim's lease: nothing lost, nothing recorded).
+
 Powertools' BatchProcessor answers `batchItemFailures` with the messages that raised (an AWS error, a
 malformed message): SQS hands them again after the visibility timeout, up to the queue's maxReceiveCount,
 then moves them to the dead-letter queue (its alarm fires). A server's own failure is a result, not an
@@ -21,24 +25,32 @@ from smtphub.health.sweep import Due
 from smtphub.observability import logger
 
 if TYPE_CHECKING:
+    from smtphub.accounts.limits import ProbeBudget
     from smtphub.check.service import CheckService
 
 
 @dataclass(eq=False)
 class HealthWorker:
-    """Consumes the health queue: claims each server due, probes it, records the result."""
+    """Consumes the health queue: claims each server due, probes it within its account's daily budget,
+    records the result."""
 
     health: HealthRepository
     checks: CheckService
     schedule: Schedule
+    budget: ProbeBudget
 
     def probe(self, message: Due) -> str:
-        """Claim, probe and record one server: what became of it (`duplicate` when it was not due)."""
+        """Claim, probe and record one server: what became of it (`duplicate` when it was not due,
+        `deferred` when its account had all its probes of the day)."""
         now = self.schedule.now()
         lease = self.schedule.lease(now)
         smtp = self.health.claim(message.smtp_id, message.due, lease)
         if smtp is None:
             return "duplicate"
+        if not self.budget.take(smtp.account_id):
+            self.health.reschedule(smtp.id, lease, self.schedule.next_day(smtp.id, now))
+            logger.info("health probe deferred to the next day", extra={"idsmtp": smtp.id})
+            return "deferred"
         done = self.checks.scheduled(smtp, lease)
         if done == "unprobeable":  # no testemail or From address: try again at the next slot
             later = self.schedule.after_success(smtp.id, now) or self.schedule.after_failure(99, now)

@@ -16,6 +16,7 @@ from smtphub.errors import (
     InvalidInput,
     LoginRefused,
     MonthlyLimitExceeded,
+    QuotaExceeded,
     RateLimited,
     SmtpNotFound,
 )
@@ -56,6 +57,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (EmailNotCancellable, 406, "EMAIL_NOT_CANCELLABLE"),
     (EmailNotRemovable, 406, "EMAIL_NOT_REMOVABLE"),
     (MonthlyLimitExceeded, 406, "MONTHLY_LIMIT_EXCEEDED"),
+    (QuotaExceeded, 406, "QUOTA_EXCEEDED"),
     (RateLimited, 429, "TOO_MANY_REQUESTS"),
     *((edge, edge.status, edge.code) for edge in (Unauthorized, PayloadTooLarge, UnsupportedMediaType)),
 )

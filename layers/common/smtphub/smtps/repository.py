@@ -3,23 +3,29 @@
 Every write here is conditional: on the record's `version` for edits (a concurrent edit loses with
 Conflict), on its owner for deletes, on its app for writes that must not outlive the app (the apps table's
 condition, handed in by the composition root, runs in the same transaction).
+
+Quotas (smtphub.accounts.quotas, handed in likewise): a create takes a slot of its app and of its account
+in its transaction, a move takes one of the new app and gives the old one's back, every delete gives its
+slots back in the transaction that deletes; each on condition that the record is still counted as read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from smtphub import dynamo
 from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact
+from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact_steps
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
+from smtphub.smtps import slots
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from smtphub.accounts.quotas import Quotas
 
 BY_APP_INDEX = "byApp"
 SMTP_CODEC = Codec(
@@ -36,10 +42,13 @@ AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]
 
 
 class SmtpRepository:
-    def __init__(self, client: DynamoDBClient, table: str, app_condition: AppCondition) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table: str, app_condition: AppCondition, quotas: Quotas
+    ) -> None:
         self.client = client
         self.table = table
         self.app_condition = app_condition  # (account, app id) -> a step that holds while the app is live
+        self.quotas = quotas  # the accounts table's counter steps
 
     def _key(self, smtp_id: str) -> dict[str, Any]:
         return {"_id": {"S": smtp_id}}
@@ -59,11 +68,13 @@ class SmtpRepository:
         leaves out another account's (an app has one account's servers only: belt and braces)."""
         return query_items(self.client, SMTP_CODEC.decode, **self._by_app(account_id, app_id))
 
-    def ids_by_app(self, account_id: str, app_id: str) -> list[str]:
-        """Only the ids of those servers (apps/remove): DynamoDB sends back nothing but the key."""
-        request = self._by_app(account_id, app_id, ProjectionExpression="#id")
-        request["ExpressionAttributeNames"]["#id"] = "_id"
-        return query_items(self.client, lambda item: str(item["_id"]["S"]), **request)
+    def ids_by_app(self, account_id: str, app_id: str) -> dict[str, bool]:
+        """Only the ids of those servers, each with whether it is counted in the quotas (apps/remove):
+        DynamoDB sends back nothing but the key and that flag."""
+        request = self._by_app(account_id, app_id, ProjectionExpression="#id, #counted")
+        request["ExpressionAttributeNames"].update({"#id": "_id", "#counted": "counted"})
+        found = query_items(self.client, lambda item: (str(item["_id"]["S"]), "counted" in item), **request)
+        return dict(found)
 
     def _by_app(self, account_id: str, app_id: str, **more: str) -> dict[str, Any]:
         return {
@@ -77,24 +88,40 @@ class SmtpRepository:
         }
 
     def create(self, smtp: Smtp) -> None:
-        """Store a new server, in one transaction with the condition that its app is live."""
+        """Store a new server (counted), in one transaction with the condition that its app is live and its
+        slots in the app's and the account's quotas: AppNotFound, or QuotaExceeded naming the quota."""
         put: Any = {
             "Put": {
                 "TableName": self.table,
-                "Item": SMTP_CODEC.encode(smtp, rank=smtp.rank),
+                "Item": SMTP_CODEC.encode(smtp, rank=smtp.rank, counted=True),
                 "ConditionExpression": "attribute_not_exists(#id)",
                 "ExpressionAttributeNames": {"#id": "_id"},
             }
         }
         app_live = self.app_condition(smtp.account_id, smtp.app_id)
-        transact(self.client, [app_live, put], failures=(AppNotFound, Conflict))
+        taken = self.quotas.take_smtp(smtp.account_id, smtp.app_id)
+        transact_steps(self.client, [(app_live, AppNotFound), *taken, (put, Conflict)])
 
-    def update(self, smtp: Smtp, changed: Iterable[str], expected_version: int, *, app_moved: bool) -> None:
+    def update(
+        self, smtp: Smtp, changed: Iterable[str], expected_version: int, *, moved_from: str | None = None
+    ) -> None:
         """Write the changed fields if the server is still at `expected_version` (else Conflict).
 
-        Only what the edit changed is written, so a concurrent check's status and counters survive. When
-        the server moves to another app, the new app's condition is part of the same transaction.
+        Only what the edit changed is written, so a concurrent check's status and counters survive. A server
+        moving from app `moved_from` to another: smtphub.smtps.slots.move.
         """
+        update = self._update_request(smtp, changed, expected_version)
+        if moved_from is not None:
+            slots.move(self, smtp, update, moved_from)  # with the apps' slots
+            return
+        try:
+            self.client.update_item(**update)
+        except Exception as error:
+            if condition_failed(error):
+                raise Conflict() from None
+            raise
+
+    def _update_request(self, smtp: Smtp, changed: Iterable[str], expected_version: int) -> dict[str, Any]:
         values = SMTP_CODEC.values(smtp)
         names = {"#version": "version", "#modified": "modified", "#rank": "rank", "#owner": "iduser"}
         attributes: dict[str, Any] = {
@@ -113,7 +140,7 @@ class SmtpRepository:
             else:
                 attributes[f":f{position}"] = to_attribute(values[name])
                 sets.append(f"#f{position} = :f{position}")
-        update: Any = {
+        return {
             "TableName": self.table,
             "Key": self._key(smtp.id),
             "UpdateExpression": "SET "
@@ -123,16 +150,6 @@ class SmtpRepository:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": attributes,
         }
-        if app_moved:
-            steps: list[Any] = [self.app_condition(smtp.account_id, smtp.app_id), {"Update": update}]
-            transact(self.client, steps, failures=(AppNotFound, Conflict))
-            return
-        try:
-            self.client.update_item(**update)
-        except Exception as error:
-            if condition_failed(error):
-                raise Conflict() from None
-            raise
 
     def attach_secret(self, smtp_id: str, secret_version: str) -> bool:
         """Create's last step: the record now names its secret's version. SmtpNotFound if it is gone;
@@ -157,49 +174,10 @@ class SmtpRepository:
             return False
         return True
 
-    def delete_new(self, smtp_id: str) -> None:
-        """Undo a create whose secret could not be written: delete the record while nobody edited it."""
-        try:
-            self.client.delete_item(
-                TableName=self.table,
-                Key=self._key(smtp_id),
-                ConditionExpression="version = :first",
-                ExpressionAttributeValues={":first": {"N": "1"}},
-            )
-        except Exception as error:
-            if not condition_failed(error):  # gone, or edited since: theirs now
-                raise
-
-    def delete(self, account_id: str, smtp_id: str, app_id: str | None = None) -> Smtp | None:
-        """Delete a server the account has (with `app_id`: only while it is that app's); None when there is
-        none (or it is another account's, or another app's)."""
-        values = {":owner": {"S": account_id}} | ({":app": {"S": app_id}} if app_id else {})
-        try:
-            old = self.client.delete_item(
-                TableName=self.table,
-                Key=self._key(smtp_id),
-                ConditionExpression="iduser = :owner" + (" AND idapp = :app" if app_id else ""),
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
-            )
-        except Exception as error:
-            if condition_failed(error):
-                return None
-            raise
-        attributes = old.get("Attributes")
-        return SMTP_CODEC.decode(attributes) if attributes else None
-
-    def delete_of_app(
-        self, account_id: str, app_id: str, smtp_ids: list[str], then: Sequence[TransactWriteItemTypeDef]
-    ) -> None:
-        """apps/remove: delete those servers while they are the account's and that app's (one moved to
-        another app meanwhile stays), in transactions of up to 100, the last one with `then`."""
-        values = {":owner": {"S": account_id}, ":app": {"S": app_id}}
-        step = {"TableName": self.table, "ConditionExpression": "iduser = :owner AND idapp = :app"}
-        deletes: Any = [
-            {"Delete": {**step, "Key": self._key(i), "ExpressionAttributeValues": values}} for i in smtp_ids
-        ]
-        dynamo.delete_all(self.client, deletes, then)
+    # Deletes, each giving its quota slots back in its transaction: smtphub.smtps.slots.
+    delete = slots.delete
+    delete_new = slots.delete_new
+    delete_of_app = slots.delete_of_app
 
     def record_check(
         self,

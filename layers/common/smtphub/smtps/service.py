@@ -7,17 +7,19 @@ removal of a record reaches `smtphub.smtps.cleanup` through the table's stream, 
 that name. A record names the exact secret version that holds each of its write-only values (the password,
 XOAUTH2's secrets: `secretVersion` for the newest write, `secretfields` for the rest; smtphub.smtps.secrets).
 
-- create: the record first, without a secret version (one transaction with "the app is live"; it lists
-          the values the secret will hold, which count only once a version is named), then the
-          secret, then the record's `secretVersion`. The secret failing: the record is deleted again. The
-          last step failing: the record stays without a password (its secret goes when the record does).
+- create: the record first, without a secret version (one transaction with "the app is live" and its
+          quota slots; it lists the values the secret will hold, which count only once a version is
+          named), then the secret, then the record's `secretVersion`. The secret failing: the record is
+          deleted again, its slots given back in the same transaction. The last step failing: the record
+          stays without a password (its secret goes when the record does).
 - edit:   a new secret version (holding the values sent, only) under a label of its own first, then the
           record naming it for those values and the older versions for the others (conditional on the
           record's version); the record write refused: the version loses its label. Won: that is all the
           request does (3 calls); the table's stream then has smtphub.smtps.cleanup tidy the labels
           (SecretRepository.adopt: AWSCURRENT moves to it, the older versions still named keep a label,
           the labels of the rest go). Nothing depends on that: the version is labelled from birth.
-- remove: the record only; the stream does the secret.
+- remove: the record (read, then deleted with its quota slots in one transaction); the stream does the
+          secret.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class SmtpService:
             # the record stays without a password; had the secret been created after all, the record's
             # removal cleans it up.
             try:
-                self.smtps.delete_new(smtp.id)
+                self.smtps.delete_new(smtp)
             except Exception:
                 logger.exception("could not undo a create after its secret failed", extra={"idsmtp": smtp.id})
             raise
@@ -115,7 +117,8 @@ class SmtpService:
             edited = replace(edited, secret_version=version, secretfields=named)
             changed += ["secret_version", "secretfields"]
         try:
-            self.smtps.update(edited, changed, current.version, app_moved=app_moved)
+            moved_from = current.app_id if app_moved else None
+            self.smtps.update(edited, changed, current.version, moved_from=moved_from)
         except Exception:
             if sent and edited.secret_version is not None:
                 self.secrets.abandon(current.id, edited.secret_version, current.version)
@@ -136,7 +139,8 @@ class SmtpService:
             logger.exception("could not tidy up a secret after a failed write", extra={"idsmtp": smtp_id})
 
     def remove(self, ref: SmtpRef) -> None:
-        """One conditional DeleteItem; the secret goes through the table's stream (smtphub.smtps.cleanup)."""
+        """The record, its quota slots given back in the same transaction (smtphub.smtps.slots); the
+        secret goes through the table's stream (smtphub.smtps.cleanup)."""
         removed = self.smtps.delete(ref.account_id, ref.smtp_id)
         if removed is None:
             raise SmtpNotFound()
