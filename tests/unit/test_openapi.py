@@ -1,4 +1,4 @@
-"""openapi.yaml is generated from the code (`make openapi`, local_runtime/openapi.py): it must be what the
+"""openapi.yaml is generated from the code (`make openapi`, tools/openapi/): it must be what the
 generator writes now, valid OpenAPI 3.1, and say what the code does.
 
 Checked against the sources themselves rather than the generator's reading of them: the routes and
@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 from pydantic import Field, TypeAdapter
 
-from local_runtime import docs, openapi
+from local_runtime import docs
 from local_runtime import template as sam
 from smtphub.errors import InvalidInput
 from smtphub.http.body import ALIASES, canonical_name
@@ -33,6 +33,7 @@ from smtphub.http.requests import REQUIRED, RequestModel
 from smtphub.http.requests.smtps import SmtpById
 from tests.support.endpoints import Endpoint, endpoint_id, endpoints
 from tests.support.openapi import FORM, JSON, MULTIPART, deref, document, operations, pointer_to, validator
+from tools.openapi import generate as openapi
 
 OPENAPI = openapi.OPENAPI
 # Schema keywords that state what a parameter accepts (descriptions and examples aside).
