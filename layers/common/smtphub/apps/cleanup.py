@@ -60,7 +60,7 @@ def clean(
         tally["apps"] += 1
         try:
             left = [i for i in smtps.ids_by_app(account_id, app_id) if smtps.delete(account_id, i, app_id)]
-        except Exception:
+        except Exception:  # counted, its trace logged, re-raised: the batch reports the record
             tally["failed"] += 1
             logger.exception("could not remove the servers an app's removal missed", extra={"idapp": app_id})
             raise

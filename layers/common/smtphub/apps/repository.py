@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from smtphub.apps.models import App
 from smtphub.codec import Codec
 from smtphub.dynamo import condition_failed, query_items, read_item, transact
@@ -96,7 +98,7 @@ class AppRepository:
                 ExpressionAttributeValues={":yes": {"BOOL": True}},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 raise AppNotFound() from None
             raise

@@ -42,5 +42,5 @@ def report(plan: Plan, outcome: CheckOutcome, *, recorded: str, total_ms: int) -
 
         with single_metric(name=METRIC, unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="outcome", value="OK" if outcome.ok else str(outcome.stage))
-    except Exception:  # a metric must never turn a check into a 500
+    except Exception:  # a metric must never turn a check into a 500: logged with its trace
         logger.warning("could not emit the check metric", exc_info=True)

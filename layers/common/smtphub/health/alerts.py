@@ -19,6 +19,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from smtphub.aws import LazyClient
 from smtphub.observability import logger
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
@@ -95,7 +97,7 @@ class Alerts(LazyClient["EventBridgeClient"]):
         try:
             answer = self.client.put_events(Entries=entries)
             failed = int(answer.get("FailedEntryCount") or 0)
-        except Exception:
+        except (ClientError, BotoCoreError):  # an answer or no answer from EventBridge: the result stands
             logger.exception("could not publish a health event", extra={"types": _types(entries)})
             failed = len(entries)
         if failed:

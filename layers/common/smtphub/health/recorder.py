@@ -52,10 +52,10 @@ class Recorder:
         entry = {**lastcheck, "trigger": trigger, "status": status}
         try:
             self.history.add(smtp.id, recorded.seq, entry, now)
-        except Exception:
+        except Exception:  # best effort: the result is stored; logged with its trace
             logger.exception("could not add a check to the history", extra={"idsmtp": smtp.id})
         try:
             self.alerts.after(smtp, entry, recorded.previous_status, recorded.previous_lastcheck)
-        except Exception:
+        except Exception:  # best effort: the result is stored; logged with its trace
             logger.exception("could not publish a check's alerts", extra={"idsmtp": smtp.id})
         return entry

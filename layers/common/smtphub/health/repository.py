@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from smtphub.dynamo import condition_failed
 from smtphub.smtps.models import Smtp
 from smtphub.smtps.repository import SMTP_CODEC
@@ -63,7 +65,7 @@ class HealthRepository:
                 ExpressionAttributeValues={":lease": {"N": str(lease)}, ":due": {"N": str(due)}},
                 ReturnValues="ALL_NEW",
             )
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 return None
             raise
@@ -83,7 +85,7 @@ class HealthRepository:
                 ConditionExpression="nextcheck = :lease",
                 ExpressionAttributeValues=values,
             )
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 return False
             raise

@@ -52,7 +52,7 @@ class HealthWorker:
         def record_handler(record: SQSRecord) -> None:
             try:
                 tally[self.probe(Due.parse(record.body))] += 1
-            except Exception:
+            except Exception:  # counted, its trace logged, re-raised: the batch reports the record
                 tally["failed"] += 1
                 logger.exception("health probe failed", extra={"messageId": record.message_id})
                 raise

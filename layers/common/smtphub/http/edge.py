@@ -150,7 +150,7 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
             except DomainError as expected:
                 error = expected
                 response = error_response(expected, request_id)
-            except Exception:
+            except Exception:  # the catch-all: any other failure is a logged 500, never a stack trace out
                 logger.exception("unexpected error")
                 status, code, message = INTERNAL
                 response = json_response(status, error_body(status, code, message, request_id))

@@ -79,7 +79,7 @@ def _remove(record: DynamoDBRecord, secrets: SecretRepository, tally: Counter[st
         return
     try:
         deleted = secrets.delete(smtp_id)
-    except Exception:
+    except Exception:  # counted, its trace logged, re-raised: the batch reports the record
         tally["failed"] += 1
         logger.exception(
             "could not delete the secret of a removed SMTP server",
@@ -104,7 +104,7 @@ def _modify(record: DynamoDBRecord, secrets: SecretRepository, tally: Counter[st
         return
     try:
         secrets.adopt(adoption.smtp_id, adoption.version_id, adoption.base_version, adoption.named)
-    except Exception:
+    except Exception:  # counted, its trace logged, re-raised: the batch reports the record
         tally["failed"] += 1
         logger.exception(
             "could not tidy the labels of a secret",

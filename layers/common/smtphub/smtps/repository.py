@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from smtphub import dynamo
 from smtphub.codec import Codec
 from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact
@@ -129,7 +131,7 @@ class SmtpRepository:
             return
         try:
             self.client.update_item(**update)
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 raise Conflict() from None
             raise
@@ -149,7 +151,7 @@ class SmtpRepository:
                 ExpressionAttributeNames={"#id": "_id"},
                 ExpressionAttributeValues={":version": {"S": secret_version}},
             )
-        except Exception as error:
+        except ClientError as error:
             if not condition_failed(error):
                 raise
             if self.get(smtp_id) is None:
@@ -166,7 +168,7 @@ class SmtpRepository:
                 ConditionExpression="version = :first",
                 ExpressionAttributeValues={":first": {"N": "1"}},
             )
-        except Exception as error:
+        except ClientError as error:
             if not condition_failed(error):  # gone, or edited since: theirs now
                 raise
 
@@ -182,7 +184,7 @@ class SmtpRepository:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
             )
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 return None
             raise
@@ -234,10 +236,10 @@ class SmtpRepository:
                 ReturnValues="UPDATED_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except Exception as error:
+        except ClientError as error:
             if not condition_failed(error):
                 raise
-            old = getattr(error, "response", {}).get("Item") or {}
+            old = error.response.get("Item") or {}
             if old.get("iduser") != {"S": smtp.account_id}:
                 raise SmtpNotFound() from None
             raise Conflict() from None

@@ -79,13 +79,13 @@ class SmtpService:
             return smtp
         try:
             version = self.secrets.create(smtp, command.secrets)
-        except Exception:
+        except Exception:  # whatever failed is re-raised (the edge logs its trace): undo the record first
             # No secret, so no server: delete the record (while nobody has edited it). If that fails too,
             # the record stays without a password; had the secret been created after all, the record's
             # removal cleans it up.
             try:
                 self.smtps.delete_new(smtp.id)
-            except Exception:
+            except Exception:  # the undo must not hide the secret's failure: logged with its trace
                 logger.exception("could not undo a create after its secret failed", extra={"idsmtp": smtp.id})
             raise
         try:
@@ -116,7 +116,7 @@ class SmtpService:
             changed += ["secret_version", "secretfields"]
         try:
             self.smtps.update(edited, changed, current.version, app_moved=app_moved)
-        except Exception:
+        except Exception:  # whatever failed is re-raised (the edge logs its trace): unlabel the version first
             if sent and edited.secret_version is not None:
                 self.secrets.abandon(current.id, edited.secret_version, current.version)
                 if not current.has_secret:
@@ -132,7 +132,7 @@ class SmtpService:
         try:
             if self.smtps.get(smtp_id) is None:
                 self.secrets.delete(smtp_id)
-        except Exception:
+        except Exception:  # best effort beside the error being raised: logged with its trace, never hides it
             logger.exception("could not tidy up a secret after a failed write", extra={"idsmtp": smtp_id})
 
     def remove(self, ref: SmtpRef) -> None:
