@@ -7,27 +7,12 @@ A field added to a model is stored and read back under its own name without touc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
 from smtphub.dynamo import Item, from_item, to_item
 
 T = TypeVar("T")
-ACTIVE = "A"  # a resource's status unless something disabled it
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
-    """What every stored resource (an app, an SMTP server) has: its id, its account (the token's `sub`),
-    when it was created and last modified (the contract's ISO-8601 strings), its status, and the version
-    that its conditional writes compare and increase."""
-
-    id: str
-    account_id: str
-    created: str
-    modified: str
-    status: str = ACTIVE
-    version: int = 1
 
 
 class Codec(Generic[T]):

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # the models are imported with the first server's JSON: auth/
 # Smtp attributes with another name in the JSON; attributes not listed in _SMTP_PRIVATE are all shown.
 _SMTP_RENAMED = {"id": "_id", "app_id": "idapp", "ssltls": "sslTls"}
 _SMTP_PRIVATE = frozenset({"account_id", "version", "secret_version", "secretfields", "nextcheck", "checks"})
-# The members follow the model's fields, but for those every record has (smtphub.codec.Record, declared
+# The members follow the model's fields, but for those every record has (smtphub.record.Record, declared
 # first), which stand where the JSON has always had them: each after the member named here.
 _SMTP_PLACED = {"created": "port", "modified": "created", "status": "numerrors"}
 

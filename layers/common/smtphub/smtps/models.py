@@ -12,8 +12,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
-from smtphub.codec import ACTIVE, Record
 from smtphub.errors import InvalidInput
+from smtphub.record import ACTIVE, Record
 
 STATUS_ACTIVE = ACTIVE
 STATUS_DISABLED = "D"
