@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Plan, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
+from smtphub.http.responses import lastcheck_json
 from tests.support.scrubbing import encodings, log_lines, strings
 from tests.support.smtp_peers import BOUND, USERNAME, RawServer, plan, run, running_raw, scripted
 
@@ -153,7 +154,7 @@ def everything_shown(the_plan: Plan) -> list[str]:
     assert any(record.get("message") == "smtp check" for record in logged), logged
     return [
         outcome.message,
-        *strings(outcome.lastcheck(at)),
+        *strings(lastcheck_json(outcome.result(at))),
         *(outcome.transcript or []),
         buffer.getvalue(),
         *strings(logged),

@@ -54,6 +54,7 @@ from smtphub.errors import (
     RateLimited,
     SmtpNotFound,
 )
+from smtphub.health.history import HistoryEntry
 from smtphub.http import authfields, fields
 from smtphub.http.body import ALIASES, FORM, JSON, MULTIPART
 from smtphub.http.edge import EMPTY, read_params
@@ -70,6 +71,7 @@ from smtphub.http.requests import RequestModel
 from smtphub.http.requests.apps import AppSave
 from smtphub.http.responses import app_json, app_page_json, history_json, login_json, smtp_json
 from smtphub.smtps.models import PASSWORD_AGAIN, STATUS_ACTIVE, STATUS_DISABLED, Smtp
+from smtphub.smtps.results import TlsFacts
 
 OPENAPI = ROOT / "openapi.yaml"
 BODIES = (FORM, JSON, MULTIPART)  # what smtphub.http.body reads; one schema for the three
@@ -166,14 +168,14 @@ def sample_smtp() -> Smtp:
         mode="probe",
         timings={"DNS": 12, "CONNECT": 96, "EHLO": 41, "TLS": 118, "AUTH": 145},
         codes={"CONNECT": 220, "EHLO": 250, "TLS": 220, "AUTH": 535},
-        tls={
-            "version": "TLSv1.3",
-            "cipher": "TLS_AES_256_GCM_SHA384",
-            "subject": "CN=smtp.example.net",
-            "issuer": "C=US, O=Let's Encrypt, CN=R11",
-            "notAfter": "2027-01-20T23:59:59Z",
-            "daysLeft": 58,
-        },
+        tls=TlsFacts(
+            version="TLSv1.3",
+            cipher="TLS_AES_256_GCM_SHA384",
+            subject="CN=smtp.example.net",
+            issuer="C=US, O=Let's Encrypt, CN=R11",
+            not_after="2027-01-20T23:59:59Z",
+            days_left=58,
+        ),
         capabilities=["PIPELINING", "SIZE 35882577", "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME"],
     )
     return Smtp(
@@ -191,7 +193,7 @@ def sample_smtp() -> Smtp:
         defaultfromname="Info",
         numerrors=1,
         status=STATUS_DISABLED,
-        lastcheck=failed.lastcheck(CHECKED),
+        lastcheck=failed.result(CHECKED),
         secret_version="version-1",  # noqa: S106 - a sample  # nosec B106
     )
 
@@ -1100,7 +1102,7 @@ def operation_responses(endpoint: Endpoint, described: Operation) -> dict[str, A
 def response_examples() -> dict[str, Any]:
     """The builders' JSON of the sample objects, by the schema that describes it."""
     smtp = smtp_json(sample_smtp())
-    history = history_json([{**smtp["lastcheck"], "trigger": "scheduled", "status": STATUS_DISABLED}])
+    history = history_json([HistoryEntry(sample_smtp().lastcheck, "scheduled", STATUS_DISABLED)])  # type: ignore[arg-type]
     return {
         json.dumps({"type": "array", "items": ref("CheckResult")}, sort_keys=True): history,
         json.dumps(ref("App"), sort_keys=True): app_json(sample_app()),

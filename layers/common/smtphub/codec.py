@@ -6,7 +6,7 @@ A field added to a model is stored and read back under its own name without touc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
@@ -16,11 +16,20 @@ T = TypeVar("T")
 
 
 class Codec(Generic[T]):
-    def __init__(self, model: type[T], renamed: Mapping[str, str]) -> None:
+    """`model`'s items: each field under its own name or the one `renamed` gives it; a field whose value is
+    not a plain value (a nested domain type) is stored as `nested[field] = (to_plain, from_plain)` say."""
+
+    def __init__(
+        self,
+        model: type[T],
+        renamed: Mapping[str, str],
+        nested: Mapping[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None = None,
+    ) -> None:
         self.model = model
         self.to_stored = dict(renamed)
         self.to_field = {stored: name for name, stored in renamed.items()}
         self.names = tuple(f.name for f in fields(model))  # type: ignore[arg-type]
+        self.nested = dict(nested or {})
 
     def stored(self, name: str) -> str:
         """The item attribute that holds field `name`."""
@@ -28,7 +37,11 @@ class Codec(Generic[T]):
 
     def values(self, obj: T) -> dict[str, Any]:
         """The item's values by stored name (None included: `to_item` leaves it out)."""
-        return {self.stored(name): getattr(obj, name) for name in self.names}
+        values = {self.stored(name): getattr(obj, name) for name in self.names}
+        for name, (to_plain, _) in self.nested.items():
+            if values[self.stored(name)] is not None:
+                values[self.stored(name)] = to_plain(values[self.stored(name)])
+        return values
 
     def encode(self, obj: T, **extra: Any) -> Item:
         return to_item({**self.values(obj), **extra})
@@ -36,4 +49,7 @@ class Codec(Generic[T]):
     def decode(self, item: Mapping[str, Any]) -> T:
         values = from_item(item)
         known = {self.to_field.get(key, key): value for key, value in values.items()}
+        for name, (_, from_plain) in self.nested.items():
+            if known.get(name) is not None:
+                known[name] = from_plain(known[name])
         return self.model(**{name: known[name] for name in self.names if name in known})

@@ -11,7 +11,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from smtphub import netguard
 from smtphub.check.limits import Deadline, Limits
@@ -19,6 +19,7 @@ from smtphub.check.plan import Plan, StageFailure
 from smtphub.check.scrub import Scrubber
 from smtphub.check.stages import AUTH, DNS
 from smtphub.check.tls import describe
+from smtphub.smtps.results import TlsFacts
 
 MAX_TRANSCRIPT = 60
 _NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNEXPECTED_EOF_WHILE_READING")
@@ -53,7 +54,7 @@ class Session:
         self.extensions: dict[str, str] = {}
         self.timings: dict[str, int] = {}
         self.codes: dict[str, int] = {}  # the last reply code of each stage
-        self.tls_info: dict[str, Any] | None = None  # smtphub.check.tls.describe, once encrypted
+        self.tls_info: TlsFacts | None = None  # smtphub.check.tls.describe, once encrypted
         self.transcript: list[str] = []
         self.xoauth2_status = ""
         self.tls_context: Callable[[], ssl.SSLContext] = (

@@ -8,11 +8,10 @@ best effort: a failure there is logged, and the result stands.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from smtphub.check.plan import CheckOutcome
 from smtphub.health.alerts import Alerts
-from smtphub.health.history import HistoryRepository
+from smtphub.health.history import HistoryEntry, HistoryRepository
 from smtphub.health.schedule import Schedule
 from smtphub.observability import logger
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
@@ -33,7 +32,7 @@ class Recorder:
 
     def record(
         self, smtp: Smtp, outcome: CheckOutcome, at: str, *, trigger: str, lease: int | None = None
-    ) -> dict[str, Any]:
+    ) -> HistoryEntry:
         """Store the result of a check of `smtp` (as it was read); the history entry. SmtpNotFound or
         Conflict, with nothing written, when the server went or changed (or the lease was lost)."""
         now = self.schedule.now()
@@ -45,11 +44,9 @@ class Recorder:
         else:
             nextcheck = self.schedule.after_failure(failures, now)
             status = STATUS_DISABLED if disable else smtp.status
-        lastcheck = outcome.lastcheck(at)
-        recorded = self.smtps.record_check(
-            smtp, ok=outcome.ok, lastcheck=lastcheck, disable=disable, nextcheck=nextcheck, lease=lease
-        )
-        entry = {**lastcheck, "trigger": trigger, "status": status}
+        result = outcome.result(at)
+        recorded = self.smtps.record_check(smtp, result, disable=disable, nextcheck=nextcheck, lease=lease)
+        entry = HistoryEntry(result, trigger, status)
         try:
             self.history.add(smtp.id, recorded.seq, entry, now)
         except Exception:  # best effort: the result is stored; logged with its trace

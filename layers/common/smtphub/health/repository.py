@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from smtphub.dynamo import condition_failed
+from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.models import Smtp
-from smtphub.smtps.repository import SMTP_CODEC
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the models are imported with the first server's JSON: auth/login never loads them
     from smtphub.apps.models import App, AppPage
+    from smtphub.health.history import HistoryEntry
     from smtphub.smtps.models import Smtp
+    from smtphub.smtps.results import CheckResult
 
 # Smtp attributes with another name in the JSON; attributes not listed in _SMTP_PRIVATE are all shown.
 _SMTP_RENAMED = {"id": "_id", "app_id": "idapp", "ssltls": "sslTls"}
@@ -35,14 +37,45 @@ def smtp_json(smtp: Smtp) -> dict[str, Any]:
     hasoauthrefreshtoken, hasoauthserviceaccount); the password has none, as before them: a server with
     `auth` has one (save requires it), and the JSON never holds the word."""
     members, flagged = _smtp_fields()
-    body = {_SMTP_RENAMED.get(name, name): _plain(getattr(smtp, name)) for name in members}
+    body = {_SMTP_RENAMED.get(name, name): getattr(smtp, name) for name in members}
+    if smtp.lastcheck is not None:
+        body["lastcheck"] = lastcheck_json(smtp.lastcheck)
     stored = smtp.secret_versions
     return body | {f"has{name}": name in stored for name in flagged}
 
 
-def history_json(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """smtps/history: each result as stored (lastcheck's members, `trigger` and the `status` it left)."""
-    return [_plain(result) for result in results]
+def lastcheck_json(result: CheckResult) -> dict[str, Any]:
+    """A check's result as `lastcheck` shows it."""
+    tls = result.tls
+    return {
+        "at": result.at,
+        "ok": result.ok,
+        "stage": result.stage,
+        "code": result.code,
+        "message": result.message,
+        "ms": result.ms,
+        "mode": result.mode,
+        "stages": [{"stage": s.stage, "ms": s.ms, "code": s.code} for s in result.stages],
+        "tls": None
+        if tls is None
+        else {
+            "version": tls.version,
+            "cipher": tls.cipher,
+            "subject": tls.subject,
+            "issuer": tls.issuer,
+            "notAfter": tls.not_after,
+            "daysLeft": tls.days_left,
+        },
+        "capabilities": list(result.capabilities),
+    }
+
+
+def history_json(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+    """smtps/history: each result (lastcheck's members), `trigger` and the `status` it left."""
+    return [
+        {**lastcheck_json(entry.result), "trigger": entry.trigger, "status": entry.status}
+        for entry in entries
+    ]
 
 
 def smtps_json(smtps: list[Smtp]) -> list[dict[str, Any]]:
@@ -106,13 +139,6 @@ def app_page_json(page: AppPage) -> dict[str, Any]:
         "numberOfElements": len(page.content),
         "empty": not page.content,
     }
-
-
-def _plain(value: Any) -> Any:
-    """Mappings (lastcheck) as plain dicts, so that json.dumps takes them."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
 
 
 def login_json(result: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from smtphub.observability import logger
-from smtphub.smtps.repository import SMTP_CODEC
+from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.secrets import SecretRepository
 
 COUNTS = ("deleted", "doneAlready", "adopted", "unchanged", "failed", "skipped")

@@ -7,33 +7,24 @@ condition, handed in by the composition root, runs in the same transaction).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from smtphub import dynamo
-from smtphub.codec import Codec
 from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
+from smtphub.smtps.items import SMTP_CODEC, result_from_map, result_to_map
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
+from smtphub.smtps.results import CheckResult
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 BY_APP_INDEX = "byApp"
-SMTP_CODEC = Codec(
-    Smtp,
-    {
-        "id": "_id",
-        "app_id": "idapp",
-        "account_id": "iduser",
-        "ssltls": "sslTls",
-        "secret_version": "secretVersion",  # nosec B105 - an attribute name, not a secret
-    },
-)
 AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]
 
 
@@ -206,14 +197,13 @@ class SmtpRepository:
     def record_check(
         self,
         smtp: Smtp,
+        result: CheckResult,
         *,
-        ok: bool,
-        lastcheck: Mapping[str, Any],
         disable: bool = True,
         nextcheck: int | None = None,
         lease: int | None = None,
     ) -> Recorded:
-        """Store a check's outcome in one conditional UpdateItem; what it replaced.
+        """Store a check's result (as `lastcheck`) in one conditional UpdateItem; what it replaced.
 
         Success: status A, numerrors 0; failure: numerrors + 1 (atomic ADD, so concurrent checks all count)
         and, when `disable`, status D. `nextcheck` is the next scheduled probe (None: none), `checks` counts
@@ -223,7 +213,7 @@ class SmtpRepository:
         its `lease`: otherwise SmtpNotFound when it is gone, Conflict when it changed, and nothing is written.
         """
         expression, condition, names, values = _record_update(
-            smtp, ok=ok, lastcheck=lastcheck, disable=disable, nextcheck=nextcheck, lease=lease
+            smtp, result, disable=disable, nextcheck=nextcheck, lease=lease
         )
         try:
             answer = self.client.update_item(
@@ -244,25 +234,30 @@ class SmtpRepository:
                 raise SmtpNotFound() from None
             raise Conflict() from None
         before = from_item(answer.get("Attributes") or {})
-        return Recorded(before.get("status"), before.get("lastcheck"), int(before.get("checks") or 0) + 1)
+        previous = before.get("lastcheck")
+        return Recorded(
+            before.get("status"),
+            result_from_map(previous) if previous else None,
+            int(before.get("checks") or 0) + 1,
+        )
 
 
 def _record_update(
     smtp: Smtp,
+    result: CheckResult,
     *,
-    ok: bool,
-    lastcheck: Mapping[str, Any],
     disable: bool,
     nextcheck: int | None,
     lease: int | None,
 ) -> tuple[str, str, dict[str, str], dict[str, Any]]:
     """record_check's UpdateExpression, ConditionExpression, names and values."""
+    ok = result.ok
     names = {"#id": "_id", "#owner": "iduser", "#version": "version", "#numerrors": "numerrors",
              "#lastcheck": "lastcheck", "#next": "nextcheck", "#checks": "checks"}  # fmt: skip
     values: dict[str, Any] = {
         ":expected": {"N": str(smtp.version)},
         ":owner": {"S": smtp.account_id},
-        ":lastcheck": to_attribute(lastcheck),
+        ":lastcheck": to_attribute(result_to_map(result)),
         ":one": {"N": "1"},
     }
     sets = ["#lastcheck = :lastcheck"]
@@ -295,5 +290,5 @@ class Recorded:
     before, and the result's number among the server's (its history `seq`)."""
 
     previous_status: str | None
-    previous_lastcheck: Mapping[str, Any] | None
+    previous_lastcheck: CheckResult | None
     seq: int
