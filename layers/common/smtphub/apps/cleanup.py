@@ -26,8 +26,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from smtphub.apps.repository import NAME_LOCK_PREFIX
+from smtphub.apps.servers import AppServers
 from smtphub.observability import logger
-from smtphub.smtps.repository import SmtpRepository
 
 # How long after a removal the index is asked again. DynamoDB updates an index within a second nearly
 # always; the function waits, once per batch, only for what is left of this since the newest removal.
@@ -38,7 +38,7 @@ _CREATED = "ApproximateCreationDateTime"  # epoch seconds
 
 def clean(
     event: dict[str, Any],
-    smtps: SmtpRepository,
+    smtps: AppServers,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smtphub.check.plan import CheckOutcome
 from smtphub.health.alerts import Alerts
 from smtphub.health.history import HistoryEntry, HistoryRepository
 from smtphub.health.schedule import Schedule
 from smtphub.observability import logger
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
 from smtphub.smtps.repository import SmtpRepository
+from smtphub.smtps.results import CheckResult
 
 MANUAL = "manual"
 SCHEDULED = "scheduled"
@@ -31,20 +31,19 @@ class Recorder:
     schedule: Schedule
 
     def record(
-        self, smtp: Smtp, outcome: CheckOutcome, at: str, *, trigger: str, lease: int | None = None
+        self, smtp: Smtp, result: CheckResult, *, trigger: str, lease: int | None = None
     ) -> HistoryEntry:
         """Store the result of a check of `smtp` (as it was read); the history entry. SmtpNotFound or
         Conflict, with nothing written, when the server went or changed (or the lease was lost)."""
         now = self.schedule.now()
-        failures = 0 if outcome.ok else smtp.numerrors + 1
-        disable = not outcome.ok and self.schedule.disables(failures, scheduled=trigger == SCHEDULED)
-        if outcome.ok:
+        failures = 0 if result.ok else smtp.numerrors + 1
+        disable = not result.ok and self.schedule.disables(failures, scheduled=trigger == SCHEDULED)
+        if result.ok:
             nextcheck = self.schedule.after_success(smtp.id, now)
             status = STATUS_ACTIVE
         else:
             nextcheck = self.schedule.after_failure(failures, now)
             status = STATUS_DISABLED if disable else smtp.status
-        result = outcome.result(at)
         recorded = self.smtps.record_check(smtp, result, disable=disable, nextcheck=nextcheck, lease=lease)
         entry = HistoryEntry(result, trigger, status)
         try:

@@ -3,46 +3,55 @@
 Powertools' BatchProcessor answers `batchItemFailures` with the messages that raised (an AWS error, a
 malformed message): SQS hands them again after the visibility timeout, up to the queue's maxReceiveCount,
 then moves them to the dead-letter queue (its alarm fires). A server's own failure is a result, not an
-error. Redelivery is harmless: the claim (smtphub.health.repository) lets one delivery probe and record.
+error. Redelivery is harmless: the claim (smtphub.smtps.state) lets one delivery probe and record.
+
+The probe is the check's (smtphub.check.service.CheckService.scheduled), handed in by the composition
+root: the check records its results here, so health never imports it (`Prober`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from smtphub.health.repository import HealthRepository
 from smtphub.health.schedule import Schedule
 from smtphub.health.sweep import Due
 from smtphub.observability import logger
 
 if TYPE_CHECKING:
-    from smtphub.check.service import CheckService
+    from smtphub.smtps.models import Smtp
+    from smtphub.smtps.repository import SmtpRepository
+
+
+class Prober(Protocol):
+    def scheduled(self, smtp: Smtp, lease: int) -> str:
+        """Probe `smtp`, held until `lease`, and record the result: what became of it (`recorded`,
+        `stale`, `gone`, `unprobeable`)."""
 
 
 @dataclass(eq=False)
 class HealthWorker:
     """Consumes the health queue: claims each server due, probes it, records the result."""
 
-    health: HealthRepository
-    checks: CheckService
+    smtps: SmtpRepository  # the claim and its release (smtphub.smtps.state)
+    checks: Prober
     schedule: Schedule
 
     def probe(self, message: Due) -> str:
         """Claim, probe and record one server: what became of it (`duplicate` when it was not due)."""
         now = self.schedule.now()
         lease = self.schedule.lease(now)
-        smtp = self.health.claim(message.smtp_id, message.due, lease)
+        smtp = self.smtps.claim(message.smtp_id, message.due, lease)
         if smtp is None:
             return "duplicate"
         done = self.checks.scheduled(smtp, lease)
         if done == "unprobeable":  # no testemail or From address: try again at the next slot
             later = self.schedule.after_success(smtp.id, now) or self.schedule.after_failure(99, now)
-            self.health.reschedule(smtp.id, lease, later)
+            self.smtps.reschedule(smtp.id, lease, later)
         return done
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """The SMTP servers table: key _id; index byApp (idapp, rank), rank ordering by priority, then creation.
+The one repository that writes it: what checks and the schedule write is its other half (smtps/state.py).
 
 Every write here is conditional: on the record's `version` for edits (a concurrent edit loses with
 Conflict), on its owner for deletes, on its app for writes that must not outlive the app (the apps table's
@@ -8,17 +9,16 @@ condition, handed in by the composition root, runs in the same transaction).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from smtphub import dynamo
-from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact
+from smtphub.dynamo import condition_failed, query_items, read_item, to_attribute, transact
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
-from smtphub.smtps.items import SMTP_CODEC, result_from_map, result_to_map
-from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
-from smtphub.smtps.results import CheckResult
+from smtphub.smtps.items import SMTP_CODEC
+from smtphub.smtps.models import Smtp
+from smtphub.smtps.state import HealthWrites
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,14 +28,11 @@ BY_APP_INDEX = "byApp"
 AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]
 
 
-class SmtpRepository:
+class SmtpRepository(HealthWrites):
     def __init__(self, client: DynamoDBClient, table: str, app_condition: AppCondition) -> None:
         self.client = client
         self.table = table
         self.app_condition = app_condition  # (account, app id) -> a step that holds while the app is live
-
-    def _key(self, smtp_id: str) -> dict[str, Any]:
-        return {"_id": {"S": smtp_id}}
 
     def get(self, smtp_id: str) -> Smtp | None:
         return read_item(self.client, self.table, self._key(smtp_id), SMTP_CODEC.decode)
@@ -193,102 +190,3 @@ class SmtpRepository:
             {"Delete": {**step, "Key": self._key(i), "ExpressionAttributeValues": values}} for i in smtp_ids
         ]
         dynamo.delete_all(self.client, deletes, then)
-
-    def record_check(
-        self,
-        smtp: Smtp,
-        result: CheckResult,
-        *,
-        disable: bool = True,
-        nextcheck: int | None = None,
-        lease: int | None = None,
-    ) -> Recorded:
-        """Store a check's result (as `lastcheck`) in one conditional UpdateItem; what it replaced.
-
-        Success: status A, numerrors 0; failure: numerrors + 1 (atomic ADD, so concurrent checks all count)
-        and, when `disable`, status D. `nextcheck` is the next scheduled probe (None: none), `checks` counts
-        the results (the history's sequence). `version` and `modified` stay as they are: a check is not an
-        edit and never makes a concurrent edit fail. The write holds only while the server exists, is the
-        same account's, is still at the version the check used and, for a scheduled probe, still held by
-        its `lease`: otherwise SmtpNotFound when it is gone, Conflict when it changed, and nothing is written.
-        """
-        expression, condition, names, values = _record_update(
-            smtp, result, disable=disable, nextcheck=nextcheck, lease=lease
-        )
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key=self._key(smtp.id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
-            old = error.response.get("Item") or {}
-            if old.get("iduser") != {"S": smtp.account_id}:
-                raise SmtpNotFound() from None
-            raise Conflict() from None
-        before = from_item(answer.get("Attributes") or {})
-        previous = before.get("lastcheck")
-        return Recorded(
-            before.get("status"),
-            result_from_map(previous) if previous else None,
-            int(before.get("checks") or 0) + 1,
-        )
-
-
-def _record_update(
-    smtp: Smtp,
-    result: CheckResult,
-    *,
-    disable: bool,
-    nextcheck: int | None,
-    lease: int | None,
-) -> tuple[str, str, dict[str, str], dict[str, Any]]:
-    """record_check's UpdateExpression, ConditionExpression, names and values."""
-    ok = result.ok
-    names = {"#id": "_id", "#owner": "iduser", "#version": "version", "#numerrors": "numerrors",
-             "#lastcheck": "lastcheck", "#next": "nextcheck", "#checks": "checks"}  # fmt: skip
-    values: dict[str, Any] = {
-        ":expected": {"N": str(smtp.version)},
-        ":owner": {"S": smtp.account_id},
-        ":lastcheck": to_attribute(result_to_map(result)),
-        ":one": {"N": "1"},
-    }
-    sets = ["#lastcheck = :lastcheck"]
-    adds = ["#checks :one"]
-    if ok or disable:
-        sets.append("#status = :status")
-        names["#status"] = "status"
-        values[":status"] = {"S": STATUS_ACTIVE if ok else STATUS_DISABLED}
-    if ok:
-        sets.append("#numerrors = :zero")
-        values[":zero"] = {"N": "0"}
-    else:
-        adds.append("#numerrors :one")
-    if nextcheck is not None:
-        sets.append("#next = :next")
-        values[":next"] = {"N": str(nextcheck)}
-    expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
-    if nextcheck is None:
-        expression += " REMOVE #next"
-    condition = "attribute_exists(#id) AND #owner = :owner AND #version = :expected"
-    if lease is not None:
-        condition += " AND #next = :lease"
-        values[":lease"] = {"N": str(lease)}
-    return expression, condition, names, values
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """What a recorded check replaced: the status before (None if the write left it alone), the lastcheck
-    before, and the result's number among the server's (its history `seq`)."""
-
-    previous_status: str | None
-    previous_lastcheck: CheckResult | None
-    seq: int

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from smtphub.apps.repository import AppRepository
 from smtphub.errors import SmtpNotFound
@@ -34,12 +34,18 @@ from smtphub.smtps.models import CreateSmtp, EditSmtp, Smtp, SmtpRef, apply_edit
 from smtphub.smtps.repository import SmtpRepository
 from smtphub.smtps.secrets import SecretRepository
 
-if TYPE_CHECKING:
-    from smtphub.health.schedule import Schedule
-
 # save's verify=true: probe the server as it would be stored, with the write-only values sent; raises when
 # it must not be stored (smtphub.check.service.CheckService.verify).
 Verifier = Callable[[Smtp, Mapping[str, str]], None]
+
+
+class FirstProbe(Protocol):
+    """When a new server is probed first: the health schedule's (smtphub.health.schedule.Schedule, handed in
+    by the composition root; the schedule's feature records checks on servers, so it is not imported)."""
+
+    def now(self) -> int: ...
+
+    def first(self, smtp_id: str, now: int) -> int | None: ...
 
 
 class SmtpService:
@@ -48,7 +54,7 @@ class SmtpService:
         apps: AppRepository,
         smtps: SmtpRepository,
         secrets: SecretRepository,
-        schedule: Schedule | None = None,
+        schedule: FirstProbe | None = None,
     ) -> None:
         self.apps = apps
         self.smtps = smtps
