@@ -60,7 +60,7 @@ aws: $(BIN)/.installed ## moto with the template's tables, pool and demo data on
 	$(BIN)/python -m local_runtime.aws
 
 .PHONY: openapi
-openapi: $(BIN)/.installed ## write openapi.yaml from the routes, the request models and the response schemas
+openapi: $(BIN)/.installed ## write openapi.yaml from the routes, the handlers (docstrings, request models, response types) and the errors
 	PYTHONPATH=layers/common $(BIN)/python -m tools.openapi
 
 .PHONY: bench

@@ -9,7 +9,7 @@ import json
 
 from aiosmtpd.smtp import AuthResult
 
-from smtphub.http.responses import lastcheck_json
+from smtphub.http.responses.checks import lastcheck_json
 from tests.support.smtp_peers import (
     PASSWORD,
     Sink,

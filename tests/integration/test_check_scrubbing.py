@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Plan, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
-from smtphub.http.responses import lastcheck_json
+from smtphub.http.responses.checks import lastcheck_json
 from tests.support.scrubbing import encodings, log_lines, strings
 from tests.support.smtp_peers import BOUND, USERNAME, RawServer, plan, run, running_raw, scripted
 

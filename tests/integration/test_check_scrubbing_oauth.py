@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse, oauth, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
-from smtphub.http.responses import lastcheck_json
+from smtphub.http.responses.checks import lastcheck_json
 from tests.support.oauth_peers import (
     MS_CLIENT_ID,
     MS_CLIENT_SECRET,

@@ -11,7 +11,8 @@ import pytest
 from smtphub.apps.models import App
 from smtphub.apps.repository import APP_CODEC, AppRepository
 from smtphub.dynamo import from_attribute, from_item, to_attribute, to_item
-from smtphub.http.responses import app_json, smtp_json
+from smtphub.http.responses.apps import app_json
+from smtphub.http.responses.smtps import smtp_json
 from smtphub.ids import new_id, now_iso
 from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.models import Smtp

@@ -18,7 +18,8 @@ import pytest
 
 from smtphub.dynamo import from_attribute, to_attribute
 from smtphub.health.history import entry_from_map, entry_to_map
-from smtphub.http.responses import history_json, smtp_json
+from smtphub.http.responses.checks import history_json
+from smtphub.http.responses.smtps import smtp_json
 from smtphub.smtps.items import SMTP_CODEC, result_from_map
 from smtphub.smtps.results import CheckResult
 from tests.support.openapi import pointer_to, validator
