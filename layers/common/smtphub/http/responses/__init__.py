@@ -18,8 +18,6 @@ The shared scalars: `Id`, `Timestamp` and `CheckStage`, each a named schema of o
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import WithJsonSchema
@@ -32,19 +30,20 @@ if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
 
-@dataclass(frozen=True, slots=True, init=False)
 class OneOf:
     """A text member's JSON Schema `enum`: the values of `names` in `module` (each a value or a tuple of
-    them), read when `make openapi` asks; nothing is imported at run time."""
+    them), read when `make openapi` asks; nothing is imported at run time. (A plain class: a dataclass
+    costs more to create at import.)"""
 
-    module: str
-    names: tuple[str, ...]
+    __slots__ = ("module", "names")
 
     def __init__(self, module: str, *names: str) -> None:
-        object.__setattr__(self, "module", module)
-        object.__setattr__(self, "names", names)
+        self.module = module
+        self.names = names
 
     def __get_pydantic_json_schema__(self, core: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        import importlib  # noqa: PLC0415 - make openapi only
+
         found = importlib.import_module(self.module)
         values: list[Any] = []
         for name in self.names:
