@@ -1,6 +1,6 @@
 """One check's result, stored: the server's record, its history entry, its alerts.
 
-The record is the one conditional write that decides (smtphub.smtps.repository.record_check): the status
+The record is the one conditional write that decides (smtphub.smtps.state, `record_check`): the status
 and counters, the next scheduled probe, the result's number. The history entry and the alerts follow it,
 best effort: a failure there is logged, and the result stands.
 """
