@@ -38,7 +38,7 @@ lint: $(BIN)/.installed $(SAM_VENV)/.installed ## ruff, ruff format, mypy, bandi
 	$(BIN)/mypy
 	@# Every function is a module named app: type-check each one on its own.
 	@for f in $(FUNCTIONS); do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
-	$(BIN)/bandit -q -c pyproject.toml -r layers functions local_runtime
+	$(BIN)/bandit -q -c pyproject.toml -r layers functions local_runtime tools
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint --template-file template.yaml
 
@@ -60,8 +60,8 @@ aws: $(BIN)/.installed ## moto with the template's tables, pool and demo data on
 	$(BIN)/python -m local_runtime.aws
 
 .PHONY: openapi
-openapi: $(BIN)/.installed ## write openapi.yaml from the routes, the request models and the response schemas
-	PYTHONPATH=layers/common $(BIN)/python -m local_runtime.openapi
+openapi: $(BIN)/.installed ## write openapi.yaml from the routes, the handlers (docstrings, request models, response types) and the errors
+	PYTHONPATH=layers/common $(BIN)/python -m tools.openapi
 
 .PHONY: bench
 bench: $(BIN)/.installed ## measure cold start, AWS calls, overhead, size and cost

@@ -8,9 +8,9 @@ the prepared, signed request and returns an `AWSResponse` built here, from a sma
 the two services (just the operations smtphub uses). Errors go back as AWS sends them (HTTP 400 and a
 JSON `__type`), so botocore raises its own `ClientError`.
 
-The models are deliberately naive: conditions are not evaluated and deletions are not applied
-(`keep_deleted`), so that the same request can be replayed thousands of times and take the same path
-every time. Puts and updates are applied.
+The models are deliberately naive: conditions and filters are not evaluated and deletions are not
+applied (`keep_deleted`), so that the same request can be replayed thousands of times and take the same
+path every time. Puts and updates are applied, and a ProjectionExpression (top-level names) is.
 
 How the handler gets onto the clients: `install()` adds it to botocore's built-in handlers, which
 every botocore session registers when it is created, so every client built afterwards (from any boto3
@@ -76,6 +76,18 @@ def _number(attribute: dict[str, Any]) -> Any:
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
+def _projected(item: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """The item with only the top-level attributes a ProjectionExpression names, as DynamoDB answers (the
+    whole item without one). What is parsed must be what AWS sends: a Query for the keys alone is answered
+    with the keys alone, not with whole items for botocore to parse."""
+    projection = request.get("ProjectionExpression")
+    if not projection:
+        return dict(item)
+    names = request.get("ExpressionAttributeNames") or {}
+    wanted = {names.get(part.strip(), part.strip()) for part in projection.split(",")}
+    return {name: value for name, value in item.items() if name in wanted}
+
+
 class FakeDynamoDB:
     """DynamoDB's JSON API for the operations smtphub uses, on items in DynamoDB's wire shape."""
 
@@ -130,10 +142,10 @@ class FakeDynamoDB:
         return current
 
     # -- the API ---------------------------------------------------------------------------------
-    def get_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def get_item(self, *, TableName: str, Key: dict[str, Any], **request: Any) -> dict[str, Any]:
         self.calls["GetItem"] += 1
         item = self._table(TableName).get(self._key(TableName, Key))
-        return {"Item": dict(item)} if item else {}
+        return {"Item": _projected(item, request)} if item else {}
 
     def put_item(self, *, TableName: str, Item: dict[str, Any], **_: Any) -> dict[str, Any]:
         self.calls["PutItem"] += 1
@@ -175,7 +187,8 @@ class FakeDynamoDB:
             found.append(item)
         if range_names:
             found.sort(key=lambda item: _value(item.get(range_names[0], {"S": ""})))
-        return {"Items": [dict(item) for item in found], "Count": len(found), "ScannedCount": len(found)}
+        items = [_projected(item, request) for item in found]
+        return {"Items": items, "Count": len(found), "ScannedCount": len(found)}
 
     def transact_write_items(self, *, TransactItems: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
         self.calls["TransactWriteItems"] += 1

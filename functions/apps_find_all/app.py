@@ -1,13 +1,14 @@
-"""GET /private/apps/findAll: the caller's apps, one page at a time (a Spring Data page)."""
+"""GET /private/apps/findAll: the account's apps, one page at a time, oldest first.
 
-from typing import Any
+A Spring Data page, as upstream's clients parse it.
+"""
 
 from smtphub import wiring
 from smtphub.http import Request, api
 from smtphub.http.requests.apps import AppPageRequest
-from smtphub.http.responses import app_page_json
+from smtphub.http.responses.apps import AppPageJson, app_page_json
 
 
 @api(AppPageRequest)
-def lambda_handler(request: Request[AppPageRequest]) -> dict[str, Any]:
+def lambda_handler(request: Request[AppPageRequest]) -> AppPageJson:
     return app_page_json(wiring.app_service().list(request.params.command(request.account_id)))

@@ -146,7 +146,7 @@ class TokenVerifier:
             try:
                 document = self._fetch(self.settings.jwks_url)
                 jwks = jwt.PyJWKSet.from_dict(dict(document))
-            except Exception as error:
+            except Exception as error:  # any failure: an error (a 500), not a cached Deny; its trace logged
                 raise JwksUnavailable(f"cannot load the pool's keys: {type(error).__name__}") from error
             self._keys = {
                 key.key_id: key.key for key in jwks.keys if key.key_id and key.public_key_use in (None, "sig")

@@ -1,4 +1,7 @@
-"""POST /private/smtps/remove: delete an SMTP server and its password. 200 with an empty body."""
+"""POST /private/smtps/remove: remove an SMTP server and its password.
+
+Its password's secret is scheduled for deletion right after, through the SMTP table's stream.
+"""
 
 from smtphub import wiring
 from smtphub.http import Request, api

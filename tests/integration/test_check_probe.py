@@ -9,6 +9,7 @@ import json
 
 from aiosmtpd.smtp import AuthResult
 
+from smtphub.http.responses.checks import lastcheck_json
 from tests.support.smtp_peers import (
     PASSWORD,
     Sink,
@@ -52,8 +53,8 @@ def test_a_probe_fails_at_the_stage_it_reaches_as_send_does():
 def test_each_stage_reached_with_its_ms_and_reply_code():
     with running_smtpd() as server:
         outcome = run(plan(server.port, auth=True, insecure_auth=True))
-    last = outcome.lastcheck("2026-11-23T10:00:00.000Z")
-    stages = [(entry["stage"], entry["code"]) for entry in last["stages"]]
+    last = outcome.result("2026-11-23T10:00:00.000Z")
+    stages = [(entry.stage, entry.code) for entry in last.stages]
     assert stages == [
         ("DNS", None),
         ("CONNECT", 220),
@@ -63,18 +64,18 @@ def test_each_stage_reached_with_its_ms_and_reply_code():
         ("RCPT", 250),
         ("DATA", 250),
     ]
-    assert all(isinstance(entry["ms"], int) and entry["ms"] >= 0 for entry in last["stages"])
-    assert last["mode"] == "send"
-    assert last["tls"] is None  # no TLS on this server
+    assert all(isinstance(entry.ms, int) and entry.ms >= 0 for entry in last.stages)
+    assert last.mode == "send"
+    assert last.tls is None  # no TLS on this server
 
 
 def test_a_failed_check_lists_the_stages_reached_up_to_the_failing_one():
     with running_smtpd() as server:
         outcome = run(plan(server.port, mode="probe", recipient="nobody@example.net"))
-    last = outcome.lastcheck("2026-11-23T10:00:00.000Z")
-    assert [entry["stage"] for entry in last["stages"]] == ["DNS", "CONNECT", "EHLO", "MAIL", "RCPT"]
-    assert last["stages"][-1]["code"] == 550
-    assert (last["stage"], last["code"], last["ok"]) == ("RCPT", 550, False)
+    last = outcome.result("2026-11-23T10:00:00.000Z")
+    assert [entry.stage for entry in last.stages] == ["DNS", "CONNECT", "EHLO", "MAIL", "RCPT"]
+    assert last.stages[-1].code == 550
+    assert (last.stage, last.code, last.ok) == ("RCPT", 550, False)
 
 
 def test_capabilities_are_the_ehlo_keywords_with_the_auth_mechanisms():
@@ -82,7 +83,7 @@ def test_capabilities_are_the_ehlo_keywords_with_the_auth_mechanisms():
         outcome = run(plan(server.port, mode="probe"))
     assert any(entry.startswith("AUTH ") and "PLAIN" in entry for entry in outcome.capabilities)
     assert "8BITMIME" in outcome.capabilities
-    assert outcome.lastcheck("x")["capabilities"] == outcome.capabilities
+    assert list(outcome.result("x").capabilities) == outcome.capabilities
 
 
 def test_the_tls_session_and_the_certificate_are_described(ca, trust_test_ca):
@@ -93,13 +94,13 @@ def test_the_tls_session_and_the_certificate_are_described(ca, trust_test_ca):
     assert outcome.ok, outcome
     tls = outcome.tls
     assert tls is not None
-    assert tls["version"] in ("TLSv1.2", "TLSv1.3")
-    assert tls["cipher"]
-    assert "CN=localhost" in tls["subject"]
-    assert "O=" in tls["issuer"]
-    assert tls["notAfter"] == not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert tls["daysLeft"] == 10
-    stages = [entry["stage"] for entry in outcome.lastcheck("x")["stages"]]
+    assert tls.version in ("TLSv1.2", "TLSv1.3")
+    assert tls.cipher
+    assert "CN=localhost" in str(tls.subject)
+    assert "O=" in str(tls.issuer)
+    assert tls.not_after == not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert tls.days_left == 10
+    stages = [entry.stage for entry in outcome.result("x").stages]
     assert stages == ["DNS", "CONNECT", "TLS", "EHLO", "MAIL", "RCPT"]
 
 
@@ -116,8 +117,8 @@ def test_implicit_tls_is_described_too(ca, trust_test_ca):
         outcome = run(plan(server.port, mode="probe", ssltls=True, host="localhost"))
     assert outcome.ok, outcome
     assert outcome.tls is not None
-    assert outcome.tls["daysLeft"] > 14
-    stages = [entry["stage"] for entry in outcome.lastcheck("x")["stages"]]
+    assert (outcome.tls.days_left or 0) > 14
+    stages = [entry.stage for entry in outcome.result("x").stages]
     assert stages == ["DNS", "CONNECT", "TLS", "EHLO", "MAIL", "RCPT"]
 
 
@@ -127,7 +128,7 @@ def test_what_the_server_says_in_ehlo_is_scrubbed():
     with running_raw(peer) as server:  # a password the check holds (its plan's), echoed in EHLO
         outcome = run(plan(server.port, mode="probe", password=PASSWORD))
     assert outcome.ok, outcome
-    shown = json.dumps(outcome.lastcheck("x"), ensure_ascii=False)
+    shown = json.dumps(lastcheck_json(outcome.result("x")), ensure_ascii=False)
     assert PASSWORD not in shown
     assert "X-ECHO ***" in outcome.capabilities
 

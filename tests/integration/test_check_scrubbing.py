@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Plan, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
+from smtphub.http.responses.checks import lastcheck_json
 from tests.support.health import create_server, history, server_json
 from tests.support.lambdas import call
 from tests.support.scrubbing import disguises, encodings, log_lines, never_shown, split_disguises, strings
@@ -164,7 +165,7 @@ def everything_shown(the_plan: Plan) -> list[str]:
     assert any(record.get("message") == "smtp check" for record in logged), logged
     return [
         outcome.message,
-        *strings(outcome.lastcheck(at)),
+        *strings(lastcheck_json(outcome.result(at))),
         *(outcome.transcript or []),
         buffer.getvalue(),
         *strings(logged),
@@ -316,7 +317,8 @@ def test_a_password_cut_across_two_replies_shows_nowhere(raw):
     server_lines = [line for line in outcome.transcript if line.startswith("S: ")]
     assert server_lines
     assert all(line.endswith("...") and len(line) == len("S: 250-...") for line in server_lines)
-    shown = [outcome.message, *strings(outcome.lastcheck("2026-11-23T10:00:00.000Z")), *outcome.transcript]
+    lastcheck = lastcheck_json(outcome.result("2026-11-23T10:00:00.000Z"))
+    shown = [outcome.message, *strings(lastcheck), *outcome.transcript]
     assert not any(piece in text for piece in (password[:half], password[half:]) for text in shown)
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse, oauth, report
 from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
+from smtphub.http.responses.checks import lastcheck_json
 from tests.support.oauth_peers import (
     GENERIC_CLIENT_ID,
     GENERIC_CLIENT_SECRET,
@@ -123,7 +124,7 @@ def everything_shown(the_plan: Plan, endpoint: TokenEndpoint) -> list[str]:
     assert any(record.get("message") == "smtp check" for record in logged), logged
     return [
         outcome.message,
-        *strings(outcome.lastcheck("2026-11-23T10:00:00.000Z")),
+        *strings(lastcheck_json(outcome.result("2026-11-23T10:00:00.000Z"))),
         *(outcome.transcript or []),
         buffer.getvalue(),
         *strings(logged),

@@ -19,8 +19,9 @@ from smtphub import wiring
 from smtphub.check import service as check_service
 from smtphub.check.plan import CheckOutcome
 from smtphub.observability import logger
+from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.models import Smtp
-from smtphub.smtps.repository import SMTP_CODEC
+from smtphub.smtps.results import CheckResult
 from tests.support.aws import SMTPS_TABLE
 from tests.support.lambdas import ACCOUNT_B, call
 from tests.support.smtp_peers import PASSWORD, USERNAME, free_port, running_raw, running_smtpd, silent
@@ -314,7 +315,9 @@ def test_concurrent_failed_checks_each_count(aws, during_check):
     idsmtp = create_smtp(create_app(), free_port(), defaultfromemail="info@example.net")
     # Another check of the same server finishes while this one runs: both failures count.
     during_check(
-        lambda: wiring.smtp_repository().record_check(stored(aws, idsmtp), ok=False, lastcheck={"ok": False})
+        lambda: wiring.smtp_repository().record_check(
+            stored(aws, idsmtp), CheckResult("2026-11-23T10:00:00.000Z", False, "RCPT", 550, "refused")
+        )
     )
     assert call("smtps_check", {"idsmtp": idsmtp}).status == 406
     assert smtp_json(idsmtp)["numerrors"] == 2

@@ -20,6 +20,8 @@ import trustme
 
 from smtphub.check.plan import PROBE
 from smtphub.check.tls import UNVERIFIED_NOTE
+from smtphub.http.responses.checks import lastcheck_json
+from smtphub.smtps.items import result_from_map, result_to_map
 from tests.support.health import create_server, server_json
 from tests.support.lambdas import call
 from tests.support.queuemail_client import FORM_CONTENT_TYPE, create_smtp_form, form_body
@@ -62,8 +64,8 @@ def test_auth_without_tls_settings_uses_starttls_when_the_server_offers_it(smtpd
     assert outcome.ok, outcome
     assert verbs(server.sink.commands)[:4] == ["EHLO", "STARTTLS", "EHLO", "AUTH"]
     assert outcome.tls is not None
-    assert outcome.tls["mode"] == "starttls-offered"
-    assert outcome.tls["subject"] is not None  # verified, so parsed
+    assert outcome.tls.mode == "starttls-offered"
+    assert outcome.tls.subject is not None  # verified, so parsed
     assert set(outcome.timings) >= {"TLS", "EHLO", "AUTH"}
     assert b"STARTTLS" in bytes(server.sink.wire)
     if mode == "send":
@@ -78,7 +80,7 @@ def test_the_token_of_xoauth2_also_goes_only_after_an_offered_starttls(endpoint,
     assert outcome.ok, outcome
     assert verbs(server.sink.commands)[:4] == ["EHLO", "STARTTLS", "EHLO", "AUTH"]
     assert outcome.tls is not None
-    assert outcome.tls["mode"] == "starttls-offered"
+    assert outcome.tls.mode == "starttls-offered"
 
 
 def test_the_mode_says_how_tls_came_about(smtpd, ca):
@@ -87,11 +89,16 @@ def test_the_mode_says_how_tls_came_about(smtpd, ca):
     implicit = run(plan(smtpd(ssl_context=server_context(ca, "127.0.0.1")).port, ssltls=True))
     clear = run(plan(smtpd(tls_context=context).port))  # no auth: as before, in clear
     assert asked.tls is not None
-    assert asked.tls["mode"] == "starttls"
+    assert asked.tls.mode == "starttls"
     assert implicit.tls is not None
-    assert implicit.tls["mode"] == "implicit"
+    assert implicit.tls.mode == "implicit"
     assert (clear.ok, clear.tls) == (True, None)
-    assert asked.lastcheck("2026-11-23T10:00:00.000Z")["tls"]["mode"] == "starttls"
+    shown = lastcheck_json(asked.result("2026-11-23T10:00:00.000Z"))["tls"]
+    assert shown is not None
+    assert shown["mode"] == "starttls"  # what the API shows
+    stored = result_to_map(asked.result("2026-11-23T10:00:00.000Z"))
+    assert stored["tls"]["mode"] == "starttls"  # and what the table keeps
+    assert result_from_map(stored).tls == asked.tls
 
 
 def test_tlsverify_and_cacert_are_honoured_for_an_offered_starttls(smtpd):
@@ -103,7 +110,7 @@ def test_tlsverify_and_cacert_are_honoured_for_an_offered_starttls(smtpd):
     assert unverified.ok, unverified
     assert unverified.message.endswith(UNVERIFIED_NOTE)
     assert unverified.tls is not None
-    assert unverified.tls["subject"] is None
+    assert unverified.tls.subject is None
 
 
 # --- offered, then failing: never clear text ----------------------------------------------------------

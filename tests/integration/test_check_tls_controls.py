@@ -43,7 +43,7 @@ def test_tlsverify_false_checks_a_server_whose_certificate_is_not_trusted_and_sa
     outcome = run(plan(server.port, auth=True, tls_verify=False, **{mode: True}))
     assert outcome.ok, outcome
     assert outcome.message.endswith("; " + UNVERIFIED_NOTE)
-    assert outcome.lastcheck("2026-11-23T10:00:00.000Z")["message"] == outcome.message
+    assert outcome.result("2026-11-23T10:00:00.000Z").message == outcome.message
     assert server.sink.received[0].tls
     assert server.sink.received[0].authenticated
 
@@ -58,7 +58,7 @@ def test_every_outcome_says_it_when_verification_was_off_failures_too(smtpd, pri
     outcome = run(plan(server.port, starttls=True, tls_verify=False, recipient="nobody@example.net"))
     assert_failed(outcome, "RCPT", 550)
     assert outcome.message.endswith("; " + UNVERIFIED_NOTE)
-    assert outcome.lastcheck("2026-11-23T10:00:00.000Z")["message"] == outcome.message
+    assert outcome.result("2026-11-23T10:00:00.000Z").message == outcome.message
 
 
 def test_with_verification_on_the_lastcheck_has_no_such_note(smtpd, ca):

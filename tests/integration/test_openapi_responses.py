@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from smtphub.http.responses import smtp_json
+from smtphub.http.responses.smtps import smtp_json
 from smtphub.smtps.models import Smtp
 from tests.support import auth as auth_support
 from tests.support.endpoints import Endpoint, endpoints

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from local_runtime.openapi import OPENAPI
+from tools.openapi.generate import OPENAPI
 
 DOC_URI = "urn:smtp-hub:openapi"
 FORM = "application/x-www-form-urlencoded"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import smtphub.check
 from smtphub.check import STAGES, CheckOutcome, Plan, report
+from smtphub.smtps.results import CheckResult, StageTime
 
 PACKAGE = Path(smtphub.check.__file__).parent
 
@@ -76,23 +77,23 @@ def test_what_the_package_docstring_says_of_smtplib_holds_for_this_python():
     assert "_print_debug('send:', repr(s))" in inspect.getsource(smtplib.SMTP.send)
 
 
-def test_lastcheck_is_the_contract_shape():
+def test_the_result_lists_the_stages_reached_in_order() -> None:
     outcome = CheckOutcome(
         False, "RCPT", 550, "The server refused the recipient", ms=12, mode="probe",
         timings={"RCPT": 3, "DNS": 1}, codes={"RCPT": 550}, capabilities=["AUTH PLAIN"],
     )  # fmt: skip
-    assert outcome.lastcheck("2026-11-23T10:00:00.000Z") == {
-        "at": "2026-11-23T10:00:00.000Z",
-        "ok": False,
-        "stage": "RCPT",
-        "code": 550,
-        "message": "The server refused the recipient",
-        "ms": 12,
-        "mode": "probe",
-        "stages": [{"stage": "DNS", "ms": 1, "code": None}, {"stage": "RCPT", "ms": 3, "code": 550}],
-        "tls": None,
-        "capabilities": ["AUTH PLAIN"],
-    }
+    assert outcome.result("2026-11-23T10:00:00.000Z") == CheckResult(
+        at="2026-11-23T10:00:00.000Z",
+        ok=False,
+        stage="RCPT",
+        code=550,
+        message="The server refused the recipient",
+        ms=12,
+        mode="probe",
+        stages=(StageTime("DNS", 1, None), StageTime("RCPT", 3, 550)),
+        tls=None,
+        capabilities=("AUTH PLAIN",),
+    )
 
 
 def test_report_writes_one_line_with_the_outcome_and_never_the_password(json_logs, capsys):

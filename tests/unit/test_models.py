@@ -11,10 +11,12 @@ import pytest
 from smtphub.apps.models import App
 from smtphub.apps.repository import APP_CODEC, AppRepository
 from smtphub.dynamo import from_attribute, from_item, to_attribute, to_item
-from smtphub.http.responses import app_json, smtp_json
+from smtphub.http.responses.apps import app_json
+from smtphub.http.responses.smtps import smtp_json
 from smtphub.ids import new_id, now_iso
+from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.models import Smtp
-from smtphub.smtps.repository import SMTP_CODEC
+from smtphub.smtps.results import CheckResult
 from tests.support.contract import APP_KEYS, SMTP_KEYS
 
 ID = re.compile(r"[0-9a-f]{24}")
@@ -105,7 +107,7 @@ def test_smtp_item_round_trips_and_holds_no_password() -> None:
         version=3,
         numerrors=2,
         status="D",
-        lastcheck={"at": "2026-11-23T10:00:00.000Z", "ok": False, "stage": "AUTH", "code": 535, "ms": 412},
+        lastcheck=CheckResult("2026-11-23T10:00:00.000Z", False, "AUTH", 535, "refused", ms=412),
     )
     item = SMTP_CODEC.encode(original)
     assert SMTP_CODEC.decode(item) == original

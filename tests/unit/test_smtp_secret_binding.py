@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from smtphub.http.responses import smtp_json
+from smtphub.http.responses.smtps import smtp_json
 from smtphub.smtps.models import (
     OAUTH_AGAIN,
     PASSWORD_AGAIN,

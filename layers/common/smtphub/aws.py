@@ -20,6 +20,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
@@ -107,23 +108,15 @@ def reset() -> None:
         _session.cache_clear()
 
 
-def error_code(error: BaseException) -> str | None:
-    """The AWS error code of a botocore `ClientError` (e.g. "ConditionalCheckFailedException"), else None.
+def error_code(error: ClientError) -> str | None:
+    """The AWS error code of a botocore `ClientError` (e.g. "ConditionalCheckFailedException").
 
-    The one place that reads it: repositories match codes, never messages.
+    The one place that reads it: repositories catch `ClientError` and match codes, never messages.
     """
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore is loaded with any client
-
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "")) or None
-    return None
+    return str(error.response.get("Error", {}).get("Code", "")) or None
 
 
-def cancellation_codes(error: BaseException) -> list[str]:
+def cancellation_codes(error: ClientError) -> list[str]:
     """The per-step codes of a cancelled TransactWriteItems ("None" for a step that was fine)."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
-
-    if not isinstance(error, ClientError):
-        return []
     reasons = error.response.get("CancellationReasons", [])
     return [str(reason.get("Code", "None")) for reason in reasons]

@@ -6,38 +6,33 @@ A field added to a model is stored and read back under its own name without touc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
 from smtphub.dynamo import Item, from_item, to_item
 
 T = TypeVar("T")
-ACTIVE = "A"  # a resource's status unless something disabled it
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
-    """What every stored resource (an app, an SMTP server) has: its id, its account (the token's `sub`),
-    when it was created and last modified (the contract's ISO-8601 strings), its status, the version
-    that its conditional writes compare and increase, and whether it is counted in its account's quotas
-    (smtphub.accounts.quotas: every create since quotas; one stored before, once the backfill counted it)."""
-
-    id: str
-    account_id: str
-    created: str
-    modified: str
-    status: str = ACTIVE
-    version: int = 1
-    counted: bool = False  # stored only when true
+# Flags stored only while true (an item without one reads as false): `Record.counted`, so that an item
+# written before quotas, or written back unchanged, keeps its attributes as they were.
+SPARSE_FLAGS = frozenset({"counted"})
 
 
 class Codec(Generic[T]):
-    def __init__(self, model: type[T], renamed: Mapping[str, str]) -> None:
+    """`model`'s items: each field under its own name or the one `renamed` gives it; a field whose value is
+    not a plain value (a nested domain type) is stored as `nested[field] = (to_plain, from_plain)` say."""
+
+    def __init__(
+        self,
+        model: type[T],
+        renamed: Mapping[str, str],
+        nested: Mapping[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None = None,
+    ) -> None:
         self.model = model
         self.to_stored = dict(renamed)
         self.to_field = {stored: name for name, stored in renamed.items()}
         self.names = tuple(f.name for f in fields(model))  # type: ignore[arg-type]
+        self.nested = dict(nested or {})
 
     def stored(self, name: str) -> str:
         """The item attribute that holds field `name`."""
@@ -45,7 +40,13 @@ class Codec(Generic[T]):
 
     def values(self, obj: T) -> dict[str, Any]:
         """The item's values by stored name (None included: `to_item` leaves it out)."""
-        return {self.stored(name): getattr(obj, name) for name in self.names}
+        values = {self.stored(name): getattr(obj, name) for name in self.names}
+        for name in SPARSE_FLAGS.intersection(self.names):
+            values[self.stored(name)] = values[self.stored(name)] or None
+        for name, (to_plain, _) in self.nested.items():
+            if values[self.stored(name)] is not None:
+                values[self.stored(name)] = to_plain(values[self.stored(name)])
+        return values
 
     def encode(self, obj: T, **extra: Any) -> Item:
         return to_item({**self.values(obj), **extra})
@@ -53,4 +54,7 @@ class Codec(Generic[T]):
     def decode(self, item: Mapping[str, Any]) -> T:
         values = from_item(item)
         known = {self.to_field.get(key, key): value for key, value in values.items()}
+        for name, (_, from_plain) in self.nested.items():
+            if known.get(name) is not None:
+                known[name] = from_plain(known[name])
         return self.model(**{name: known[name] for name in self.names if name in known})

@@ -1,7 +1,8 @@
 """DynamoDB plumbing every repository shares: attribute values, paging, and transactions whose failed
 conditions become domain errors.
 
-Only repositories import this module; nothing above them sees an attribute value or a ClientError.
+Only repositories import this module; nothing above them sees an attribute value or a ClientError
+(they catch `ClientError` and match its code: `condition_failed`, `smtphub.aws.error_code`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError
 
 from smtphub.aws import cancellation_codes, error_code
 from smtphub.errors import Conflict, DomainError
@@ -106,7 +109,7 @@ def transact(
     for attempt in range(CONFLICT_TRIES):
         try:
             client.transact_write_items(TransactItems=list(items))
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
             codes = cancellation_codes(error)
@@ -166,7 +169,7 @@ def _transact_or_failed(client: DynamoDBClient, steps: list[TransactWriteItemTyp
     for attempt in range(CONFLICT_TRIES):
         try:
             client.transact_write_items(TransactItems=steps)
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
             codes = cancellation_codes(error)
@@ -182,6 +185,6 @@ def _transact_or_failed(client: DynamoDBClient, steps: list[TransactWriteItemTyp
     raise Conflict()
 
 
-def condition_failed(error: BaseException) -> bool:
+def condition_failed(error: ClientError) -> bool:
     """A single-item write refused by its ConditionExpression."""
     return error_code(error) == CONDITION_FAILED

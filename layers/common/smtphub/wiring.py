@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from smtphub.health.alerts import Alerts
     from smtphub.health.history import HistoryRepository, HistoryService
     from smtphub.health.recorder import Recorder
-    from smtphub.health.repository import HealthRepository
     from smtphub.health.schedule import Schedule
     from smtphub.health.sweep import Sweep
     from smtphub.health.worker import HealthWorker
@@ -160,20 +159,13 @@ def recorder() -> Recorder:
 
 
 @_component
-def health_repository() -> HealthRepository:
-    from smtphub.health.repository import HealthRepository  # noqa: PLC0415
-
-    return HealthRepository(aws.client("dynamodb"), settings().smtps_table)
-
-
-@_component
 def health_sweep() -> Sweep:
     from smtphub.health.sweep import HealthQueue, Sweep  # noqa: PLC0415
 
     if not settings().health_queue_url:
         raise SettingsError("HEALTH_QUEUE_URL is required")
     queue = HealthQueue(lambda: aws.client("sqs"), settings().health_queue_url)
-    return Sweep(health_repository(), queue, schedule())
+    return Sweep(smtp_repository(), queue, schedule())
 
 
 @_component
@@ -187,7 +179,8 @@ def probe_budget() -> ProbeBudget:
 def health_worker() -> HealthWorker:
     from smtphub.health.worker import HealthWorker  # noqa: PLC0415
 
-    return HealthWorker(health_repository(), check_service(), schedule(), probe_budget())
+    # The probe is the check's: health does not import it (the check records its results through health).
+    return HealthWorker(smtp_repository(), check_service(), schedule(), probe_budget())
 
 
 @_component

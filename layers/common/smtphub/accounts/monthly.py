@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from smtphub.errors import MonthlyLimitExceeded
 
 if TYPE_CHECKING:
-    from smtphub.emails.repository import Step
+    from smtphub.dynamo import Step
 
 EMAILS_PREFIX = "emails#"
 KEPT_DAYS = 40  # after the month's end

@@ -27,8 +27,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from smtphub.apps.repository import NAME_LOCK_PREFIX
+from smtphub.apps.servers import AppServers
 from smtphub.observability import logger
-from smtphub.smtps.repository import SmtpRepository
 
 # How long after a removal the index is asked again. DynamoDB updates an index within a second nearly
 # always; the function waits, once per batch, only for what is left of this since the newest removal.
@@ -39,7 +39,7 @@ _CREATED = "ApproximateCreationDateTime"  # epoch seconds
 
 def clean(
     event: dict[str, Any],
-    smtps: SmtpRepository,
+    smtps: AppServers,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def clean(
         try:
             found = smtps.ids_by_app(account_id, app_id)
             left = [i for i in found if smtps.delete(account_id, i, app_id, app_gone=True)]
-        except Exception:
+        except Exception:  # counted, its trace logged, re-raised: the batch reports the record
             tally["failed"] += 1
             logger.exception("could not remove the servers an app's removal missed", extra={"idapp": app_id})
             raise

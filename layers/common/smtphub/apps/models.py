@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
-from smtphub.codec import ACTIVE, Record
+from smtphub.record import ACTIVE, Record
 
 STATUS_ACTIVE = ACTIVE
 DEFAULT_STRATEGY = "RANDOM"

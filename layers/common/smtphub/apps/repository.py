@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from smtphub.apps.models import App
 from smtphub.codec import Codec
 from smtphub.dynamo import condition_failed, query_items, read_item, transact, transact_steps
@@ -118,7 +120,7 @@ class AppRepository:
                 ExpressionAttributeValues={":yes": {"BOOL": True}},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 raise AppNotFound() from None
             raise

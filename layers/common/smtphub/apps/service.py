@@ -15,15 +15,15 @@ from typing import Any
 
 from smtphub.apps.models import ACCOUNT_DEFAULTS, App, AppPage, AppRef, ListApps, SaveApp
 from smtphub.apps.repository import AppRepository
+from smtphub.apps.servers import AppServers
 from smtphub.apps.webhooks import webhook_problems
 from smtphub.errors import InvalidInput
 from smtphub.ids import new_id, now_iso
 from smtphub.observability import logger
-from smtphub.smtps.repository import SmtpRepository
 
 
 class AppService:
-    def __init__(self, apps: AppRepository, smtps: SmtpRepository, *, allow_private: bool = False) -> None:
+    def __init__(self, apps: AppRepository, smtps: AppServers, *, allow_private: bool = False) -> None:
         self.apps = apps
         self.smtps = smtps
         self.allow_private = allow_private  # webhooks may point at non-public IP literals (local runs)

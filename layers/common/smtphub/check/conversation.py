@@ -167,7 +167,7 @@ def _deliver(session: Session, at: str) -> CheckOutcome:
     reply = session.command("DATA")
     if reply.code != 354:
         session.refused(reply, "The server refused DATA")
-    data = data_bytes(build_message(plan, at, (session.tls_info or {}).get("mode")))
+    data = data_bytes(build_message(plan, at, session.tls_info.mode if session.tls_info else None))
     session.send(data, f"<message, {len(data)} bytes>")
     reply = session.reply()
     if reply.code != 250:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from smtphub.check.stages import STAGES
+from smtphub.smtps.results import CheckResult, StageTime, TlsFacts
 
 XOAUTH2 = "XOAUTH2"
 SEND = "send"  # the default: a real test message, as QueueMail's check
@@ -97,31 +97,29 @@ class CheckOutcome:
     transcript: list[str] | None = None
     mode: str = SEND
     codes: dict[str, int] = field(default_factory=dict)  # the last reply code of each stage
-    tls: dict[str, Any] | None = None  # smtphub.check.tls.describe, scrubbed
+    tls: TlsFacts | None = None  # smtphub.check.tls.describe, scrubbed
     capabilities: list[str] = field(default_factory=list)  # the last EHLO's keywords, scrubbed
 
     @property
-    def stages(self) -> list[dict[str, Any]]:
-        """Each stage reached, in the contract's order: its time and the last reply code it got."""
+    def stages(self) -> tuple[StageTime, ...]:
+        """Each stage reached, in the order of STAGES: its time and the last reply code it got."""
         reached = sorted(self.timings, key=lambda stage: STAGES.index(stage) if stage in STAGES else 99)
-        return [
-            {"stage": stage, "ms": self.timings[stage], "code": self.codes.get(stage)} for stage in reached
-        ]
+        return tuple(StageTime(stage, self.timings[stage], self.codes.get(stage)) for stage in reached)
 
-    def lastcheck(self, at: str) -> dict[str, Any]:
-        """The server's `lastcheck` JSON as the contract shows it (every text in it scrubbed)."""
-        return {
-            "at": at,
-            "ok": self.ok,
-            "stage": self.stage,
-            "code": self.code,
-            "message": self.message,
-            "ms": self.ms,
-            "mode": self.mode,
-            "stages": self.stages,
-            "tls": dict(self.tls) if self.tls is not None else None,
-            "capabilities": list(self.capabilities),
-        }
+    def result(self, at: str) -> CheckResult:
+        """What the server keeps of this check, done at `at` (every text in it scrubbed)."""
+        return CheckResult(
+            at=at,
+            ok=self.ok,
+            stage=self.stage,
+            code=self.code,
+            message=self.message,
+            ms=self.ms,
+            mode=self.mode,
+            stages=self.stages,
+            tls=self.tls,
+            capabilities=tuple(self.capabilities),
+        )
 
 
 class StageFailure(Exception):

@@ -22,7 +22,7 @@ def report(plan: Plan, outcome: CheckOutcome, *, recorded: str, total_ms: int) -
         "host": plan.host,
         "port": plan.port,
         "security": plan.security,
-        "tls": outcome.tls.get("mode") if outcome.tls else None,  # how TLS came about, if it did
+        "tls": outcome.tls.mode if outcome.tls else None,  # how TLS came about, if it did
         "auth": plan.auth,
         "authmech": plan.authmech if plan.auth else None,
         "tlsverify": plan.tls_verify,
@@ -43,5 +43,5 @@ def report(plan: Plan, outcome: CheckOutcome, *, recorded: str, total_ms: int) -
 
         with single_metric(name=METRIC, unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="outcome", value="OK" if outcome.ok else str(outcome.stage))
-    except Exception:  # a metric must never turn a check into a 500
+    except Exception:  # a metric must never turn a check into a 500: logged with its trace
         logger.warning("could not emit the check metric", exc_info=True)

@@ -30,6 +30,7 @@ from smtphub.check import Deadline, Limits, converse, report
 from smtphub.check.inputs import plan_for, read_secrets
 from smtphub.check.plan import PROBE, CheckOutcome, Plan
 from smtphub.errors import CheckFailed, Conflict, InvalidInput, NotFound, SmtpNotFound
+from smtphub.health.recorder import MANUAL, SCHEDULED
 from smtphub.ids import now_iso
 from smtphub.smtps.models import CheckSmtp, Smtp, apply_edit, secrets_used
 from smtphub.smtps.repository import SmtpRepository
@@ -86,7 +87,7 @@ class CheckService:
         outcome = self._converse(plan, deadline, at)
         recorded = "error"
         try:
-            self.recorder.record(smtp, outcome, at, trigger="manual")
+            self.recorder.record(smtp, outcome.result(at), trigger=MANUAL)
             recorded = "yes"
         except Conflict:
             recorded = "stale"
@@ -141,7 +142,7 @@ class CheckService:
         outcome = self._converse(plan, deadline, at)
         recorded = "error"
         try:
-            self.recorder.record(smtp, outcome, at, trigger="scheduled", lease=lease)
+            self.recorder.record(smtp, outcome.result(at), trigger=SCHEDULED, lease=lease)
             recorded = "yes"
         except (Conflict, SmtpNotFound):
             recorded = "stale"

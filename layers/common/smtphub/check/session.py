@@ -11,7 +11,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from smtphub import netguard
 from smtphub.check.limits import Deadline, Limits
@@ -19,6 +19,7 @@ from smtphub.check.plan import Plan, StageFailure
 from smtphub.check.scrub import Scrubber
 from smtphub.check.stages import AUTH, DNS
 from smtphub.check.tls import describe
+from smtphub.smtps.results import TlsFacts
 
 MAX_TRANSCRIPT = 60
 _NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNEXPECTED_EOF_WHILE_READING")
@@ -54,7 +55,7 @@ class Session:
         self.ehlo_name = ""  # what the last EHLO said (EHLO again after STARTTLS)
         self.timings: dict[str, int] = {}
         self.codes: dict[str, int] = {}  # the last reply code of each stage
-        self.tls_info: dict[str, Any] | None = None  # smtphub.check.tls.describe, once encrypted
+        self.tls_info: TlsFacts | None = None  # smtphub.check.tls.describe, once encrypted
         self.transcript: list[str] = []
         self.heard: list[str] = []  # the text of every line the server sent, in order
         self.xoauth2_status = ""
@@ -174,7 +175,7 @@ class Session:
             self.fail(f"The connection was lost during the TLS handshake ({error.strerror or 'error'})")
         self.tls = True
         if isinstance(self.sock, ssl.SSLSocket):
-            self.tls_info = {"mode": mode, **describe(self.sock, self.scrub)}
+            self.tls_info = describe(self.sock, self.scrub, mode)
         self.buffer.clear()  # nothing sent in clear before the handshake may be trusted after it
 
     def send(self, line: str | bytes, shown: str | None = None) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from smtphub.check.plan import Plan
+from smtphub.smtps.results import TlsFacts
 
 TlsContext = Callable[[], ssl.SSLContext]
 UNVERIFIED_NOTE = "the server's certificate was not verified (tlsverify=false)"
@@ -52,23 +53,25 @@ _SHORT = {
 
 
 def describe(
-    sock: ssl.SSLSocket, scrub: Callable[[str], str], now: Callable[[], float] = time.time
-) -> dict[str, Any]:
-    """`lastcheck.tls`: the negotiated version and cipher, and the certificate's subject, issuer, notAfter
-    (ISO, UTC) and whole days left. The certificate's fields are null when it was not verified
-    (`tlsverify=false`: Python parses only a verified certificate). Every text goes through `scrub`."""
+    sock: ssl.SSLSocket, scrub: Callable[[str], str], mode: str, now: Callable[[], float] = time.time
+) -> TlsFacts:
+    """How TLS came about (`mode`), the negotiated version and cipher, and the certificate's subject,
+    issuer, end of validity (ISO, UTC) and whole days left. The certificate's are None when it was not
+    verified (`tlsverify=false`: Python parses only a verified certificate). Every text goes through
+    `scrub`."""
     cipher = sock.cipher()
     certificate = sock.getpeercert() or {}
     not_after = certificate.get("notAfter")
     expires = ssl.cert_time_to_seconds(not_after) if isinstance(not_after, str) else None
-    return {
-        "version": scrub(sock.version() or "") or None,
-        "cipher": scrub(cipher[0]) if cipher else None,
-        "subject": _name(certificate.get("subject"), scrub),
-        "issuer": _name(certificate.get("issuer"), scrub),
-        "notAfter": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)) if expires else None,
-        "daysLeft": math.floor((expires - now()) / 86400) if expires else None,
-    }
+    return TlsFacts(
+        mode=mode,
+        version=scrub(sock.version() or "") or None,
+        cipher=scrub(cipher[0]) if cipher else None,
+        subject=_name(certificate.get("subject"), scrub),
+        issuer=_name(certificate.get("issuer"), scrub),
+        not_after=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)) if expires else None,
+        days_left=math.floor((expires - now()) / 86400) if expires else None,
+    )
 
 
 def _name(rdns: Any, scrub: Callable[[str], str]) -> str | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from smtphub.codec import Record
+from smtphub.record import Record
 
 QUEUED = "Q"
 SENDING = "R"

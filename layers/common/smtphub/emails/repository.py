@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, from_item, read_item, to_attribute, transact
+from smtphub.dynamo import Step, condition_failed, from_item, read_item, to_attribute, transact_steps
 from smtphub.emails.models import CANCELLED, DONE, QUEUED, SENDING, Email
 from smtphub.errors import Conflict, DomainError, EmailNotCancellable, EmailNotFound, EmailNotRemovable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 BY_WAKE_INDEX = "byWake"
 HELD = "Q"  # byWake's one partition: the e-mails the sweep must hand to the queue
@@ -37,8 +36,6 @@ EMAIL_CODEC = Codec(
     Email,
     {"id": "_id", "app_id": "idapp", "account_id": "iduser", "sender": "from", "sendername": "fromname"},
 )
-# A transaction step another repository owns, and the domain error its refusal means.
-Step = tuple["TransactWriteItemTypeDef", type[DomainError]]
 
 
 class EmailRepository:
@@ -71,8 +68,7 @@ class EmailRepository:
                 "ExpressionAttributeNames": {"#id": "_id"},
             }
         }
-        steps = [put, *(step for step, _ in with_steps)]
-        transact(self.client, steps, failures=(Conflict, *(failure for _, failure in with_steps)))
+        transact_steps(self.client, [(put, Conflict), *with_steps])
 
     def cancel(self, account_id: str, email_id: str, at: str, expires: int, deleled_by: str) -> Email:
         """Q -> C; EmailNotFound (missing, another account's) or EmailNotCancellable (not queued)."""

@@ -1,7 +1,6 @@
 """Health that looks after itself (issue 13): scheduled probes, automatic re-enable, history, alerts.
 
     schedule.py    when a server is probed next: backoff after failures, a stable phase over the interval
-    repository.py  the SMTP servers table's `byNextCheck` index: the servers due, claiming one for a probe
     history.py     the last 50 results of each server (HistoryTable, 30-day TTL)
     alerts.py      status changes and expiring certificates as EventBridge events; the disabled metric
     recorder.py    one check's result: the server's record, its history entry, its alerts

@@ -16,8 +16,10 @@ stays one. Publishing is best effort after the result is stored: the client retr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from smtphub.aws import LazyClient
 from smtphub.observability import logger
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
+    from smtphub.health.history import HistoryEntry
+    from smtphub.smtps.results import CheckResult, TlsFacts
+
 SOURCE = "smtp-hub"
 DISABLED = "SMTP server disabled"
 ENABLED = "SMTP server enabled"
@@ -35,9 +40,8 @@ EXPIRY_DAYS = 14
 DISABLED_LINE = "smtp server disabled"  # the metric filter's pattern (template.yaml)
 
 
-def expiring(tls: Any) -> bool:
-    days = tls.get("daysLeft") if isinstance(tls, Mapping) else None
-    return isinstance(days, int) and days < EXPIRY_DAYS
+def expiring(tls: TlsFacts | None) -> bool:
+    return tls is not None and tls.days_left is not None and tls.days_left < EXPIRY_DAYS
 
 
 class Alerts(LazyClient["EventBridgeClient"]):
@@ -48,42 +52,44 @@ class Alerts(LazyClient["EventBridgeClient"]):
     def after(
         self,
         smtp: Smtp,
-        result: Mapping[str, Any],
+        entry: HistoryEntry,
         previous_status: str | None,
-        previous_lastcheck: Mapping[str, Any] | None,
+        previous_lastcheck: CheckResult | None,
     ) -> list[str]:
         """Publish what this result changed; the detail-types published."""
-        status = result.get("status")
+        status, tls = entry.status, entry.result.tls
         kinds = []
         if previous_status is not None and status != previous_status:
             kinds.append(DISABLED if status == STATUS_DISABLED else ENABLED)
-        tls = result.get("tls")
-        if isinstance(tls, Mapping) and expiring(tls) and not _announced(tls, previous_lastcheck):
+        if tls is not None and expiring(tls) and not _announced(tls, previous_lastcheck):
             kinds.append(EXPIRING)
         if status == STATUS_DISABLED and previous_status == STATUS_ACTIVE:
-            logger.warning(DISABLED_LINE, extra={"idsmtp": smtp.id, "trigger": result.get("trigger")})
+            logger.warning(DISABLED_LINE, extra={"idsmtp": smtp.id, "trigger": entry.trigger})
         if kinds:
-            self._publish([self._entry(kind, smtp, result) for kind in kinds])
+            self._publish([self._entry(kind, smtp, entry) for kind in kinds])
         return kinds
 
-    def _entry(self, kind: str, smtp: Smtp, result: Mapping[str, Any]) -> PutEventsRequestEntryTypeDef:
+    def _entry(self, kind: str, smtp: Smtp, entry: HistoryEntry) -> PutEventsRequestEntryTypeDef:
+        """The event: its detail is this module's JSON (the members the README lists for each type)."""
+        result = entry.result
         detail: dict[str, Any] = {
             "idsmtp": smtp.id,
             "idapp": smtp.app_id,
             "iduser": smtp.account_id,
             "host": smtp.host,
             "port": smtp.port,
-            "status": result.get("status"),
-            "trigger": result.get("trigger"),
-            "mode": result.get("mode"),
-            "stage": result.get("stage"),
-            "code": result.get("code"),
-            "message": result.get("message"),
-            "at": result.get("at"),
+            "status": entry.status,
+            "trigger": entry.trigger,
+            "mode": result.mode,
+            "stage": result.stage,
+            "code": result.code,
+            "message": result.message,
+            "at": result.at,
         }
-        if kind == EXPIRING:
-            tls = result.get("tls") or {}
-            detail.update({name: tls.get(name) for name in ("notAfter", "daysLeft", "subject", "issuer")})
+        tls = result.tls
+        if kind == EXPIRING and tls is not None:
+            detail.update(notAfter=tls.not_after, daysLeft=tls.days_left, subject=tls.subject)
+            detail["issuer"] = tls.issuer
         return {
             "Source": SOURCE,
             "DetailType": kind,
@@ -95,7 +101,7 @@ class Alerts(LazyClient["EventBridgeClient"]):
         try:
             answer = self.client.put_events(Entries=entries)
             failed = int(answer.get("FailedEntryCount") or 0)
-        except Exception:
+        except (ClientError, BotoCoreError):  # an answer or no answer from EventBridge: the result stands
             logger.exception("could not publish a health event", extra={"types": _types(entries)})
             failed = len(entries)
         if failed:
@@ -108,7 +114,7 @@ def _types(entries: list[PutEventsRequestEntryTypeDef]) -> list[str]:
     return [str(entry.get("DetailType")) for entry in entries]
 
 
-def _announced(tls: Mapping[str, Any], previous: Mapping[str, Any] | None) -> bool:
+def _announced(tls: TlsFacts, previous: CheckResult | None) -> bool:
     """Whether the previous result already found this certificate (same notAfter) expiring."""
-    before = (previous or {}).get("tls")
-    return expiring(before) and isinstance(before, Mapping) and before.get("notAfter") == tls.get("notAfter")
+    before = previous.tls if previous is not None else None
+    return before is not None and expiring(before) and before.not_after == tls.not_after

@@ -9,7 +9,7 @@
   away, so between 0.5 and 1.5 intervals later.
 - A manual check's failure disables the server (the contract); scheduled failures disable it at the
   `disable_after`-th in a row.
-- A probe holds its server for `lease_seconds` (smtphub.health.repository.claim): long enough for one
+- A probe holds its server for `lease_seconds` (smtphub.smtps.state.HealthWrites.claim): long enough for one
   probe and its writes, after which a crashed worker's server is due again.
 - A probe beyond its account's daily budget (smtphub.accounts.limits.ProbeBudget) waits for the next UTC
   day: early in it, within its first `DEFER_SPREAD` seconds at a phase of the server's own, so that those

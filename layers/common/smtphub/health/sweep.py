@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smtphub.aws import LazyClient
-from smtphub.health.repository import HealthRepository
 from smtphub.health.schedule import Schedule
 from smtphub.observability import logger
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+    from smtphub.smtps.repository import SmtpRepository
 
 BATCH = 10  # SendMessageBatch's limit
 
@@ -71,7 +72,7 @@ class Sweep:
     """The scheduled sweep: every server due now onto the health queue (disabled ones always, for their
     retries; active ones when periodic re-checks are on)."""
 
-    health: HealthRepository
+    smtps: SmtpRepository  # its index byNextCheck (smtphub.smtps.state)
     queue: HealthQueue
     schedule: Schedule
 
@@ -81,9 +82,9 @@ class Sweep:
         statuses = [STATUS_DISABLED] + ([STATUS_ACTIVE] if self.schedule.interval_hours else [])
         counts = dict.fromkeys(statuses, 0)
         batch: list[Due] = []
-        pages, batches = self.health.pages, self.queue.batches
+        pages, batches = self.smtps.pages, self.queue.batches
         for status in statuses:
-            for smtp_id, due in self.health.due(status, now):
+            for smtp_id, due in self.smtps.due(status, now):
                 counts[status] += 1
                 batch.append(Due(smtp_id, due))
                 if len(batch) == BATCH:
@@ -94,7 +95,7 @@ class Sweep:
         result = {
             "disabled": counts[STATUS_DISABLED],
             "active": counts.get(STATUS_ACTIVE, 0),
-            "pages": self.health.pages - pages,
+            "pages": self.smtps.pages - pages,
             "batches": self.queue.batches - batches,
         }
         logger.info("health sweep", extra=result)

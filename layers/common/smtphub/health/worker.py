@@ -7,26 +7,35 @@ next UTC day (its `nextcheck` moved there under the claim's lease: nothing lost,
 Powertools' BatchProcessor answers `batchItemFailures` with the messages that raised (an AWS error, a
 malformed message): SQS hands them again after the visibility timeout, up to the queue's maxReceiveCount,
 then moves them to the dead-letter queue (its alarm fires). A server's own failure is a result, not an
-error. Redelivery is harmless: the claim (smtphub.health.repository) lets one delivery probe and record.
+error. Redelivery is harmless: the claim (smtphub.smtps.state) lets one delivery probe and record.
+
+The probe is the check's (smtphub.check.service.CheckService.scheduled), handed in by the composition
+root: the check records its results here, so health never imports it (`Prober`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from smtphub.health.repository import HealthRepository
 from smtphub.health.schedule import Schedule
 from smtphub.health.sweep import Due
 from smtphub.observability import logger
 
 if TYPE_CHECKING:
     from smtphub.accounts.limits import ProbeBudget
-    from smtphub.check.service import CheckService
+    from smtphub.smtps.models import Smtp
+    from smtphub.smtps.repository import SmtpRepository
+
+
+class Prober(Protocol):
+    def scheduled(self, smtp: Smtp, lease: int) -> str:
+        """Probe `smtp`, held until `lease`, and record the result: what became of it (`recorded`,
+        `stale`, `gone`, `unprobeable`)."""
 
 
 @dataclass(eq=False)
@@ -34,8 +43,8 @@ class HealthWorker:
     """Consumes the health queue: claims each server due, probes it within its account's daily budget,
     records the result."""
 
-    health: HealthRepository
-    checks: CheckService
+    smtps: SmtpRepository  # the claim and its release (smtphub.smtps.state)
+    checks: Prober
     schedule: Schedule
     budget: ProbeBudget
 
@@ -44,17 +53,17 @@ class HealthWorker:
         `deferred` when its account had all its probes of the day)."""
         now = self.schedule.now()
         lease = self.schedule.lease(now)
-        smtp = self.health.claim(message.smtp_id, message.due, lease)
+        smtp = self.smtps.claim(message.smtp_id, message.due, lease)
         if smtp is None:
             return "duplicate"
         if not self.budget.take(smtp.account_id):
-            self.health.reschedule(smtp.id, lease, self.schedule.next_day(smtp.id, now))
+            self.smtps.reschedule(smtp.id, lease, self.schedule.next_day(smtp.id, now))
             logger.info("health probe deferred to the next day", extra={"idsmtp": smtp.id})
             return "deferred"
         done = self.checks.scheduled(smtp, lease)
         if done == "unprobeable":  # no testemail or From address: try again at the next slot
             later = self.schedule.after_success(smtp.id, now) or self.schedule.after_failure(99, now)
-            self.health.reschedule(smtp.id, lease, later)
+            self.smtps.reschedule(smtp.id, lease, later)
         return done
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +73,7 @@ class HealthWorker:
         def record_handler(record: SQSRecord) -> None:
             try:
                 tally[self.probe(Due.parse(record.body))] += 1
-            except Exception:
+            except Exception:  # counted, its trace logged, re-raised: the batch reports the record
                 tally["failed"] += 1
                 logger.exception("health probe failed", extra={"messageId": record.message_id})
                 raise

@@ -14,7 +14,6 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic_core import PydanticCustomError
 
 from smtphub.errors import DomainError, InvalidInput
@@ -141,6 +140,9 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
         def lambda_handler(event: Event, context: Any) -> Response:
             started = time.perf_counter()
             request_id = request_id_of(event, context)
+            # The logs' correlation id is the requestId every error body gives (read here rather than by
+            # Powertools' correlation_id_path: a JMESPath search per request, and cyclic garbage for the GC).
+            logger.set_correlation_id(request_id)
             error: DomainError | None = None
             try:
                 account = "" if public else account_of(event)
@@ -150,7 +152,7 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
             except DomainError as expected:
                 error = expected
                 response = error_response(expected, request_id)
-            except Exception:
+            except Exception:  # the catch-all: any other failure is a logged 500, never a stack trace out
                 logger.exception("unexpected error")
                 status, code, message = INTERNAL
                 response = json_response(status, error_body(status, code, message, request_id))
@@ -166,9 +168,7 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
             )
             return response
 
-        wrapped: Any = logger.inject_lambda_context(
-            lambda_handler, correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False
-        )
+        wrapped: Any = logger.inject_lambda_context(lambda_handler, log_event=False)
         wrapped.request_model = model  # for the OpenAPI generator and the tests: the route's parameters
         wrapped.public = public
         return wrapped  # type: ignore[no-any-return]

@@ -1,8 +1,12 @@
-"""Domain errors to HTTP: the contract's statuses, `error` codes and the one error body. Nowhere else."""
+"""Domain errors to HTTP: the contract's statuses, `error` codes and the one error body. Nowhere else.
 
-from __future__ import annotations
+No `from __future__ import annotations`: ErrorJson's annotations are evaluated at import, which costs
+less than string annotations under Python 3.13 (smtphub.http.responses)."""
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, NotRequired, cast
+
+from annotated_types import Ge, Le
+from typing_extensions import TypedDict
 
 from smtphub.errors import (
     AppNameTaken,
@@ -20,6 +24,7 @@ from smtphub.errors import (
     RateLimited,
     SmtpNotFound,
 )
+from smtphub.http.responses import CheckStage
 
 
 class EdgeError(DomainError):
@@ -64,12 +69,38 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
 INTERNAL = (500, "INTERNAL_ERROR", "Internal server error")
 
 
-def error_body(status: int, code: str, message: str, request_id: str, /, **extra: Any) -> dict[str, Any]:
-    """The one error body shape of the contract (also used by the authorizer and the local runtime).
+class ErrorJson(TypedDict):
+    """The one error body shape, whatever answered (a function or API Gateway). `NOT_FOUND` is API
+    Gateway's answer to a path or method that is no operation."""
+
+    status: Annotated[int, Ge(400), Le(599)]
+    """The HTTP status, repeated."""
+    error: str
+    """Machine-readable."""
+    message: str
+    """For people; never repeats a parameter value, a password or an internal detail."""
+    requestId: str
+    """Find the logs of this request by it."""
+    fields: NotRequired[dict[str, str]]
+    """400 only: every bad parameter (its canonical, lower-case name, or `body`) and what is wrong with it."""
+    stage: NotRequired[CheckStage | None]
+    """`SMTP_CHECK_FAILED` only: the stage that failed."""
+    code: NotRequired[int | None]
+    """`SMTP_CHECK_FAILED` only: the SMTP reply code, when there is one."""
+    challenge: NotRequired[str]
+    """A 403 of `POST /auth/login` only: the Cognito sign-in step the account needs first (e.g.
+    `NEW_PASSWORD_REQUIRED`), which this API does not offer."""
+
+
+def error_body(status: int, code: str, message: str, request_id: str, /, **extra: Any) -> ErrorJson:
+    """The one error body shape of the contract (also used by the local runtime; the authorizer, which
+    loads nothing of the layer, and the template's gateway responses write the same members).
 
     Positional-only, so that `extra` may carry a member named `code` (a failed check's SMTP reply code).
+    `extra` holds ErrorJson's optional members, as `describe` gives them.
     """
-    return {"status": status, "error": code, "message": message, "requestId": request_id, **extra}
+    body = {"status": status, "error": code, "message": message, "requestId": request_id, **extra}
+    return cast(ErrorJson, body)
 
 
 def describe(error: DomainError) -> tuple[int, str, dict[str, Any], dict[str, str]]:

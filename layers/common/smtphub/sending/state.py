@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from smtphub.aws import error_code
 
 if TYPE_CHECKING:
@@ -119,10 +121,10 @@ class Pacer(_SendState):
                 },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) != _CONDITION_FAILED:
                 raise
-            item = getattr(error, "response", {}).get("Item", {})
+            item = error.response.get("Item", {})
             return {name: int(item[name]["N"]) for name in ("next", "tail") if name in item}
         return None
 
@@ -181,7 +183,7 @@ class Pacer(_SendState):
                 ExpressionAttributeValues={name: {"N": str(value)} for name, value in values.items()},
                 ReturnValues="UPDATED_NEW",
             )
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) != _CONDITION_FAILED:
                 raise
             return None
@@ -242,7 +244,7 @@ class Windows(_SendState):
                     ":expires": {"N": str(math.ceil(expires))},
                 },
             )
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) != _CONDITION_FAILED:
                 raise
             return False

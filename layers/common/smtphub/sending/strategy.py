@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
-from smtphub.codec import ACTIVE
+from smtphub.record import ACTIVE
 
 PRIORITY = "PRIORITY"
 RANDOM = "RANDOM"

@@ -34,7 +34,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from smtphub.observability import logger
-from smtphub.smtps.repository import SMTP_CODEC
+from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.secrets import SecretRepository
 
 COUNTS = ("deleted", "doneAlready", "adopted", "unchanged", "failed", "skipped")
@@ -79,7 +79,7 @@ def _remove(record: DynamoDBRecord, secrets: SecretRepository, tally: Counter[st
         return
     try:
         deleted = secrets.delete(smtp_id)
-    except Exception:
+    except Exception:  # counted, its trace logged, re-raised: the batch reports the record
         tally["failed"] += 1
         logger.exception(
             "could not delete the secret of a removed SMTP server",
@@ -104,7 +104,7 @@ def _modify(record: DynamoDBRecord, secrets: SecretRepository, tally: Counter[st
         return
     try:
         secrets.adopt(adoption.smtp_id, adoption.version_id, adoption.base_version, adoption.named)
-    except Exception:
+    except Exception:  # counted, its trace logged, re-raised: the batch reports the record
         tally["failed"] += 1
         logger.exception(
             "could not tidy the labels of a secret",

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from smtphub.codec import ACTIVE, Record
 from smtphub.errors import InvalidInput
+from smtphub.record import ACTIVE, Record
+
+if TYPE_CHECKING:
+    from smtphub.smtps.results import CheckResult
 
 STATUS_ACTIVE = ACTIVE
 STATUS_DISABLED = "D"
@@ -85,7 +88,7 @@ class Smtp(Record):
     defaultfromemail: str | None = None
     defaultfromname: str | None = None
     numerrors: int = 0
-    lastcheck: Mapping[str, Any] | None = None
+    lastcheck: CheckResult | None = None  # the last check's result (smtphub.smtps.results)
     authmech: str = "auto"  # auto: PLAIN, else LOGIN, else CRAM-MD5, as the server offers
     oauthprovider: str | None = None  # XOAUTH2: microsoft, google or generic
     oauthtenant: str | None = None  # microsoft: the tenant's id or domain

@@ -1,4 +1,5 @@
 """The SMTP servers table: key _id; index byApp (idapp, rank), rank ordering by priority, then creation.
+The one repository that writes it: what checks and the schedule write is its other half (smtps/state.py).
 
 Every write here is conditional: on the record's `version` for edits (a concurrent edit loses with
 Conflict), on its owner for deletes, on its app for writes that must not outlive the app (the apps table's
@@ -11,15 +12,17 @@ slots back in the transaction that deletes; each on condition that the record is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, from_item, query_items, read_item, to_attribute, transact_steps
+from botocore.exceptions import ClientError
+
+from smtphub.dynamo import condition_failed, query_items, read_item, to_attribute, transact_steps
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
 from smtphub.smtps import slots
-from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
+from smtphub.smtps.items import SMTP_CODEC
+from smtphub.smtps.models import Smtp
+from smtphub.smtps.state import HealthWrites
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,20 +31,10 @@ if TYPE_CHECKING:
     from smtphub.accounts.quotas import Quotas
 
 BY_APP_INDEX = "byApp"
-SMTP_CODEC = Codec(
-    Smtp,
-    {
-        "id": "_id",
-        "app_id": "idapp",
-        "account_id": "iduser",
-        "ssltls": "sslTls",
-        "secret_version": "secretVersion",  # nosec B105 - an attribute name, not a secret
-    },
-)
 AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]
 
 
-class SmtpRepository:
+class SmtpRepository(HealthWrites):
     def __init__(
         self, client: DynamoDBClient, table: str, app_condition: AppCondition, quotas: Quotas
     ) -> None:
@@ -49,9 +42,6 @@ class SmtpRepository:
         self.table = table
         self.app_condition = app_condition  # (account, app id) -> a step that holds while the app is live
         self.quotas = quotas  # the accounts table's counter steps
-
-    def _key(self, smtp_id: str) -> dict[str, Any]:
-        return {"_id": {"S": smtp_id}}
 
     def get(self, smtp_id: str) -> Smtp | None:
         return read_item(self.client, self.table, self._key(smtp_id), SMTP_CODEC.decode)
@@ -116,7 +106,7 @@ class SmtpRepository:
             return
         try:
             self.client.update_item(**update)
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 raise Conflict() from None
             raise
@@ -166,7 +156,7 @@ class SmtpRepository:
                 ExpressionAttributeNames={"#id": "_id"},
                 ExpressionAttributeValues={":version": {"S": secret_version}},
             )
-        except Exception as error:
+        except ClientError as error:
             if not condition_failed(error):
                 raise
             if self.get(smtp_id) is None:
@@ -178,98 +168,3 @@ class SmtpRepository:
     delete = slots.delete
     delete_new = slots.delete_new
     delete_of_app = slots.delete_of_app
-
-    def record_check(
-        self,
-        smtp: Smtp,
-        *,
-        ok: bool,
-        lastcheck: Mapping[str, Any],
-        disable: bool = True,
-        nextcheck: int | None = None,
-        lease: int | None = None,
-    ) -> Recorded:
-        """Store a check's outcome in one conditional UpdateItem; what it replaced.
-
-        Success: status A, numerrors 0; failure: numerrors + 1 (atomic ADD, so concurrent checks all count)
-        and, when `disable`, status D. `nextcheck` is the next scheduled probe (None: none), `checks` counts
-        the results (the history's sequence). `version` and `modified` stay as they are: a check is not an
-        edit and never makes a concurrent edit fail. The write holds only while the server exists, is the
-        same account's, is still at the version the check used and, for a scheduled probe, still held by
-        its `lease`: otherwise SmtpNotFound when it is gone, Conflict when it changed, and nothing is written.
-        """
-        expression, condition, names, values = _record_update(
-            smtp, ok=ok, lastcheck=lastcheck, disable=disable, nextcheck=nextcheck, lease=lease
-        )
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key=self._key(smtp.id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except Exception as error:
-            if not condition_failed(error):
-                raise
-            old = getattr(error, "response", {}).get("Item") or {}
-            if old.get("iduser") != {"S": smtp.account_id}:
-                raise SmtpNotFound() from None
-            raise Conflict() from None
-        before = from_item(answer.get("Attributes") or {})
-        return Recorded(before.get("status"), before.get("lastcheck"), int(before.get("checks") or 0) + 1)
-
-
-def _record_update(
-    smtp: Smtp,
-    *,
-    ok: bool,
-    lastcheck: Mapping[str, Any],
-    disable: bool,
-    nextcheck: int | None,
-    lease: int | None,
-) -> tuple[str, str, dict[str, str], dict[str, Any]]:
-    """record_check's UpdateExpression, ConditionExpression, names and values."""
-    names = {"#id": "_id", "#owner": "iduser", "#version": "version", "#numerrors": "numerrors",
-             "#lastcheck": "lastcheck", "#next": "nextcheck", "#checks": "checks"}  # fmt: skip
-    values: dict[str, Any] = {
-        ":expected": {"N": str(smtp.version)},
-        ":owner": {"S": smtp.account_id},
-        ":lastcheck": to_attribute(lastcheck),
-        ":one": {"N": "1"},
-    }
-    sets = ["#lastcheck = :lastcheck"]
-    adds = ["#checks :one"]
-    if ok or disable:
-        sets.append("#status = :status")
-        names["#status"] = "status"
-        values[":status"] = {"S": STATUS_ACTIVE if ok else STATUS_DISABLED}
-    if ok:
-        sets.append("#numerrors = :zero")
-        values[":zero"] = {"N": "0"}
-    else:
-        adds.append("#numerrors :one")
-    if nextcheck is not None:
-        sets.append("#next = :next")
-        values[":next"] = {"N": str(nextcheck)}
-    expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
-    if nextcheck is None:
-        expression += " REMOVE #next"
-    condition = "attribute_exists(#id) AND #owner = :owner AND #version = :expected"
-    if lease is not None:
-        condition += " AND #next = :lease"
-        values[":lease"] = {"N": str(lease)}
-    return expression, condition, names, values
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """What a recorded check replaced: the status before (None if the write left it alone), the lastcheck
-    before, and the result's number among the server's (its history `seq`)."""
-
-    previous_status: str | None
-    previous_lastcheck: Mapping[str, Any] | None
-    seq: int

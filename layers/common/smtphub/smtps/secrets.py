@@ -42,6 +42,8 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from smtphub.aws import LazyClient, error_code
 from smtphub.observability import logger
 from smtphub.smtps.models import Smtp
@@ -110,7 +112,7 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
             return self.put(smtp.id, values, base_version)
         try:
             return self.create(smtp, values)
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) != "ResourceExistsException":
                 raise
         return self.put(smtp.id, values, base_version)
@@ -119,7 +121,7 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
         """The values of exactly that version; None when the secret or the version is gone."""
         try:
             value = self.client.get_secret_value(SecretId=self.name(smtp_id), VersionId=version_id)
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) == "ResourceNotFoundException":
                 return None
             raise
@@ -143,7 +145,7 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
         try:
             # (its type says every key is always there: DeletedDate is only there once deletion is scheduled)
             described: Mapping[str, Any] = self.client.describe_secret(SecretId=self.name(smtp_id))
-        except Exception as error:
+        except ClientError as error:
             if error_code(error) == "ResourceNotFoundException":
                 return False
             raise
@@ -168,7 +170,7 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
         """An edit lost its record write: its version loses its label (AWS purges unlabelled versions)."""
         try:
             self._move(smtp_id, _label(base_version, version_id), to=None, away_from=version_id)
-        except Exception:
+        except Exception:  # called while the edit's error is raised: must not hide it; trace logged
             logger.warning(
                 "could not unlabel a lost secret version", extra={"idsmtp": smtp_id}, exc_info=True
             )
@@ -195,7 +197,7 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
                 )
             else:
                 self.client.delete_secret(SecretId=self.name(smtp_id), ForceDeleteWithoutRecovery=True)
-        except Exception as error:
+        except ClientError as error:
             code = error_code(error)
             if code == "ResourceNotFoundException" or (recoverable and code == "InvalidRequestException"):
                 return False

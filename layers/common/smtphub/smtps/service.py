@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from smtphub.apps.repository import AppRepository
 from smtphub.errors import SmtpNotFound
@@ -36,12 +36,18 @@ from smtphub.smtps.models import CreateSmtp, EditSmtp, Smtp, SmtpRef, apply_edit
 from smtphub.smtps.repository import SmtpRepository
 from smtphub.smtps.secrets import SecretRepository
 
-if TYPE_CHECKING:
-    from smtphub.health.schedule import Schedule
-
 # save's verify=true: probe the server as it would be stored, with the write-only values sent; raises when
 # it must not be stored (smtphub.check.service.CheckService.verify).
 Verifier = Callable[[Smtp, Mapping[str, str]], None]
+
+
+class FirstProbe(Protocol):
+    """When a new server is probed first: the health schedule's (smtphub.health.schedule.Schedule, handed in
+    by the composition root; the schedule's feature records checks on servers, so it is not imported)."""
+
+    def now(self) -> int: ...
+
+    def first(self, smtp_id: str, now: int) -> int | None: ...
 
 
 class SmtpService:
@@ -50,7 +56,7 @@ class SmtpService:
         apps: AppRepository,
         smtps: SmtpRepository,
         secrets: SecretRepository,
-        schedule: Schedule | None = None,
+        schedule: FirstProbe | None = None,
     ) -> None:
         self.apps = apps
         self.smtps = smtps
@@ -81,13 +87,13 @@ class SmtpService:
             return smtp
         try:
             version = self.secrets.create(smtp, command.secrets)
-        except Exception:
+        except Exception:  # whatever failed is re-raised (the edge logs its trace): undo the record first
             # No secret, so no server: delete the record (while nobody has edited it). If that fails too,
             # the record stays without a password; had the secret been created after all, the record's
             # removal cleans it up.
             try:
                 self.smtps.delete_new(smtp)
-            except Exception:
+            except Exception:  # the undo must not hide the secret's failure: logged with its trace
                 logger.exception("could not undo a create after its secret failed", extra={"idsmtp": smtp.id})
             raise
         try:
@@ -119,7 +125,7 @@ class SmtpService:
         try:
             moved_from = current.app_id if app_moved else None
             self.smtps.update(edited, changed, current.version, moved_from=moved_from)
-        except Exception:
+        except Exception:  # whatever failed is re-raised (the edge logs its trace): unlabel the version first
             if sent and edited.secret_version is not None:
                 self.secrets.abandon(current.id, edited.secret_version, current.version)
                 if not current.has_secret:
@@ -135,7 +141,7 @@ class SmtpService:
         try:
             if self.smtps.get(smtp_id) is None:
                 self.secrets.delete(smtp_id)
-        except Exception:
+        except Exception:  # best effort beside the error being raised: logged with its trace, never hides it
             logger.exception("could not tidy up a secret after a failed write", extra={"idsmtp": smtp_id})
 
     def remove(self, ref: SmtpRef) -> None:

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from smtphub import dynamo
 from smtphub.accounts.quotas import CounterGone
 from smtphub.dynamo import CONFLICT_TRIES, condition_failed, transact_steps
@@ -163,7 +165,7 @@ def _releasing(repo: SmtpRepository, smtp: Smtp, step: Any, *, app_gone: bool) -
     if not smtp.counted:
         try:
             repo.client.delete_item(**step["Delete"])
-        except Exception as error:
+        except ClientError as error:
             if condition_failed(error):
                 raise _Changed() from None
             raise

@@ -1,0 +1,143 @@
+"""The JSON of an app (upstream's AppDTO) and of a page of apps (a Spring Data Page)."""
+
+import math
+from typing import TYPE_CHECKING, Annotated
+
+from annotated_types import Ge
+from typing_extensions import TypedDict
+
+from smtphub.http import fields
+from smtphub.http.requests.apps import HostList, Seconds, WebhookUrl
+from smtphub.http.responses import Id, OneOf, Timestamp
+
+if TYPE_CHECKING:
+    from smtphub.apps.models import App, AppPage
+
+Count = Annotated[int, Ge(0)]
+
+
+class AppJson(TypedDict):
+    """An app: the SMTP servers of one sender, where their test e-mails go, and upstream's `AppDTO`
+    settings (stored and returned; nothing sends mail or calls a webhook yet)."""
+
+    _id: Id
+    iduser: str
+    """The owning account (its Cognito `sub`)."""
+    name: str
+    retaindata: bool
+    strategy: fields.Strategy
+    originserver: HostList | None
+    origindomain: HostList | None
+    defaultfromemail: str | None
+    defaultfromname: str | None
+    testemail: str | None
+    timebetweenemails: Seconds
+    useblacklist: bool
+    useautoblacklist: bool
+    webhook_sending_finished: WebhookUrl | None
+    webhook_sending_error: WebhookUrl | None
+    webhook_tracking_opened: WebhookUrl | None
+    webhook_tracking_clicked: WebhookUrl | None
+    webhook_blacklisted_added: WebhookUrl | None
+    created: Timestamp
+    modified: Timestamp
+    status: Annotated[str, OneOf("smtphub.apps.models", "STATUS_ACTIVE")]
+
+
+class SortJson(TypedDict):
+    """Spring Data's `Sort` of the page (apps are listed oldest first, which Spring calls unsorted)."""
+
+    sorted: bool
+    unsorted: bool
+    empty: bool
+
+
+class PageableJson(TypedDict):
+    """Spring Data's `Pageable` of the page."""
+
+    sort: SortJson
+    offset: Count
+    pageNumber: Count
+    pageSize: fields.PageSize
+    paged: bool
+    unpaged: bool
+
+
+class AppPageJson(TypedDict):
+    """One page of the account's apps, oldest first: a Spring Data `Page` as `PageImpl` serializes it,
+    which upstream's clients parse."""
+
+    content: list[AppJson]
+    pageable: PageableJson
+    last: bool
+    totalPages: Count
+    totalElements: Count
+    """The account's apps."""
+    size: fields.PageSize
+    """The page size asked for."""
+    number: Count
+    """This page's number, from 0."""
+    sort: SortJson
+    first: bool
+    numberOfElements: Count
+    """Apps on this page."""
+    empty: bool
+    """Whether this page has no app."""
+
+
+def app_json(app: "App") -> AppJson:
+    """An app as upstream's AppDTO reads it: every member present, booleans and numbers never null."""
+    return {
+        "_id": app.id,
+        "iduser": app.account_id,
+        "name": app.name,
+        "retaindata": app.retaindata,
+        "strategy": app.strategy,
+        "originserver": app.originserver,
+        "origindomain": app.origindomain,
+        "defaultfromemail": app.defaultfromemail,
+        "defaultfromname": app.defaultfromname,
+        "testemail": app.testemail,
+        "timebetweenemails": app.timebetweenemails,
+        "useblacklist": app.useblacklist,
+        "useautoblacklist": app.useautoblacklist,
+        "webhook_sending_finished": app.webhook_sending_finished,
+        "webhook_sending_error": app.webhook_sending_error,
+        "webhook_tracking_opened": app.webhook_tracking_opened,
+        "webhook_tracking_clicked": app.webhook_tracking_clicked,
+        "webhook_blacklisted_added": app.webhook_blacklisted_added,
+        "created": app.created,
+        "modified": app.modified,
+        "status": app.status,
+    }
+
+
+def _unsorted() -> SortJson:
+    """Spring Data's Sort of an unsorted page (apps are listed oldest first, which Spring calls unsorted)."""
+    return {"sorted": False, "unsorted": True, "empty": True}
+
+
+def app_page_json(page: "AppPage") -> AppPageJson:
+    """A Spring Data `Page` as PageImpl serializes it (member order included), which upstream's
+    RestResponsePageDTO and a generic Spring client both parse."""
+    pages = math.ceil(page.total / page.size)
+    return {
+        "content": [app_json(app) for app in page.content],
+        "pageable": {
+            "sort": _unsorted(),
+            "offset": page.number * page.size,
+            "pageNumber": page.number,
+            "pageSize": page.size,
+            "paged": True,
+            "unpaged": False,
+        },
+        "last": page.number >= pages - 1,
+        "totalPages": pages,
+        "totalElements": page.total,
+        "size": page.size,
+        "number": page.number,
+        "sort": _unsorted(),
+        "first": page.number == 0,
+        "numberOfElements": len(page.content),
+        "empty": not page.content,
+    }

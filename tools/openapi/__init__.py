@@ -1,0 +1,1 @@
+"""openapi.yaml from the code: `make openapi` (`python -m tools.openapi [--check]`); see `generate`."""

@@ -1,0 +1,3 @@
+from tools.openapi.generate import main
+
+raise SystemExit(main())
