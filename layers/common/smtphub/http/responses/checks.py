@@ -1,6 +1,6 @@
 """The JSON of a check's result: an SMTP server's `lastcheck`, and each entry of smtps/history."""
 
-from typing import TYPE_CHECKING, Annotated, NotRequired
+from typing import TYPE_CHECKING, Annotated
 
 from annotated_types import Ge
 from typing_extensions import TypedDict
@@ -25,12 +25,10 @@ class StageTimeJson(TypedDict):
 class TlsSessionJson(TypedDict):
     """TLS as the check found it."""
 
-    mode: NotRequired[
-        Annotated[str, OneOf("smtphub.check.commands", "IMPLICIT", "STARTTLS", "STARTTLS_OFFERED")]
-    ]
+    mode: Annotated[str, OneOf("smtphub.check.commands", "IMPLICIT", "STARTTLS", "STARTTLS_OFFERED")] | None
     """How TLS came about: `implicit` (sslTls), `starttls` (starttls=true), or `starttls-offered`: a server
     with `auth` and neither setting offered STARTTLS, which is then always used before credentials are sent
-    (certificate verified as for starttls=true). Absent from results recorded before it existed."""
+    (certificate verified as for starttls=true). Null in results recorded before it existed."""
     version: str | None
     cipher: str | None
     subject: str | None
@@ -91,7 +89,7 @@ def lastcheck_json(result: "CheckResult") -> LastCheckJson:
         "tls": None
         if tls is None
         else {
-            **({"mode": tls.mode} if tls.mode else {}),  # type: ignore[typeddict-item]
+            "mode": tls.mode,
             "version": tls.version,
             "cipher": tls.cipher,
             "subject": tls.subject,
