@@ -94,6 +94,11 @@ API works here by changing only the base URL.
 Content-Type declares, UTF-8 when none), `multipart/form-data` (fields only: a file is a 400) or
 `application/json` (an object); they are also accepted in the query string, and a body value wins over
 a query value. Any other content type with a non-empty body is a 415; a body over 64 KiB is a 413.
+A `charset` (of the body, of a multipart part, or a multipart `_charset_` field) must be a character
+encoding: UTF-8, UTF-16, ISO-8859-*, windows-125*, Shift_JIS, GB18030 and the like. Anything else is a
+415: a name no registry knows, a transform that is no charset (`base64`, `hex`, `zlib`, `rot13`, ...),
+backslash escapes, IDNA/Punycode, UTF-7; and for a form, a charset that does not write ASCII as ASCII
+(UTF-16, UTF-32, EBCDIC).
 
 - Parameter names are matched case-insensitively, with these aliases: `ssltls` = `sslTls` =
   `ssl_tls`; `defaultfromemail` = `defaulfromemail` (the upstream page's typo).
@@ -786,7 +791,8 @@ STATUS_TEXT = {
     401: "No `Authorization: Bearer ...` header (answered by API Gateway: nothing is invoked).",
     403: "The token is invalid, expired, revoked (logout), or for another user pool or client.",
     413: "The body is larger than 64 KiB.",
-    415: "A non-empty body that is neither form-encoded nor JSON, or in a charset that does not exist.",
+    415: "A non-empty body that is neither form-encoded, multipart nor JSON, or whose charset is no "
+    "character encoding this API reads.",
     429: "Throttled by the API's rate or burst limit: retry later.",
     500: "Anything unexpected. No detail, only the `requestId` to find the logs by.",
 }

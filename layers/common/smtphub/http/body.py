@@ -8,6 +8,27 @@ Content-Type's, else UTF-8) or `application/json` (an object). Every body counts
 Names are matched case-insensitively with the contract's aliases folded in; an empty value is absent; a
 known parameter given twice with different values, or as a JSON object or array, is a problem named beside
 every other.
+
+Charsets (`text_charset`, the one place that decides; anything it refuses is a 415, wherever the charset
+is declared: the Content-Type, a multipart part's Content-Type, the `_charset_` field). A charset is read
+when all of these hold:
+- its name is one IANA could register: 1 to 40 printable US-ASCII characters (`ISO_8859-1:1987` is one),
+  so no space, NUL or non-ASCII letter, which Python's lookup would otherwise fold (`latin\u0131`) or
+  choke on (a NUL is a ValueError, a lone surrogate a UnicodeEncodeError);
+- Python's codec registry has a codec for it, and that codec decodes bytes to text (`bytes.decode`
+  accepts it): the bytes-to-bytes and text-to-text transforms of the registry (`hex_codec`,
+  `base64_codec`, `zlib_codec`, `bz2_codec`, `quopri_codec`, `uu_codec`, `rot13`) are not charsets;
+- the codec is not one of Python's own encodings, which are no character set of a document either:
+  `unicode_escape` and `raw_unicode_escape` (backslash escapes), `punycode` and `idna` (domain names),
+  `undefined` (fails every decode), `palmos`, `charmap` (the generic mapping codec) and `mbcs`, `oem`
+  (the Windows host's code pages, absent elsewhere), nor UTF-7 (the same text has many byte spellings:
+  the classic way past a filter, dropped by the WHATWG Encoding Standard, sent by no HTTP client);
+- for a form body, the charset reads what a form writes unescaped (`&`, `=`, `+`, letters, digits) as ASCII:
+  UTF-16, UTF-32 and EBCDIC (`cp037`, ...) are 415 for a form, and are read in JSON and in a multipart
+  part, whose syntax does not depend on it.
+So every other codec of the registry is a charset: UTF-8 (`-sig` too), UTF-16 and -32 with their byte
+orders, ASCII, the ISO-8859, Windows, DOS and Mac code pages, KOI8, and the CJK encodings (Shift_JIS,
+EUC, ISO-2022, GB18030, Big5, ...). Bytes not valid in the charset are a 400 naming the parameter.
 """
 
 from __future__ import annotations
@@ -41,7 +62,11 @@ class BodyTooLarge(Exception):
 
 
 class UnsupportedBody(Exception):
-    pass
+    """A body this API cannot read: a media type it does not take, or a charset it does not read."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "unsupported body")
+        self.message = message
 
 
 class BadParameters(Exception):
@@ -154,7 +179,7 @@ def _body_pairs(event: Event) -> list[tuple[str, str]]:
     if media not in (FORM, JSON, MULTIPART):
         raise UnsupportedBody()
     charset = parameters.get("charset") or None
-    encoding = known_charset(charset or "utf-8")
+    encoding = text_charset(charset or "utf-8", form=media == FORM)
     if media == MULTIPART:
         from smtphub.http import multipart  # noqa: PLC0415 - read with the first multipart body, not before
 
@@ -164,19 +189,54 @@ def _body_pairs(event: Event) -> list[tuple[str, str]]:
     return _form_pairs(raw, encoding)
 
 
-def known_charset(name: str) -> str:
-    """`name` when Python has a codec for it; an unknown charset is an unsupported body (415)."""
+# IANA's rule for a charset's name: up to 40 printable US-ASCII characters.
+_CHARSET_NAME = re.compile(r"[!-~]{1,40}")
+# Codecs that decode bytes to text but are no character set of a document (module docstring), by the name
+# Python's registry gives them (`codecs.lookup(...).name`).
+NOT_CHARSETS = frozenset(
+    {
+        "unicode-escape",
+        "raw-unicode-escape",
+        "punycode",
+        "idna",
+        "undefined",
+        "palmos",
+        "charmap",
+        "mbcs",
+        "oem",
+        "utf-7",
+    }
+)
+# What a form body writes as itself (the rest is `%XX`, bytes whatever the charset): in a form's charset
+# these bytes must read as these characters.
+_FORM_SYNTAX = b"&=+azAZ09-._*"
+_FORM_TEXT = _FORM_SYNTAX.decode("ascii")
+_TEXT_PROBE = b"\0\0\0\0"
+CHARSET_REFUSED = "The body's charset is not a character encoding this API reads: send UTF-8"
+
+
+def text_charset(name: str, *, form: bool = False) -> str:
+    """`name` when a body (a form's when `form`) may be decoded in it; anything else is an unsupported body
+    (415): see the module's docstring for the rule."""
+    if not _CHARSET_NAME.fullmatch(name):
+        raise UnsupportedBody(CHARSET_REFUSED)
     try:
-        codecs.lookup(name)
-    except LookupError:
-        raise UnsupportedBody() from None
+        codec = codecs.lookup(name).name  # LookupError: unknown
+        # LookupError: not a text encoding. Four NULs are text in every charset (one UTF-32 unit); an
+        # empty probe would not do, bytes.decode returns "" for b"" before asking the codec.
+        _TEXT_PROBE.decode(codec)
+        readable = codec not in NOT_CHARSETS and (not form or _FORM_SYNTAX.decode(codec) == _FORM_TEXT)
+    except (LookupError, UnicodeError):
+        readable = False
+    if not readable:
+        raise UnsupportedBody(CHARSET_REFUSED)
     return name
 
 
 def _decode(raw: bytes, encoding: str, name: str) -> str:
     try:
         return raw.decode(encoding)
-    except UnicodeDecodeError:
+    except UnicodeError:  # UnicodeDecodeError, or a codec's own failure
         label = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
         raise BadParameters({name: f"must be {label}"}) from None
 
@@ -201,7 +261,7 @@ def _form_pairs(raw: bytes, encoding: str) -> list[tuple[str, str]]:
 def _unquote(raw: bytes, encoding: str) -> str | None:
     try:
         return unquote_to_bytes(raw.replace(b"+", b" ")).decode(encoding)
-    except UnicodeDecodeError:
+    except UnicodeError:
         return None
 
 

@@ -116,8 +116,8 @@ def read_params(event: Event, known: Container[str]) -> tuple[dict[str, str], di
         return body.gather(event, known, problems), problems
     except body.BodyTooLarge:
         raise PayloadTooLarge() from None
-    except body.UnsupportedBody:
-        raise UnsupportedMediaType() from None
+    except body.UnsupportedBody as unsupported:
+        raise UnsupportedMediaType(unsupported.message) from None
     except body.BadParameters as bad:
         raise InvalidInput(bad.problems) from None
 

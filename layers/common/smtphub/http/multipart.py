@@ -15,7 +15,7 @@ from smtphub.http.body import (
     Undecodable,
     canonical_name,
     header_parameters,
-    known_charset,
+    text_charset,
 )
 
 NOT_MULTIPART = "is not valid multipart/form-data"
@@ -106,9 +106,9 @@ def pairs(raw: bytes, boundary: str, charset: str | None) -> list[tuple[str, str
     default = in_body.decode("ascii", "replace").strip() or charset or "utf-8"
     pairs: list[tuple[str, str]] = []
     for name, content, declared in fields:
-        encoding = known_charset(declared or default)
+        encoding = text_charset(declared or default)
         try:
             pairs.append((name, content.decode(encoding)))
-        except UnicodeDecodeError:
+        except UnicodeError:
             pairs.append((name, Undecodable(encoding)))
     return pairs
