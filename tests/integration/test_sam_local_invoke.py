@@ -5,8 +5,8 @@ environment (tests.support.sam: the template's variables resolved as the SAM CLI
 build/env.json as `make aws` wrote it, only for the variables the template declares), the function's own
 `lambda_handler` and its sample event, against `make aws`'s moto server and SMTP sink. Every API event
 answers 200 (they name the demo data's fixed ids), the stream cleanups report no failure (the apps
-cleanup's leaves the demo data as it was), and the authorizer allows a real token from the login. Nothing leaves 127.0.0.1: name lookups of anything else
-fail the test.
+cleanup's leaves the demo data as it was), and the authorizer allows a real token from the login. Nothing
+leaves 127.0.0.1: name lookups of anything else fail the test.
 """
 
 from __future__ import annotations
