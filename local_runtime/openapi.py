@@ -110,7 +110,9 @@ backslash escapes, IDNA/Punycode, UTF-7; and for a form, a charset that does not
 - Integers: decimal digits only.
 - Text may not contain control, format, line or paragraph separator or surrogate characters
   (Unicode categories Cc, Cf, Zl, Zp, Cs); a password may not contain NUL or a lone surrogate.
-- Anything else is a 400 whose `fields` names every bad parameter (never repeating its value).
+- Anything else is a 400 whose `fields` names every bad parameter (never repeating its value), as the
+  request spelled it (`sslTls`, `SSL_TLS`, `defaulfromemail`: the spelling of the value judged, the
+  body's over the query's, the last of a repeat); one it did not send (a required one) by its name here.
 
 **Responses.** JSON (`application/json`, UTF-8), never cached (`Cache-Control: no-store`).
 `remove`, `check` and `logout` answer 200 with an empty body. Every error has the one body shape

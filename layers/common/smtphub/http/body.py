@@ -7,7 +7,9 @@ each part's text in its own charset, else the body's `_charset_` field, RFC 7578
 Content-Type's, else UTF-8) or `application/json` (an object). Every body counts against the same 64 KiB.
 Names are matched case-insensitively with the contract's aliases folded in; an empty value is absent; a
 known parameter given twice with different values, or as a JSON object or array, is a problem named beside
-every other.
+every other. Parameters and problems go by canonical name (the models' aliases); `gather` also gives the
+name as the client spelled it (of the value kept: the body's over the query's, the last of a repeat), and
+the edge names the 400's fields with it (`as_sent`), once: `sslTls` stays `sslTls` in the answer.
 
 Charsets (`text_charset`, the one place that decides; anything it refuses is a 415, wherever the charset
 is declared: the Content-Type, a multipart part's Content-Type, the `_charset_` field). A charset is read
@@ -70,11 +72,12 @@ class UnsupportedBody(Exception):
 
 
 class BadParameters(Exception):
-    """Problems found before any model ran, by parameter (or `body`)."""
+    """Problems found before any model ran, by canonical parameter name (or `body`), and the names as sent."""
 
-    def __init__(self, problems: dict[str, str]) -> None:
+    def __init__(self, problems: dict[str, str], spellings: dict[str, str] | None = None) -> None:
         super().__init__("bad parameters")
         self.problems = problems
+        self.spellings = spellings or {}
 
 
 class _Nested(str):
@@ -102,16 +105,37 @@ def header(event: Event, name: str) -> str | None:
     return None
 
 
-def gather(event: Event, known: Container[str], problems: dict[str, str]) -> dict[str, str]:
-    """The endpoint's parameters (names in `known`): query values, overridden by body values for POST."""
-    params = _collect(_query_pairs(event), known, problems)
+def gather(
+    event: Event, known: Container[str], problems: dict[str, str], spellings: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The endpoint's parameters (names in `known`): query values, overridden by body values for POST.
+    `spellings` receives each one's name as the client spelled it (the kept value's), by canonical name."""
+    spelled: dict[str, str] = {} if spellings is None else spellings
+    params = _collect(_query_pairs(event), known, problems, spelled)
     if str(event.get("httpMethod", "GET")).upper() == "POST":
-        params.update(_collect(_body_pairs(event), known, problems))
+        try:
+            pairs = _body_pairs(event)
+        except BadParameters as bad:
+            spelled.update(bad.spellings)
+            raise
+        params.update(_collect(pairs, known, problems, spelled))
     return params
 
 
+def as_sent(fields: Mapping[str, str], spellings: Mapping[str, str]) -> dict[str, str]:
+    """Problems by canonical name (`fields`) named as the client spelled them; one it did not send keeps
+    the canonical name (distinct names stay distinct: a spelling folds back to its own canonical name)."""
+    return {spellings.get(name, name): problem for name, problem in fields.items()}
+
+
+REPEATED = "is given more than once with different values"
+
+
 def _collect(
-    pairs: Iterable[tuple[str, str]], known: Container[str], problems: dict[str, str]
+    pairs: Iterable[tuple[str, str]],
+    known: Container[str],
+    problems: dict[str, str],
+    spellings: dict[str, str],
 ) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, value in pairs:
@@ -123,8 +147,10 @@ def _collect(
         elif isinstance(value, Undecodable):
             problems[key] = f"is not valid {value} text"
         elif key in values and values[key] != value:
-            problems[key] = "is given more than once with different values"
+            first = spellings[key]  # this source's earlier occurrence
+            problems[key] = REPEATED if first == name else f"{REPEATED} (as {first} and {name}: one name)"
         values[key] = value
+        spellings[key] = name
     return values
 
 
