@@ -133,7 +133,7 @@ def parse(event: Event, model: type[M], spellings: dict[str, str] | None = None)
     return model.parse(raw, problems)
 
 
-def as_sent(error: DomainError, spellings: Mapping[str, str]) -> DomainError:
+def named_as_sent(error: DomainError, spellings: Mapping[str, str]) -> DomainError:
     """`error`, an InvalidInput's fields named as the client spelled them (`body.as_sent`)."""
     if isinstance(error, InvalidInput) and spellings:
         return InvalidInput(body.as_sent(error.fields, spellings), error.message)
@@ -163,7 +163,7 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
                 response = json_response(200, handler(request))
             except DomainError as expected:
                 error = expected
-                response = error_response(as_sent(expected, spellings), request_id)
+                response = error_response(named_as_sent(expected, spellings), request_id)
             except Exception:
                 logger.exception("unexpected error")
                 status, code, message = INTERNAL
