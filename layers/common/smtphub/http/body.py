@@ -11,26 +11,17 @@ every other. Parameters and problems go by canonical name (the models' aliases);
 name as the client spelled it (of the value kept: the body's over the query's, the last of a repeat), and
 the edge names the 400's fields with it (`as_sent`), once: `sslTls` stays `sslTls` in the answer.
 
-Charsets (`text_charset`, the one place that decides; anything it refuses is a 415, wherever the charset
-is declared: the Content-Type, a multipart part's Content-Type, the `_charset_` field). A charset is read
-when all of these hold:
-- its name is one IANA could register: 1 to 40 printable US-ASCII characters (`ISO_8859-1:1987` is one),
-  so no space, NUL or non-ASCII letter, which Python's lookup would otherwise fold (`latin\u0131`) or
-  choke on (a NUL is a ValueError, a lone surrogate a UnicodeEncodeError);
-- Python's codec registry has a codec for it, and that codec decodes bytes to text (`bytes.decode`
-  accepts it): the bytes-to-bytes and text-to-text transforms of the registry (`hex_codec`,
-  `base64_codec`, `zlib_codec`, `bz2_codec`, `quopri_codec`, `uu_codec`, `rot13`) are not charsets;
-- the codec is not one of Python's own encodings, which are no character set of a document either:
-  `unicode_escape` and `raw_unicode_escape` (backslash escapes), `punycode` and `idna` (domain names),
-  `undefined` (fails every decode), `palmos`, `charmap` (the generic mapping codec) and `mbcs`, `oem`
-  (the Windows host's code pages, absent elsewhere), nor UTF-7 (the same text has many byte spellings:
-  the classic way past a filter, dropped by the WHATWG Encoding Standard, sent by no HTTP client);
-- for a form body, the charset reads what a form writes unescaped (`&`, `=`, `+`, letters, digits) as ASCII:
-  UTF-16, UTF-32 and EBCDIC (`cp037`, ...) are 415 for a form, and are read in JSON and in a multipart
-  part, whose syntax does not depend on it.
-So every other codec of the registry is a charset: UTF-8 (`-sig` too), UTF-16 and -32 with their byte
-orders, ASCII, the ISO-8859, Windows, DOS and Mac code pages, KOI8, and the CJK encodings (Shift_JIS,
-EUC, ISO-2022, GB18030, Big5, ...). Bytes not valid in the charset are a 400 naming the parameter.
+Charsets: `text_charset` alone decides, for the Content-Type, a multipart part and `_charset_`; what it
+refuses is a 415. It reads a charset whose name is 1 to 40 printable US-ASCII characters (IANA's rule: no
+space, NUL or non-ASCII letter for Python's lookup to fold or choke on) that the codec registry maps to a
+codec decoding bytes to text (not its transforms: `hex_codec`, `base64_codec`, `zlib_codec`, `rot13`, ...),
+unless that codec is one of Python's own, no document's charset (`unicode_escape`, `raw_unicode_escape`,
+`punycode`, `idna`, `undefined`, `palmos`, `charmap`, Windows' `mbcs` and `oem`) or UTF-7 (many byte
+spellings of one text: a way past filters, dropped by the WHATWG Encoding Standard, sent by no client). A
+form's charset must also read what a form writes unescaped (`&`, `=`, `+`, letters, digits) as ASCII:
+UTF-16, UTF-32 and EBCDIC are read in JSON and in a part, not in a form. So UTF-8, UTF-16/32, ASCII, the
+ISO-8859, Windows, DOS and Mac code pages, KOI8 and the CJK encodings are read; bytes not valid in the
+declared charset are a 400 naming the parameter.
 """
 
 from __future__ import annotations
