@@ -14,6 +14,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from local_runtime import say
+
 MAX_PRINTED_LINES = 60
 
 
@@ -94,7 +96,7 @@ class SmtpSink:
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
-        self.out = out or (lambda text: print(text, flush=True))
+        self.out = out or say
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
