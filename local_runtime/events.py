@@ -23,6 +23,11 @@ DEMO_USERNAME = "demo@example.com"
 # The demo data's app and SMTP server (local_runtime.demo seeds them): the ids the sample events name.
 DEMO_APP_ID = "6741f0a2c3d4e5f6a7b8c9d0"
 DEMO_SMTP_ID = "6741f0b7d1e2f3a4b5c6d7e8"
+# An app of the demo account that is gone (no item: removed before the demo data was made). The apps
+# cleanup's sample REMOVE names it, as a real stream only ever names a deleted app: `sam local invoke` with
+# it asks the index for that app's servers, finds none (what nearly every removal finds) and changes nothing.
+# With the demo app's id instead, it deleted the demo servers of an app that still exists.
+GONE_APP_ID = "6741f0a2c3d4e5f6a7b8c9df"
 
 
 def build_event(
@@ -307,10 +312,10 @@ def sample_stream_event() -> dict[str, Any]:
 
 
 def sample_apps_stream_event() -> dict[str, Any]:
-    """AppsTable's stream as AppsCleanupFunction gets it: one app removed (KEYS_ONLY)."""
+    """AppsTable's stream as AppsCleanupFunction gets it: one app removed (KEYS_ONLY), one that is gone."""
     record = build_stream_record(
         "REMOVE",
-        {"iduser": {"S": DEMO_ACCOUNT}, "_id": {"S": _APP}},
+        {"iduser": {"S": DEMO_ACCOUNT}, "_id": {"S": GONE_APP_ID}},
         "4421584500000000017450439092",
         stream_arn=stream_arn("smtp-hub-AppsTable-6F5E4D3C2B1A"),
         event_id="eccbc87e4b5ce2fe28308fd9f2a7baf3",

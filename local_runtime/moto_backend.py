@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import logging
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from local_runtime import template
 from local_runtime.cfn import ACCOUNT_ID, REGION, Resolver
-from local_runtime.sink import PortInUse
+from local_runtime.sink import ensure_free
 
 _MOTO_KEY = "local"  # moto takes any credentials: the SDK needs some, none is a secret
 FAKE_CREDENTIALS = {
@@ -73,7 +71,7 @@ class MotoBackend:
         moto_transactions.install()  # transactions that fail leave other writes and the streams alone
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
         if self.port:
-            _check_free(self.host, self.port)  # moto's thread would hang on a taken port, not fail
+            ensure_free("AWS", self.host, self.port)  # moto's thread would hang on a taken port, not fail
         server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -209,13 +207,3 @@ class MotoBackend:
         if user.username == old:
             user.username = sub
             pool.users[sub] = pool.users.pop(old)
-
-
-def _check_free(host: str, port: int) -> None:
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise PortInUse("AWS", host, port) from None
-            raise

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from local_runtime import demo, scheduler, template, token_endpoint
+from local_runtime import demo, say, scheduler, template, token_endpoint
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import Resolver, TemplateError
 from local_runtime.events import DEMO_ACCOUNT, DEMO_USERNAME, build_event, demo_authorizer
@@ -238,7 +238,7 @@ class LocalRuntime:
         """A poller per function fed by a table's stream, as its event source mapping would feed it."""
         pollers = []
         client = self.aws.client("dynamodbstreams")
-        log = None if self.settings.quiet else (lambda line: print(line, flush=True))
+        log = None if self.settings.quiet else say
         for source in template.stream_sources(self.document):
             arn = self.resolver.attributes.get((source.table, "StreamArn"))
             if arn is None or source.function not in self.functions:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from local_runtime import template
+from local_runtime import say, template
 from local_runtime.cfn import Resolver
 from local_runtime.health_events import sqs_event, sqs_record
 
@@ -213,7 +213,7 @@ def for_runtime(runtime: Any, environ: Mapping[str, str]) -> HealthSchedule:
         for url, name, batch in queue_consumers(runtime.document, runtime.resolver)
         if name in functions
     ]
-    log = None if runtime.settings.quiet else (lambda line: print(line, flush=True))
+    log = None if runtime.settings.quiet else say
     return HealthSchedule(
         runtime.aws.client("sqs"),
         runtime.aws.client("events"),

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local_runtime import docs
+from local_runtime import docs, say
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import ACCOUNT_ID, REGION
 from local_runtime.events import build_event, method_arn
@@ -527,7 +527,7 @@ class LocalHttpServer(ThreadingHTTPServer):
 
     def log(self, line: str) -> None:
         if not self.quiet:
-            print(f"[api] {line}", flush=True)
+            say(f"[api] {line}")
 
     def process_request(self, request: Any, client_address: Any) -> None:
         while not self._slots.acquire(timeout=0.5):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 import threading
@@ -12,6 +13,8 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from local_runtime import say
 
 MAX_PRINTED_LINES = 60
 
@@ -68,13 +71,32 @@ class PortInUse(OSError):
         self.what, self.host, self.port = what, host, port
 
 
+def ensure_free(what: str, host: str, port: int) -> None:
+    """PortInUse when something listens on host:port (`what` names it), before a server that would not say
+    so clearly is started there (aiosmtpd's controller, moto's thread).
+
+    The probe binds with SO_REUSEADDR, as those servers' own sockets do on POSIX (asyncio's create_server,
+    werkzeug's): a connection of the previous run left in TIME-WAIT (a check of the sink, a call to moto)
+    does not keep them from listening, so it must not fail the probe either; a socket that still listens
+    does, with or without the option."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if os.name == "posix":  # elsewhere (Windows) the option would let a bind take a live port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(what, host, port) from None
+            raise RuntimeError(f"{what} cannot listen on {host}:{port}: {error}") from None
+
+
 class SmtpSink:
     def __init__(
         self, host: str = "127.0.0.1", port: int = 2525, out: Callable[[str], None] | None = None
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
-        self.out = out or (lambda text: print(text, flush=True))
+        self.out = out or say
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
@@ -91,13 +113,7 @@ class SmtpSink:
             self.out(f"=== SMTP sink: message from {message.mail_from} ({error}) ===")
 
     def start(self) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((self.host, self.port))
-            except OSError as error:
-                if error.errno == errno.EADDRINUSE:
-                    raise PortInUse("SMTP sink", self.host, self.port) from None
-                raise RuntimeError(f"SMTP sink cannot listen on {self.host}:{self.port}: {error}") from None
+        ensure_free("SMTP sink", self.host, self.port)
         controller = Controller(
             self.handler, hostname=self.host, port=self.port, enable_SMTPUTF8=True, **self.options
         )

@@ -12,8 +12,9 @@ anything else is a Deny, which API Gateway answers with 403. The token itself is
 keys or the table cannot be read, the function raises: API Gateway answers 500 and caches nothing, where a
 Deny would stick to a valid token for the cache's lifetime (fail closed, not cached).
 
-Deliberately small: PyJWT (this function's own requirements.txt) and the standard library, no boto3, no
-pydantic, nothing from the shared layer, so that the function on the path of every uncached call starts fast.
+Deliberately small: PyJWT with `cryptography` for RS256 (this function's own requirements.txt; cryptography's
+compiled OpenSSL bindings are most of the package's size) and the standard library, no boto3, no pydantic,
+nothing from the shared layer, so that the function on the path of every uncached call starts fast.
 The one DynamoDB call (GetItem) is therefore signed here (AWS Signature Version 4, checked against botocore's
 signer by the tests) and sent over a kept-alive HTTPS connection: importing boto3 and building a client would
 cost every new container ~150 ms on its first request, more than this whole function's cold start.

@@ -12,7 +12,11 @@ token, and any response that contains a password (the custom check `no_stored_pa
 When schemathesis imports this module as its hooks module (SCHEMATHESIS_HOOKS), the bottom of the
 file registers the hooks: the Bearer token (a fresh one after each `logout`, which revokes the
 account's earlier ones), known ids swapped into requests so that they reach real resources, every
-password sent marked so that an echo is recognisable, the check, and a log of the answers.
+password sent marked so that an echo is recognisable, the check, and a log of the answers. One POST body
+in four also declares a charset (issue 22): a name of Python's whole codec registry (every module of the
+`encodings` package and every alias: character encodings, bytes-to-bytes and text transforms, Python's own
+codecs) or a junk name, in the Content-Type of a form or JSON body, or as a multipart body's `_charset_`
+field; the run must answer none of them with a 5xx, and must have answered such requests both 200 and 415.
 """
 
 from __future__ import annotations
@@ -271,6 +275,19 @@ def st_command(api: str, max_examples: int, seed_value: int, report: Path) -> li
     ]
 
 
+def charset_names() -> list[str]:
+    """What the fuzzer declares as a charset: every name Python's codec registry knows, and junk."""
+    import encodings
+    import encodings.aliases
+    import pkgutil
+
+    names = {module.name for module in pkgutil.iter_modules(encodings.__path__)}
+    names |= set(encodings.aliases.aliases) | set(encodings.aliases.aliases.values())
+    junk = ["no-such-charset", "utf-9", "x" * 41, "\u00e9", "utf 8", "..", "encodings.utf_8", "__init__"]
+    junk += ["aliases", "%", "'", "utf-8;", "hex_codec,utf-8", "UTF-8\t", "mbcs", "oem", "cp65001"]
+    return sorted(names) + junk
+
+
 def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> dict[str, Any]:
     """Start the runtime, log in, seed, run `st run`; the figures of the run, failing on any finding."""
     runtime = start_runtime()
@@ -290,6 +307,7 @@ def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> di
             "ids": seed(runtime, token, marker),
             "answers": str(answers),
             "seed": seed_value,
+            "charsets": charset_names(),
         }
         environ = {
             **os.environ,
@@ -314,6 +332,7 @@ def run_schemathesis(max_examples: int, seed_value: int, report_dir: Path) -> di
     figures: dict[str, Any] = json.loads(report.read_text())
     lines = [json.loads(line) for line in answers.read_text().splitlines()]
     figures["answers"] = Counter(f"{line['operation']} {line['status']}" for line in lines)
+    figures["charsets"] = Counter(line["status"] for line in lines if line.get("charset") is not None)
     figures["requests"] = len(lines)
     figures["seconds"] = round(elapsed, 1)
     return figures
@@ -346,6 +365,8 @@ def summary(figures: dict[str, Any]) -> str:
             f"{cases['generated']} test cases, {figures['requests']} requests in {figures['seconds']} s, "
             f"{len(figures['failures'])} failures, {len(figures['errors'])} errors",
             *rows,
+            f"  {'a charset declared':<30} "
+            + " ".join(f"{status}x{count}" for status, count in sorted(figures["charsets"].items())),
             f"  {'undescribed methods':<30} {other}",
         ]
     )
@@ -365,6 +386,9 @@ def test_schemathesis_finds_nothing_against_the_local_runtime(tmp_path: Path) ->
     reached = {key.rsplit(" ", 1)[0] for key in figures["answers"] if key.endswith(" 200")}
     # Not vacuous: every operation was answered 200 at least once (the hooks point requests at real data).
     assert reached == operations(), sorted(operations() - reached)
+    # The charset dimension was sent: some declared charsets were read (200), some refused (415), and none
+    # was a 5xx (not_a_server_error above).
+    assert {200, 415} <= set(figures["charsets"]), figures["charsets"]
 
 
 # --- the schemathesis side (imported by `st run` through SCHEMATHESIS_HOOKS) ----------------------
@@ -419,6 +443,23 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
             params.update(FUZZ["login"])
         elif isinstance(params.get("password"), str):
             params["password"] = FUZZ["marker"] + params["password"]
+        if case.method.upper() == "POST" and rng.random() < 0.25:
+            declare_charset(case, params, rng.choice(FUZZ["charsets"]), rng.random() < 0.5)
+
+    def declare_charset(case: schemathesis.Case, params: dict[str, Any], charset: str, quoted: bool) -> None:
+        """The body says it is in `charset`: in its Content-Type (a form, JSON), or a multipart field."""
+        media = (case.media_type or "").split(";")[0].strip().lower()
+        if media == "multipart/form-data":
+            params["_charset_"] = charset
+        elif media in ("application/x-www-form-urlencoded", "application/json"):
+            value = '"' + charset.replace("\\", "\\\\").replace('"', '\\"') + '"' if quoted else charset
+            case.headers = {**(case.headers or {}), "Content-Type": f"{media}; charset={value}"}
+
+    def declared_charset(case: schemathesis.Case) -> str | None:
+        if isinstance(case.body, dict) and "_charset_" in case.body:
+            return str(case.body["_charset_"])
+        content_type = {k.lower(): v for k, v in (case.headers or {}).items()}.get("content-type", "")
+        return content_type.partition("charset=")[2] or None
 
     TOKEN = {"current": FUZZ["token"]}
 
@@ -436,7 +477,8 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
     def after_call(context: Any, case: schemathesis.Case, response: Any) -> None:
         operation = f"{case.method.upper()} {case.path}"
         with open(FUZZ["answers"], "a", encoding="utf-8") as log:
-            log.write(json.dumps({"operation": operation, "status": response.status_code}) + "\n")
+            line = {"operation": operation, "status": response.status_code, "charset": declared_charset(case)}
+            log.write(json.dumps(line) + "\n")
         if operation == "POST /private/auth/logout" and response.status_code == 200:
             import requests  # the logout revoked every earlier token of the account: log in again
 

@@ -276,7 +276,7 @@ def _java_client_reads_and_removes(
         timeout=TIMEOUT,
     )
     fields = assert_contract_error(bad, 400, "BAD_REQUEST")["fields"]
-    assert set(fields) == {"port", "ssltls"}
+    assert set(fields) == {"port", "sslTls"}  # as the Java client spells it (issue 22)
 
     page = session.get(f"{api}/private/apps/findAll", params={"page": "0", "size": "100"}, timeout=TIMEOUT)
     assert idapp in [item["_id"] for item in page.json()["content"]]

@@ -4,9 +4,9 @@ Docker is not available here, so each invocation is made the way SAM would make 
 environment (tests.support.sam: the template's variables resolved as the SAM CLI resolves them, then
 build/env.json as `make aws` wrote it, only for the variables the template declares), the function's own
 `lambda_handler` and its sample event, against `make aws`'s moto server and SMTP sink. Every API event
-answers 200 (they name the demo data's fixed ids), the secrets cleanup reports no failure, and the
-authorizer allows a real token from the login. Nothing leaves 127.0.0.1: name lookups of anything else
-fail the test.
+answers 200 (they name the demo data's fixed ids), the stream cleanups report no failure (the apps
+cleanup's leaves the demo data as it was), and the authorizer allows a real token from the login. Nothing
+leaves 127.0.0.1: name lookups of anything else fail the test.
 """
 
 from __future__ import annotations
@@ -169,6 +169,11 @@ def test_every_event_answers_200_against_make_aws(
         answers["authorizer"] = (policy["policyDocument"]["Statement"][0]["Effect"], policy.get("context"))
     except Exception as error:  # reported with the others below
         answers["authorizer"] = repr(error)
+    servers = json.loads(sam.invoke(function_by_folder("smtps_find_by_app"))["body"])
+    # The apps cleanup's sample (issue 22: it named the demo app, and deleted its servers): the REMOVE of an
+    # app that is gone, which finds nothing to delete.
+    answers["apps_cleanup"] = sam.invoke(function_by_folder("apps_cleanup"))
+    assert json.loads(sam.invoke(function_by_folder("smtps_find_by_app"))["body"]) == servers
     for folder in (
         "apps_find_all",
         "apps_find_by_id",
@@ -188,6 +193,7 @@ def test_every_event_answers_200_against_make_aws(
     assert answers == {
         "auth_login": 200,
         "authorizer": ("Allow", allowed_context),
+        "apps_cleanup": {"batchItemFailures": []},
         "apps_find_all": 200,
         "apps_find_by_id": 200,
         "smtps_find_by_app": 200,

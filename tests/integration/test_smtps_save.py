@@ -155,7 +155,7 @@ def test_every_bad_parameter_is_named_at_once(aws: Any) -> None:
         "priority",
         "auth",
         "starttls",
-        "ssltls",
+        "sslTls",  # as sent (issue 22)
         "debug",
         "defaultfromemail",
         "defaultfromname",
@@ -265,7 +265,7 @@ def test_bad_default_from_email(aws: Any, address: str) -> None:
 def test_starttls_and_ssltls_cannot_both_be_true(aws: Any) -> None:
     idapp = new_app()
     fields = bad(call("smtps_save", {**SERVER, "idapp": idapp, "starttls": "true", "sslTls": "true"}))
-    assert fields == {"ssltls": "cannot be true together with starttls"}
+    assert fields == {"sslTls": "cannot be true together with starttls"}  # named as sent (issue 22)
     assert items(aws) == []
     assert new_smtp(idapp, starttls="false", sslTls="true")["sslTls"] is True
 

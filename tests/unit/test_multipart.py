@@ -144,6 +144,38 @@ def test_an_unknown_part_charset_is_a_415() -> None:
         raw_params(post(body, MULTIPART))
 
 
+@pytest.mark.parametrize("charset", ["hex_codec", "base64_codec", "zlib_codec", "rot13", "undefined", "utf7"])
+def test_a_part_in_a_charset_that_is_no_text_encoding_is_a_415(charset: str) -> None:
+    """Issue 22, defect 1: a 500 (bytes.decode's LookupError, or `undefined`'s UnicodeError) before."""
+    body = multipart(part("name", "x", headers=[f"Content-Type: text/plain; charset={charset}"]))
+    with pytest.raises(UnsupportedMediaType):
+        raw_params(post(body, MULTIPART))
+
+
+@pytest.mark.parametrize("charset", ["hex_codec", "zlib_codec", "rot_13", "undefined", "punycode", "u8\x00"])
+def test_a_charset_field_that_is_no_text_encoding_is_a_415(charset: str) -> None:
+    body = multipart(part("_charset_", charset.encode("latin-1")), part("name", "x"))
+    with pytest.raises(UnsupportedMediaType):
+        raw_params(post(body, MULTIPART))
+
+
+@pytest.mark.parametrize("charset", ["hex_codec", "undefined", "unicode_escape"])
+def test_a_multipart_content_type_charset_that_is_no_text_encoding_is_a_415(charset: str) -> None:
+    with pytest.raises(UnsupportedMediaType):
+        raw_params(post(multipart(part("name", "x")), f"{MULTIPART}; charset={charset}"))
+
+
+def test_a_part_may_be_utf_16_its_syntax_is_the_bodys() -> None:
+    """Only a form needs its charset to write `&` and `=` in ASCII: a part's text is its content alone."""
+    body = multipart(
+        part("name", "Caf\u00e9".encode("utf-16"), headers=["Content-Type: text/plain; charset=UTF-16"]),
+        part("_charset_", "cp037"),
+        part("host", "smtp.example.net".encode("cp037")),
+    )
+    expected = {"name": "Caf\u00e9", "host": "smtp.example.net"}
+    assert raw_params(post(body, MULTIPART), {"name", "host"}) == expected
+
+
 # --- refused ------------------------------------------------------------------------------------------
 
 

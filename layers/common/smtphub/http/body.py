@@ -7,7 +7,21 @@ each part's text in its own charset, else the body's `_charset_` field, RFC 7578
 Content-Type's, else UTF-8) or `application/json` (an object). Every body counts against the same 64 KiB.
 Names are matched case-insensitively with the contract's aliases folded in; an empty value is absent; a
 known parameter given twice with different values, or as a JSON object or array, is a problem named beside
-every other.
+every other. Parameters and problems go by canonical name (the models' aliases); `gather` also gives the
+name as the client spelled it (of the value kept: the body's over the query's, the last of a repeat), and
+the edge names the 400's fields with it (`as_sent`), once: `sslTls` stays `sslTls` in the answer.
+
+Charsets: `text_charset` alone decides, for the Content-Type, a multipart part and `_charset_`; what it
+refuses is a 415. It reads a charset whose name is 1 to 40 printable US-ASCII characters (IANA's rule: no
+space, NUL or non-ASCII letter for Python's lookup to fold or choke on) that the codec registry maps to a
+codec decoding bytes to text (not its transforms: `hex_codec`, `base64_codec`, `zlib_codec`, `rot13`, ...),
+unless that codec is one of Python's own, no document's charset (`unicode_escape`, `raw_unicode_escape`,
+`punycode`, `idna`, `undefined`, `palmos`, `charmap`, Windows' `mbcs` and `oem`) or UTF-7 (many byte
+spellings of one text: a way past filters, dropped by the WHATWG Encoding Standard, sent by no client). A
+form's charset must also read what a form writes unescaped (`&`, `=`, `+`, letters, digits) as ASCII:
+UTF-16, UTF-32 and EBCDIC are read in JSON and in a part, not in a form. So UTF-8, UTF-16/32, ASCII, the
+ISO-8859, Windows, DOS and Mac code pages, KOI8 and the CJK encodings are read; bytes not valid in the
+declared charset are a 400 naming the parameter.
 """
 
 from __future__ import annotations
@@ -41,15 +55,20 @@ class BodyTooLarge(Exception):
 
 
 class UnsupportedBody(Exception):
-    pass
+    """A body this API cannot read: a media type it does not take, or a charset it does not read."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "unsupported body")
+        self.message = message
 
 
 class BadParameters(Exception):
-    """Problems found before any model ran, by parameter (or `body`)."""
+    """Problems found before any model ran, by canonical parameter name (or `body`), and the names as sent."""
 
-    def __init__(self, problems: dict[str, str]) -> None:
+    def __init__(self, problems: dict[str, str], spellings: dict[str, str] | None = None) -> None:
         super().__init__("bad parameters")
         self.problems = problems
+        self.spellings = spellings or {}
 
 
 class _Nested(str):
@@ -77,16 +96,37 @@ def header(event: Event, name: str) -> str | None:
     return None
 
 
-def gather(event: Event, known: Container[str], problems: dict[str, str]) -> dict[str, str]:
-    """The endpoint's parameters (names in `known`): query values, overridden by body values for POST."""
-    params = _collect(_query_pairs(event), known, problems)
+def gather(
+    event: Event, known: Container[str], problems: dict[str, str], spellings: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The endpoint's parameters (names in `known`): query values, overridden by body values for POST.
+    `spellings` receives each one's name as the client spelled it (the kept value's), by canonical name."""
+    spelled: dict[str, str] = {} if spellings is None else spellings
+    params = _collect(_query_pairs(event), known, problems, spelled)
     if str(event.get("httpMethod", "GET")).upper() == "POST":
-        params.update(_collect(_body_pairs(event), known, problems))
+        try:
+            pairs = _body_pairs(event)
+        except BadParameters as bad:
+            spelled.update(bad.spellings)
+            raise
+        params.update(_collect(pairs, known, problems, spelled))
     return params
 
 
+def as_sent(fields: Mapping[str, str], spellings: Mapping[str, str]) -> dict[str, str]:
+    """Problems by canonical name (`fields`) named as the client spelled them; one it did not send keeps
+    the canonical name (distinct names stay distinct: a spelling folds back to its own canonical name)."""
+    return {spellings.get(name, name): problem for name, problem in fields.items()}
+
+
+REPEATED = "is given more than once with different values"
+
+
 def _collect(
-    pairs: Iterable[tuple[str, str]], known: Container[str], problems: dict[str, str]
+    pairs: Iterable[tuple[str, str]],
+    known: Container[str],
+    problems: dict[str, str],
+    spellings: dict[str, str],
 ) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, value in pairs:
@@ -98,8 +138,10 @@ def _collect(
         elif isinstance(value, Undecodable):
             problems[key] = f"is not valid {value} text"
         elif key in values and values[key] != value:
-            problems[key] = "is given more than once with different values"
+            first = spellings[key]  # this source's earlier occurrence
+            problems[key] = REPEATED if first == name else f"{REPEATED} (as {first} and {name}: one name)"
         values[key] = value
+        spellings[key] = name
     return values
 
 
@@ -154,7 +196,7 @@ def _body_pairs(event: Event) -> list[tuple[str, str]]:
     if media not in (FORM, JSON, MULTIPART):
         raise UnsupportedBody()
     charset = parameters.get("charset") or None
-    encoding = known_charset(charset or "utf-8")
+    encoding = text_charset(charset or "utf-8", form=media == FORM)
     if media == MULTIPART:
         from smtphub.http import multipart  # noqa: PLC0415 - read with the first multipart body, not before
 
@@ -164,19 +206,54 @@ def _body_pairs(event: Event) -> list[tuple[str, str]]:
     return _form_pairs(raw, encoding)
 
 
-def known_charset(name: str) -> str:
-    """`name` when Python has a codec for it; an unknown charset is an unsupported body (415)."""
+# IANA's rule for a charset's name: up to 40 printable US-ASCII characters.
+_CHARSET_NAME = re.compile(r"[!-~]{1,40}")
+# Codecs that decode bytes to text but are no character set of a document (module docstring), by the name
+# Python's registry gives them (`codecs.lookup(...).name`).
+NOT_CHARSETS = frozenset(
+    {
+        "unicode-escape",
+        "raw-unicode-escape",
+        "punycode",
+        "idna",
+        "undefined",
+        "palmos",
+        "charmap",
+        "mbcs",
+        "oem",
+        "utf-7",
+    }
+)
+# What a form body writes as itself (the rest is `%XX`, bytes whatever the charset): in a form's charset
+# these bytes must read as these characters.
+_FORM_SYNTAX = b"&=+azAZ09-._*"
+_FORM_TEXT = _FORM_SYNTAX.decode("ascii")
+_TEXT_PROBE = b"\0\0\0\0"
+CHARSET_REFUSED = "The body's charset is not a character encoding this API reads: send UTF-8"
+
+
+def text_charset(name: str, *, form: bool = False) -> str:
+    """`name` when a body (a form's when `form`) may be decoded in it; anything else is an unsupported body
+    (415): see the module's docstring for the rule."""
+    if not _CHARSET_NAME.fullmatch(name):
+        raise UnsupportedBody(CHARSET_REFUSED)
     try:
-        codecs.lookup(name)
-    except LookupError:
-        raise UnsupportedBody() from None
+        codec = codecs.lookup(name).name  # LookupError: unknown
+        # LookupError: not a text encoding. Four NULs are text in every charset (one UTF-32 unit); an
+        # empty probe would not do, bytes.decode returns "" for b"" before asking the codec.
+        _TEXT_PROBE.decode(codec)
+        readable = codec not in NOT_CHARSETS and (not form or _FORM_SYNTAX.decode(codec) == _FORM_TEXT)
+    except (LookupError, UnicodeError):
+        readable = False
+    if not readable:
+        raise UnsupportedBody(CHARSET_REFUSED)
     return name
 
 
 def _decode(raw: bytes, encoding: str, name: str) -> str:
     try:
         return raw.decode(encoding)
-    except UnicodeDecodeError:
+    except UnicodeError:  # UnicodeDecodeError, or a codec's own failure
         label = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
         raise BadParameters({name: f"must be {label}"}) from None
 
@@ -201,7 +278,7 @@ def _form_pairs(raw: bytes, encoding: str) -> list[tuple[str, str]]:
 def _unquote(raw: bytes, encoding: str) -> str | None:
     try:
         return unquote_to_bytes(raw.replace(b"+", b" ")).decode(encoding)
-    except UnicodeDecodeError:
+    except UnicodeError:
         return None
 
 

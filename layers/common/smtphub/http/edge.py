@@ -2,7 +2,9 @@
 
 It reads the parameters (`smtphub.http.body`), validates them into the endpoint's model, finds the caller's
 account in the authorizer's context, calls the handler with a typed `Request`, and turns its result (JSON,
-or None for the contract's empty 200) or a domain error into a proxy response, logging one line.
+or None for the contract's empty 200) or a domain error into a proxy response, logging one line. A 400's
+fields name each parameter as the client spelled it (wherever the InvalidInput was raised: reading, the
+model, the service); the log line keeps the canonical names, one name per parameter for an operator.
 """
 
 from __future__ import annotations
@@ -107,24 +109,34 @@ def source_ip_of(event: Event) -> str | None:
     return str(ip) if ip else None
 
 
-def read_params(event: Event, known: Container[str]) -> tuple[dict[str, str], dict[str, str]]:
+def read_params(
+    event: Event, known: Container[str], spellings: dict[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """The event's raw parameters with names in `known`, and the problems found reading them (a repeated
-    or nested parameter); a body that cannot be read at all raises its edge or domain error."""
+    or nested parameter); a body that cannot be read at all raises its edge or domain error. `spellings`
+    receives the names as the client sent them (`body.gather`)."""
     problems: dict[str, str] = {}
     try:
-        return body.gather(event, known, problems), problems
+        return body.gather(event, known, problems, spellings), problems
     except body.BodyTooLarge:
         raise PayloadTooLarge() from None
-    except body.UnsupportedBody:
-        raise UnsupportedMediaType() from None
+    except body.UnsupportedBody as unsupported:
+        raise UnsupportedMediaType(unsupported.message) from None
     except body.BadParameters as bad:
         raise InvalidInput(bad.problems) from None
 
 
-def parse(event: Event, model: type[M]) -> M:
-    """The event's parameters as `model`; one InvalidInput names every bad one."""
-    raw, problems = read_params(event, model.request_names())
+def parse(event: Event, model: type[M], spellings: dict[str, str] | None = None) -> M:
+    """The event's parameters as `model`; one InvalidInput names every bad one (by canonical name)."""
+    raw, problems = read_params(event, model.request_names(), spellings)
     return model.parse(raw, problems)
+
+
+def named_as_sent(error: DomainError, spellings: Mapping[str, str]) -> DomainError:
+    """`error`, an InvalidInput's fields named as the client spelled them (`body.as_sent`)."""
+    if isinstance(error, InvalidInput) and spellings:
+        return InvalidInput(body.as_sent(error.fields, spellings), error.message)
+    return error
 
 
 def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[M]], Any]], LambdaHandler]:
@@ -144,14 +156,16 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
             # Powertools' correlation_id_path: a JMESPath search per request, and cyclic garbage for the GC).
             logger.set_correlation_id(request_id)
             error: DomainError | None = None
+            spellings: dict[str, str] = {}
             try:
                 account = "" if public else account_of(event)
                 email = None if public else account_email_of(event)
-                request = Request(parse(event, model), account, request_id, source_ip_of(event), email)
+                params = parse(event, model, spellings)
+                request = Request(params, account, request_id, source_ip_of(event), email)
                 response = json_response(200, handler(request))
             except DomainError as expected:
                 error = expected
-                response = error_response(expected, request_id)
+                response = error_response(named_as_sent(expected, spellings), request_id)
             except Exception:  # the catch-all: any other failure is a logged 500, never a stack trace out
                 logger.exception("unexpected error")
                 status, code, message = INTERNAL

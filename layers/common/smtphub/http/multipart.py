@@ -1,8 +1,8 @@
 """A `multipart/form-data` body's fields (RFC 7578), as Spring's `@RequestParam` reads them.
 
-Fields only: a file part is a problem named after its field. Each part's text is decoded in its own
-charset, else the body's `_charset_` field (RFC 7578 4.6), else the Content-Type's, else UTF-8. A body
-without its closing delimiter, or a part without a form-data disposition, is malformed.
+Fields only: a file part is a problem named after its field (as the part spells it). Each part's text is
+decoded in its own charset, else the body's `_charset_` field (RFC 7578 4.6), else the Content-Type's, else
+UTF-8. A body without its closing delimiter, or a part without a form-data disposition, is malformed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from smtphub.http.body import (
     Undecodable,
     canonical_name,
     header_parameters,
-    known_charset,
+    text_charset,
 )
 
 NOT_MULTIPART = "is not valid multipart/form-data"
@@ -88,6 +88,7 @@ def pairs(raw: bytes, boundary: str, charset: str | None) -> list[tuple[str, str
     body's `charset`, else UTF-8). A file part is a problem named after its field; all of them at once."""
     fields: list[tuple[str, bytes, str | None]] = []
     files: dict[str, str] = {}
+    spellings: dict[str, str] = {}
     for part in _parts(raw, boundary):
         headers, content = _part_headers(part)
         kind, disposition = header_parameters(headers.get("content-disposition", ""))
@@ -96,19 +97,20 @@ def pairs(raw: bytes, boundary: str, charset: str | None) -> list[tuple[str, str
         if headers.get("content-transfer-encoding", "binary").lower() not in _IDENTITY_ENCODINGS:
             raise _malformed()
         if "filename" in disposition or "filename*" in disposition:
-            files[canonical_name(disposition["name"])] = FILE_PART
+            key = canonical_name(disposition["name"])
+            files[key], spellings[key] = FILE_PART, disposition["name"]
             continue
         declared = header_parameters(headers.get("content-type", ""))[1].get("charset") or None
         fields.append((disposition["name"], content, declared))
     if files:
-        raise BadParameters(files)
+        raise BadParameters(files, spellings)
     in_body = next((value for name, value, _ in fields if name.lower() == "_charset_"), b"")
     default = in_body.decode("ascii", "replace").strip() or charset or "utf-8"
     pairs: list[tuple[str, str]] = []
     for name, content, declared in fields:
-        encoding = known_charset(declared or default)
+        encoding = text_charset(declared or default)
         try:
             pairs.append((name, content.decode(encoding)))
-        except UnicodeDecodeError:
+        except UnicodeError:
             pairs.append((name, Undecodable(encoding)))
     return pairs
