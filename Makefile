@@ -11,6 +11,10 @@ FUNCTIONS := $(sort $(wildcard functions/*/app.py))
 PORT ?= 3000
 FUZZ_MAX_EXAMPLES ?= 200
 FUZZ_SEED ?= random
+# make test's pytest-xdist workers. --dist loadfile keeps each test file on one worker, so a file's
+# module fixtures (a `make run` subprocess, a moto server, an SMTP peer) start once, as in one process;
+# every worker has its own moto state and picks free ports. README, "Tests", has the measured times.
+PYTEST_WORKERS ?= 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -43,8 +47,8 @@ lint: $(BIN)/.installed $(SAM_VENV)/.installed ## ruff, ruff format, mypy, bandi
 	$(SAM) validate --lint --template-file template.yaml
 
 .PHONY: test
-test: lint ## lint, then every test
-	$(BIN)/pytest -q
+test: lint ## lint, then every test (on PYTEST_WORKERS processes, 2; 0 for one process)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: fuzz
 fuzz: $(BIN)/.installed ## schemathesis on the local runtime, FUZZ_MAX_EXAMPLES per operation (FUZZ_SEED)
