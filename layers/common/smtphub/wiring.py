@@ -199,8 +199,8 @@ def check_limiter() -> CheckLimiter:
 
 @_component
 def check_service() -> CheckService:
-    from smtphub.check.limits import Limits  # noqa: PLC0415
     from smtphub.check.service import CheckService  # noqa: PLC0415
+    from smtphub.smtp.limits import Limits  # noqa: PLC0415
 
     config = settings()
     return CheckService(

@@ -7,8 +7,9 @@ from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from smtphub.apps.models import App
-from smtphub.check.plan import SEND, OAuth, Plan
+from smtphub.check.plan import SEND, Plan
 from smtphub.errors import InvalidInput
+from smtphub.smtp.endpoint import OAuth
 from smtphub.smtps.models import Smtp
 from smtphub.smtps.secrets import SecretRepository
 

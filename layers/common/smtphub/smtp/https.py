@@ -8,8 +8,8 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from smtphub.check.limits import Deadline, Limits
 from smtphub.guardedhttps import Bounds, HttpProblem, Request, request
+from smtphub.smtp.limits import Deadline, Limits
 
 __all__ = ["MAX_BODY", "MAX_READ", "USER_AGENT", "HttpAnswer", "HttpProblem", "post_form"]
 

@@ -1,7 +1,7 @@
 """One SMTP conversation over one socket: every read and write under the check's deadline.
 
 `Session` moves bytes and replies and knows which stage it is in; the SMTP commands built on it are in
-smtphub.check.commands, their order in smtphub.check.conversation.
+smtphub.smtp.commands, their order in smtphub.check.conversation.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from smtphub import netguard
-from smtphub.check.limits import Deadline, Limits
-from smtphub.check.plan import Plan, StageFailure
-from smtphub.check.scrub import Scrubber
-from smtphub.check.stages import AUTH, DNS
-from smtphub.check.tls import describe
+from smtphub.smtp.endpoint import Endpoint
+from smtphub.smtp.limits import Deadline, Limits
+from smtphub.smtp.scrub import Scrubber
+from smtphub.smtp.stages import AUTH, DNS, StageFailure
+from smtphub.smtp.tls import describe
 from smtphub.smtps.results import TlsFacts
 
 MAX_TRANSCRIPT = 60
@@ -42,7 +42,7 @@ class SmtpReply:
 class Session:
     """The socket, the stage, the timings and the transcript of one check."""
 
-    def __init__(self, plan: Plan, limits: Limits, deadline: Deadline, scrub: Scrubber) -> None:
+    def __init__(self, plan: Endpoint, limits: Limits, deadline: Deadline, scrub: Scrubber) -> None:
         self.plan = plan
         self.limits = limits
         self.deadline = deadline
@@ -55,7 +55,7 @@ class Session:
         self.ehlo_name = ""  # what the last EHLO said (EHLO again after STARTTLS)
         self.timings: dict[str, int] = {}
         self.codes: dict[str, int] = {}  # the last reply code of each stage
-        self.tls_info: TlsFacts | None = None  # smtphub.check.tls.describe, once encrypted
+        self.tls_info: TlsFacts | None = None  # smtphub.smtp.tls.describe, once encrypted
         self.transcript: list[str] = []
         self.heard: list[str] = []  # the text of every line the server sent, in order
         self.xoauth2_status = ""
@@ -81,7 +81,7 @@ class Session:
 
     def quote(self, reply: SmtpReply) -> str:
         """The reply's text, scrubbed, on one line; "" when a secret hides in what the server has said so far
-        taken together (its pieces across lines or replies: smtphub.check.scrub)."""
+        taken together (its pieces across lines or replies: smtphub.smtp.scrub)."""
         if self.hiding():
             return ""
         return self.scrub(" ".join(reply.lines))
@@ -154,7 +154,7 @@ class Session:
 
     def start_tls(self, context: ssl.SSLContext, mode: str) -> None:
         """The TLS handshake on the connected socket, verifying the certificate for `plan.host`; `mode` is
-        how TLS came about (`lastcheck.tls.mode`: smtphub.check.commands)."""
+        how TLS came about (`lastcheck.tls.mode`: smtphub.smtp.commands)."""
         self._socket().settimeout(self.wait(self.limits.reply))
         try:
             self.sock = context.wrap_socket(self._socket(), server_hostname=self.plan.host)
@@ -253,7 +253,7 @@ class Session:
         return self.reply(record=record)
 
 
-def _tls_hint(plan: Plan, error: ssl.SSLError) -> str:
+def _tls_hint(plan: Endpoint, error: ssl.SSLError) -> str:
     """What a failed handshake may mean: a version below `tlsmin` (some servers just hang up), or a port
     that does not speak implicit TLS."""
     hints = []

@@ -1,0 +1,73 @@
+"""What an SMTP conversation needs of the server it talks to (`Endpoint`), and XOAUTH2's token source
+(`OAuth`). The check's `Plan` (smtphub.check.plan) and the sender's target (smtphub.sending.delivery) both
+are endpoints: the session, its commands, TLS and stage TOKEN read nothing else of them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth:
+    """XOAUTH2: where the access token comes from (the contract's `oauth...` settings and secrets)."""
+
+    provider: str  # microsoft, google or generic
+    tenant: str | None = None
+    client_id: str | None = None
+    token_url: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    service_account: str | None = field(default=None, repr=False)  # the JSON key file
+
+    def secrets(self) -> list[str]:
+        """Every secret text, and the key file's private key as it is once decoded (the scrubber masks its
+        lines too, as the pieces of a secret holding line breaks)."""
+        found = [s for s in (self.client_secret, self.refresh_token, self.service_account) if s]
+        if self.service_account:
+            try:
+                key = json.loads(self.service_account).get("private_key")
+            except (ValueError, AttributeError, RecursionError):
+                key = None
+            if isinstance(key, str) and key:
+                found.append(key)
+        return found
+
+
+class Endpoint(Protocol):
+    """A server's address, encryption and credentials, as a conversation with it uses them (the contract's
+    fields of an SMTP server, and its write-only values)."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def ssltls(self) -> bool: ...
+    @property
+    def starttls(self) -> bool: ...
+    @property
+    def auth(self) -> bool: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def debug(self) -> bool: ...
+    @property
+    def insecure_auth(self) -> bool: ...
+    @property
+    def authmech(self) -> str: ...
+    @property
+    def oauth(self) -> OAuth | None: ...
+    @property
+    def tls_verify(self) -> bool: ...
+    @property
+    def cacert(self) -> str | None: ...
+    @property
+    def tls_min(self) -> str: ...
+    @property
+    def xoauth2(self) -> bool: ...
+    @property
+    def secrets(self) -> list[str]: ...
