@@ -38,7 +38,7 @@ def post_form(
     """POST `form` (form-urlencoded) to the https `url`; HttpProblem when no answer comes."""
     bounds = Bounds(
         until=deadline.end,
-        out_of_time=f"The check ran out of time ({deadline.seconds:g} s)",
+        out_of_time=f"The {deadline.name} ran out of time ({deadline.seconds:g} s)",
         dns=limits.dns,
         connect=limits.connect,
         reply=limits.reply,

@@ -71,8 +71,8 @@ class Session:
         self.timings[self.stage] = self.timings.get(self.stage, 0) + round((now - self._stage_started) * 1000)
         self.stage, self._stage_started = stage, now
 
-    def fail(self, message: str, code: int | None = None) -> NoReturn:
-        raise StageFailure(self.stage, message, code)
+    def fail(self, message: str, code: int | None = None, *, timeout: bool = False) -> NoReturn:
+        raise StageFailure(self.stage, message, code, timeout=timeout)
 
     def refused(self, reply: SmtpReply, what: str, hint: str = "") -> NoReturn:
         """Fail quoting the reply's text, scrubbed (never call this with a reply to AUTH)."""
@@ -113,7 +113,7 @@ class Session:
         """A socket timeout: `cap`, cut to what is left of the deadline (failing when nothing is)."""
         left = self.deadline.remaining()
         if left <= 0:
-            self.fail(f"The check ran out of time ({self.limits.total:g} s)")
+            self.fail(f"The {self.deadline.name} ran out of time ({self.limits.total:g} s)", timeout=True)
         return min(cap, left)
 
     def _socket(self) -> socket.socket:
@@ -150,7 +150,11 @@ class Session:
             if self.plan.port == 25:
                 hint += " (AWS Lambda blocks outbound port 25: use the submission port 587 or 465)"
         reasons = ", ".join(dict.fromkeys(problems)) or "no address left to try"
-        self.fail(f"Could not connect to {self.plan.host} port {self.plan.port} ({reasons}){hint}")
+        timed_out = bool(problems) and all(problem == "timed out" for problem in problems)
+        self.fail(
+            f"Could not connect to {self.plan.host} port {self.plan.port} ({reasons}){hint}",
+            timeout=timed_out,
+        )
 
     def start_tls(self, context: ssl.SSLContext, mode: str) -> None:
         """The TLS handshake on the connected socket, verifying the certificate for `plan.host`; `mode` is
@@ -167,7 +171,7 @@ class Session:
                 "or tlsverify=false to skip verification)"
             )
         except TimeoutError:
-            self.fail("The TLS handshake did not finish in time")
+            self.fail("The TLS handshake did not finish in time", timeout=True)
         except ssl.SSLError as error:
             reason = error.reason or "SSL error"
             self.fail(f"The TLS handshake failed ({reason}){_tls_hint(self.plan, error)}")
@@ -189,7 +193,7 @@ class Session:
         try:
             sock.sendall(data)
         except TimeoutError:
-            self.fail("The server stopped accepting data")
+            self.fail("The server stopped accepting data", timeout=True)
         except OSError as error:
             self.fail(f"The connection was lost ({error.strerror or type(error).__name__})")
 
@@ -238,8 +242,8 @@ class Session:
         except TimeoutError:
             waited = time.monotonic() - started
             if lines or self.buffer:
-                self.fail(f"The server did not finish its {what} within {waited:.1f} s{hint}")
-            self.fail(f"The server sent no {what} within {waited:.1f} s{hint}")
+                self.fail(f"The server did not finish its {what} within {waited:.1f} s{hint}", timeout=True)
+            self.fail(f"The server sent no {what} within {waited:.1f} s{hint}", timeout=True)
         finally:  # what was read, even of a reply that failed, judged as a whole
             self._hear(lines)
         text = tuple(line[4:].decode("utf-8", "replace") for line in lines)

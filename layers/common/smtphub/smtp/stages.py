@@ -18,10 +18,12 @@ STAGES = (TOKEN, DNS, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA)
 
 
 class StageFailure(Exception):
-    """Ends a conversation: the stage it was in, a message safe to show, the SMTP code if any."""
+    """Ends a conversation: the stage it was in, a message safe to show, the SMTP code if any, and whether
+    it was a wait that ran out (`timeout`: no answer in time, rather than a refusal or a broken line)."""
 
-    def __init__(self, stage: str, message: str, code: int | None = None) -> None:
+    def __init__(self, stage: str, message: str, code: int | None = None, *, timeout: bool = False) -> None:
         super().__init__(message)
         self.stage = stage
         self.message = message
         self.code = code
+        self.timeout = timeout
