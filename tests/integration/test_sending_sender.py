@@ -253,7 +253,7 @@ def test_every_server_at_its_limit_waits_for_the_window(world: World) -> None:
 
 
 def test_pacing_holds_across_four_concurrent_senders(world: World) -> None:
-    world.set_app(strategy="PRIORITY", timebetweenemails=1)
+    world.set_app(strategy="PRIORITY", timebetweenemails=2)
     peer = Peer()
     with running_smtpd(peer) as server:
         world.server(server.port)
@@ -277,7 +277,10 @@ def test_pacing_holds_across_four_concurrent_senders(world: World) -> None:
     assert [world.get(e).status for e in ids] == [FINISHED] * 4
     times = sorted(peer.times)
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.95, gaps  # measured at the peer (a little under the second: the wire's jitter)
+    # Measured at the peer, when each transaction's MAIL FROM arrived. Pacing grants are 2 s apart at least
+    # (tests/integration/test_sending_state.py proves it on the grants); between a grant and its MAIL FROM
+    # come the connection, EHLO and the CPU shared with the other senders: 10% is left for that jitter.
+    assert min(gaps) >= 1.8, gaps
     assert all(world.get(e).attempts == 0 for e in ids)
 
 
@@ -334,3 +337,36 @@ def test_counts_of_the_log(world: World) -> None:
         world.run()
     totals = Counter(row.resultcode for email_id in ids for row in world.logs(email_id))
     assert totals == {"OK": 6}
+
+
+def test_the_sweep_queues_what_is_due_and_leaves_the_rest(world: World) -> None:
+    now = int(time.time())
+    due = world.email(wakeat=now + 30)  # within the next minute
+    later = world.email(wakeat=now + 3600)
+    world.messages()  # the messages emails/send sent: say they were lost
+    counts = wiring.send_sweep().run()
+    assert counts == {"enqueued": 1, "unheld": 1}
+    assert world.get(due).wakeat is None
+    assert world.get(later).wakeat == now + 3600
+    delayed = world.sqs.get_queue_attributes(
+        QueueUrl=world.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert delayed["ApproximateNumberOfMessagesDelayed"] == "1"  # delayed to its own time
+
+
+def test_the_function_answers_partial_batch_failures(world: World) -> None:
+    from local_runtime.loader import load_handler
+    from tests.support.lambdas import LambdaContext
+
+    with running_smtpd(Peer()) as peer:
+        world.server(peer.port)
+        email_id = world.email()
+        [message] = world.messages()
+        records = [
+            {"messageId": "good", "body": message["Body"], "eventSource": "aws:sqs"},
+            {"messageId": "bad", "body": "not json", "eventSource": "aws:sqs"},
+        ]
+        handler = load_handler("functions/emails_sender/")
+        answer = handler({"Records": records}, LambdaContext())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert world.get(email_id).status == FINISHED

@@ -30,7 +30,7 @@ BUCKET = "test-emails-bucket"
 
 
 class Peer(Sink):
-    """A sink that answers RCPT and DATA as told, and notes when each message arrived."""
+    """A sink that answers RCPT and DATA as told, and notes when each transaction began (MAIL FROM)."""
 
     def __init__(self, rcpt: dict[str, str] | None = None, data_reply: str = "250 2.0.0 Ok") -> None:
         super().__init__(data_reply)
@@ -43,9 +43,11 @@ class Peer(Sink):
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]
         self.times.append(time.time())
-        return await super().handle_DATA(server, session, envelope)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from smtphub.apps.models import App
 from smtphub.check.plan import SEND, Plan
 from smtphub.errors import InvalidInput
-from smtphub.smtp.endpoint import OAuth
+from smtphub.smtp.endpoint import oauth_for
 from smtphub.smtps.models import Smtp
 from smtphub.smtps.secrets import read_secrets
 
@@ -34,17 +34,6 @@ def plan_for(smtp: Smtp, app: App, secrets: Mapping[str, str] | str | None, mode
     if missing or not app.testemail or not sender:
         raise InvalidInput(missing, "The check needs the app's testemail and a From address")
     values = {"password": secrets} if isinstance(secrets, str) else dict(secrets or {})
-    oauth = None
-    if smtp.oauthprovider:
-        oauth = OAuth(
-            provider=smtp.oauthprovider,
-            tenant=smtp.oauthtenant,
-            client_id=smtp.oauthclientid,
-            token_url=smtp.oauthtokenurl,
-            client_secret=values.get("oauthclientsecret"),
-            refresh_token=values.get("oauthrefreshtoken"),
-            service_account=values.get("oauthserviceaccount"),
-        )
     return Plan(
         smtp_id=smtp.id,
         app_id=app.id,
@@ -62,7 +51,7 @@ def plan_for(smtp: Smtp, app: App, secrets: Mapping[str, str] | str | None, mode
         debug=smtp.debug,
         insecure_auth=smtp.insecureauth,
         authmech=smtp.authmech,
-        oauth=oauth,
+        oauth=oauth_for(smtp, values),
         tls_verify=smtp.tlsverify,
         cacert=smtp.cacert,
         tls_min=smtp.tlsmin,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from smtphub.sending.mime import Outgoing
 from smtphub.smtp.client import data_bytes, ehlo_name, login, quit_politely, session_for
-from smtphub.smtp.endpoint import OAuth
+from smtphub.smtp.endpoint import OAuth, oauth_for
 from smtphub.smtp.limits import Deadline, Limits
 from smtphub.smtp.session import Session, SmtpReply
 from smtphub.smtp.stages import AUTH, DATA, MAIL, RCPT, StageFailure
@@ -76,17 +76,6 @@ class Target:
 
 def target_for(smtp: Smtp, values: Mapping[str, str]) -> Target:
     """The server `smtp` with its write-only `values` (read by the versions its record names)."""
-    oauth = None
-    if smtp.oauthprovider:
-        oauth = OAuth(
-            provider=smtp.oauthprovider,
-            tenant=smtp.oauthtenant,
-            client_id=smtp.oauthclientid,
-            token_url=smtp.oauthtokenurl,
-            client_secret=values.get("oauthclientsecret"),
-            refresh_token=values.get("oauthrefreshtoken"),
-            service_account=values.get("oauthserviceaccount"),
-        )
     return Target(
         smtp_id=smtp.id,
         host=smtp.host,
@@ -98,7 +87,7 @@ def target_for(smtp: Smtp, values: Mapping[str, str]) -> Target:
         password=values.get("password"),
         insecure_auth=smtp.insecureauth,
         authmech=smtp.authmech,
-        oauth=oauth,
+        oauth=oauth_for(smtp, values),
         tls_verify=smtp.tlsverify,
         cacert=smtp.cacert,
         tls_min=smtp.tlsmin,

@@ -5,8 +5,12 @@ are endpoints: the session, its commands, TLS and stage TOKEN read nothing else 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from smtphub.smtps.models import Smtp
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,21 @@ class OAuth:
             if isinstance(key, str) and key:
                 found.append(key)
         return found
+
+
+def oauth_for(smtp: Smtp, values: Mapping[str, str]) -> OAuth | None:
+    """The XOAUTH2 token source of `smtp` with its write-only `values`; None without an oauthprovider."""
+    if not smtp.oauthprovider:
+        return None
+    return OAuth(
+        provider=smtp.oauthprovider,
+        tenant=smtp.oauthtenant,
+        client_id=smtp.oauthclientid,
+        token_url=smtp.oauthtokenurl,
+        client_secret=values.get("oauthclientsecret"),
+        refresh_token=values.get("oauthrefreshtoken"),
+        service_account=values.get("oauthserviceaccount"),
+    )
 
 
 class Endpoint(Protocol):
