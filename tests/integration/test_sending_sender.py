@@ -370,3 +370,45 @@ def test_the_function_answers_partial_batch_failures(world: World) -> None:
         answer = handler({"Records": records}, LambdaContext())
     assert answer == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert world.get(email_id).status == FINISHED
+
+
+def test_a_server_that_never_answers_is_a_timeout_and_the_next_is_tried(world: World) -> None:
+    from tests.support.smtp_peers import running_raw, silent
+
+    with running_raw(silent) as mute, running_smtpd(Peer()) as good:
+        mute_id = world.server(mute.port, priority=1)
+        good_id = world.server(good.port, priority=2)
+        email_id = world.email()
+        world.run()
+    assert codes(world, email_id) == [("SMTP_CONNECT_TIMEOUT", mute_id), ("OK", good_id)]
+    assert world.get(email_id).status == FINISHED
+
+
+def test_with_tracking_each_recipient_gets_a_message_of_its_own_and_a_retry_only_the_rest(
+    world: World,
+) -> None:
+    busy = Peer(rcpt={"bob@example.net": "421 4.7.0 Try again later"})
+    with running_smtpd(busy) as server:
+        server_id = world.server(server.port)
+        email_id = world.email(
+            tos=["ann@example.net", "bob@example.net"], tonames=["Ann", "Bob"], includetracking=True
+        )
+        world.run()
+        email = world.get(email_id)
+        assert (email.status, email.sentto, email.attempts) == (QUEUED, ["ann@example.net"], 1)
+        [to_ann] = busy.received
+        assert (to_ann.rcpt_tos, to_ann.message["To"]) == (["ann@example.net"], "Ann <ann@example.net>")
+        # bob's mailbox is back, the server's cool-down is over: the next round sends to bob only
+        busy.rcpt.clear()
+        wiring.smtp_repository().clear_faults(server_id)
+        world.run([world.turn_message(email_id)])
+    assert world.get(email_id).status == FINISHED
+    assert [received.rcpt_tos for received in busy.received] == [["ann@example.net"], ["bob@example.net"]]
+    assert busy.received[1].message["To"] == "Bob <bob@example.net>"
+    assert busy.received[0].message["Message-ID"] == busy.received[1].message["Message-ID"]
+    rows = [(row.to, row.resultcode) for row in world.logs(email_id)]
+    assert rows == [
+        ("ann@example.net", "OK"),
+        ("bob@example.net", "SMTP_TEMPORARY_FAILURE"),
+        ("bob@example.net", "OK"),
+    ]

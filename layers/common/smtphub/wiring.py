@@ -280,7 +280,7 @@ def send_queue() -> SendQueue:
 def sender() -> Sender:
     from smtphub.sending.attachments import UrlFetcher  # noqa: PLC0415
     from smtphub.sending.delivery import Connection  # noqa: PLC0415
-    from smtphub.sending.job import Job  # noqa: PLC0415
+    from smtphub.sending.job import Job, no_rejected_hook, same_for_everyone  # noqa: PLC0415
     from smtphub.sending.sender import SecretCache, Sender  # noqa: PLC0415
     from smtphub.sending.servers import ServerState  # noqa: PLC0415
     from smtphub.sending.state import Pacer, Windows  # noqa: PLC0415
@@ -299,7 +299,11 @@ def sender() -> Sender:
     pacer, windows = Pacer(dynamodb, state_table, now), Windows(dynamodb, state_table, now)
 
     def job(sources: Any) -> Job:
-        return Job(sources, pacer, windows, servers, connection, config.send_max_age_hours, clock=now)
+        # Issue 25 fills the hooks: tracking and unsubscribe links per recipient, auto-blacklisting.
+        return Job(
+            sources, pacer, windows, servers, connection, config.send_max_age_hours,
+            rejected=no_rejected_hook, personalize=same_for_everyone, clock=now,
+        )  # fmt: skip
 
     return Sender(
         email_repository(),

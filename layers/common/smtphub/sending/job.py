@@ -8,18 +8,20 @@ The rules (README, "Sending"):
   (smtphub.sending.state.Pacer); refused, the e-mail waits for its slot (back to Q, not an attempt);
 - limits: a server at its `maxperminute` or `maxperday` is passed over; when every server left is, the
   e-mail waits for the earliest window's end (not an attempt);
-- failover: a server fault moves the e-mail to the next server; a rejection of the message ends it (E);
-  a delivery to at least one recipient finishes it (F); every server faulted: another round with backoff
-  (about 1 min doubling to 1 h) until `max_age` after its inittime, then E.
+- one message, or with `includetracking` or `includeunregisterlink` one per TO recipient (the API refuses
+  CC and BCC then), each made by the personalization hook (`Personalize`: the identity until issue 25);
+  the recipients accepted are kept on the record (`sentto`), so a later round sends only to the others;
+- failover: a server fault moves the e-mail (what is left of it) to the next server; a rejection of the
+  message ends it (E); a delivery to at least one recipient finishes it (F); every server faulted: another
+  round with backoff (about 1 min doubling to 1 h) until `max_age` after its inittime, then E (F when an
+  earlier round's message was accepted).
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -32,6 +34,7 @@ from smtphub.sending.attachments import RESULT_CODE as ATTACHMENT_PROBLEM
 from smtphub.sending.attachments import AttachmentProblem
 from smtphub.sending.delivery import Attempt, Connection, Target
 from smtphub.sending.mime import Draft, build, for_server
+from smtphub.sending.rows import Rows
 from smtphub.sending.servers import ServerState
 from smtphub.sending.state import Pacer, Windows
 from smtphub.smtps.models import Smtp
@@ -50,6 +53,17 @@ class Sources(Protocol):
     def fetch(self, urls: list[str]) -> list[Attachment]: ...
     def app(self, email: Email) -> tuple[App | None, list[Smtp]]: ...
     def target(self, smtp: Smtp) -> Target: ...
+
+
+class Personalize(Protocol):
+    """Makes one TO recipient's own message (tracking pixel, rewritten links, unsubscribe: issue 25)."""
+
+    def __call__(self, draft: Draft, recipient: str) -> Draft: ...
+
+
+def same_for_everyone(draft: Draft, recipient: str) -> Draft:
+    """Today's personalization: none (issue 25 fills it)."""
+    return draft
 
 
 class Rejected(Protocol):
@@ -73,6 +87,18 @@ class Verdict:
     attempt: bool = False
     paceslot: int | None = None
     faults: dict[str, int] = field(default_factory=dict)  # stage -> count, for the metric
+    sentto: list[str] = field(default_factory=list)  # recipients accepted this round (per-recipient path)
+
+
+@dataclass(slots=True)
+class _Round:
+    """One round's progress: the messages left, who was accepted, the windows that were full, faults."""
+
+    log: Rows
+    pending: list[Draft]
+    sent: list[str] = field(default_factory=list)
+    windows_end: list[float] = field(default_factory=list)
+    faults: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -84,67 +110,97 @@ class Job:
     connection: Connection
     max_age_hours: int
     rejected: Rejected = no_rejected_hook
+    personalize: Personalize = same_for_everyone
     clock: Callable[[], float] = field(default=time.time)
 
     def run(self, email: Email) -> Verdict:
-        log = _Log(email, self.clock)
+        log = Rows(email, self.clock)
         try:
             content = self.sources.content(email)
             extra = self.sources.fetch(email.urlattachments) if email.urlattachments else []
         except (ContentError, AttachmentProblem) as problem:
             code = ATTACHMENT_PROBLEM if isinstance(problem, AttachmentProblem) else CONTENT_PROBLEM
-            return log.all(FAILED, code, None, None, problem.message)
+            log.all(code, None, None, problem.message)
+            return Verdict(email, FAILED, log.rows)
         app, smtps = self.sources.app(email)
         if app is None:
-            return log.all(FAILED, NO_SERVER, None, None, "The e-mail's app is gone")
-        draft = self._draft(email, content, [*content.attachments, *extra])
+            log.all(NO_SERVER, None, None, "The e-mail's app is gone")
+            return Verdict(email, FAILED, log.rows)
+        drafts = self._drafts(email, self._draft(email, content, [*content.attachments, *extra]))
         order = strategy.order(smtps, app.strategy, usable=self.servers.usable)
         if not order:
-            return self._round_failed(log, "The app has no active SMTP server out of cool-down")
+            log.all(NO_SERVER, None, None, "The app has no active SMTP server out of cool-down")
+            return self._round_failed(_Round(log, drafts), [])
         if app.timebetweenemails > 0:
             turn = self.pacer.turn(app.id, app.timebetweenemails, email.paceslot)
             if not turn.granted:
                 return Verdict(email, QUEUED, log.rows, wake=turn.at_ms / 1000, paceslot=turn.slot_ms)
-        return self._failover(email, log, draft, order)
+        return self._failover(_Round(log, drafts), order)
 
-    def _failover(self, email: Email, log: _Log, draft: Draft, order: list[Smtp]) -> Verdict:
-        windows_end: list[float] = []
-        faults: dict[str, int] = {}
+    def _drafts(self, email: Email, draft: Draft) -> list[Draft]:
+        """The messages to send: one, or with tracking or an unsubscribe link one per TO recipient (not yet
+        sent to by an earlier round), each through the personalization hook."""
+        if not (email.includetracking or email.includeunregisterlink):
+            return [draft]
+        names = list(email.tonames)
+        return [
+            self.personalize(replace(draft, tos=[to], tonames=[names[n] if n < len(names) else None],
+                                     ccs=(), bccs=()), to)
+            for n, to in enumerate(email.tos)
+            if to not in email.sentto
+        ]  # fmt: skip
+
+    def _failover(self, round_: _Round, order: list[Smtp]) -> Verdict:
+        """Each message on the servers in order: a fault or a full window moves what is left to the next."""
         for smtp in order:
+            if round_.pending:
+                self._on_server(round_, smtp)
+        email, log = round_.log.email, round_.log
+        if not round_.pending:
+            status = FINISHED if round_.sent else FAILED
+            return Verdict(email, status, log.rows, faults=round_.faults, sentto=round_.sent)
+        if round_.windows_end:  # the servers left are at their limits: wait, not an attempt
+            wake = min(round_.windows_end)
+            return Verdict(email, QUEUED, log.rows, wake=wake, faults=round_.faults, sentto=round_.sent)
+        return self._round_failed(round_, round_.sent)
+
+    def _on_server(self, round_: _Round, smtp: Smtp) -> None:
+        """Send what is pending through `smtp` until it faults or its window is full."""
+        email, log = round_.log.email, round_.log
+        while round_.pending:
+            draft = round_.pending[0]
             full = self.windows.take(smtp.id, smtp.maxperminute, smtp.maxperday)
             if full is not None:
-                windows_end.append(full.until)
-                continue
+                round_.windows_end.append(full.until)
+                return
             try:
                 outgoing = build(for_server(draft, smtp.defaultfromemail, smtp.defaultfromname))
             except InvalidInput as error:  # the API validated the same: only a server's From can fail
-                return log.all(FAILED, delivery.MESSAGE_REJECTED, smtp.id, None, str(error))
+                log.all(delivery.MESSAGE_REJECTED, smtp.id, None, str(error))
+                round_.pending.pop(0)
+                continue
             attempt = delivery.deliver(self.sources.target(smtp), outgoing, self.connection)
             log.attempt(smtp.id, attempt, outgoing.recipients)
             if attempt.kind == delivery.SERVER_FAULT:
-                faults[str(attempt.stage)] = faults.get(str(attempt.stage), 0) + 1
+                round_.faults[str(attempt.stage)] = round_.faults.get(str(attempt.stage), 0) + 1
                 self.servers.fault(smtp, attempt)
-                continue
+                return
+            round_.pending.pop(0)
             self._tell_rejected(email, attempt)
             if attempt.kind == delivery.DELIVERED:
                 self.servers.success(smtp)
-            status = FINISHED if attempt.kind == delivery.DELIVERED else FAILED
-            return Verdict(email, status, log.rows, faults=faults)
-        if windows_end:  # the servers left are at their limits: wait, not an attempt
-            return Verdict(email, QUEUED, log.rows, wake=min(windows_end), faults=faults)
-        verdict = self._round_failed(log, None)
-        verdict.faults = faults
-        return verdict
+                round_.sent.extend(attempt.accepted)
 
-    def _round_failed(self, log: _Log, why: str | None) -> Verdict:
-        """Every server faulted (or none was there): again after the backoff, or E past the max age."""
-        email = log.email
-        if why is not None:
-            log.all(QUEUED, NO_SERVER, None, None, why)
+    def _round_failed(self, round_: _Round, sent: list[str]) -> Verdict:
+        """Every server faulted (or none was there): again after the backoff; past the max age, F if an
+        earlier message of the round was delivered, else E."""
+        email, log = round_.log.email, round_.log
+        faults = round_.faults
         wake = self.clock() + min(RETRY_FIRST * 2**email.attempts, RETRY_MAX)
         if wake > _epoch(email.inittime or email.created) + self.max_age_hours * 3600:
-            return Verdict(email, FAILED, log.rows, attempt=True)
-        return Verdict(email, QUEUED, log.rows, wake=wake, attempt=True)
+            status = FINISHED if sent or email.sentto else FAILED
+            return Verdict(email, status, log.rows, attempt=True, faults=faults, sentto=sent)
+        return Verdict(email, QUEUED, log.rows, wake=wake, attempt=True, faults=faults, sentto=sent)
 
     def _tell_rejected(self, email: Email, attempt: Attempt) -> None:
         for refusal in attempt.refused:
@@ -169,59 +225,6 @@ class Job:
             mimetype=email.mimetype,
             attachments=attachments,
         )
-
-
-class _Log:
-    """The log rows of one e-mail's job: one per recipient per attempt, ids ordered by time."""
-
-    _lock = threading.Lock()
-    _sequence = 0
-
-    def __init__(self, email: Email, clock: Callable[[], float]) -> None:
-        self.email = email
-        self.clock = clock
-        self.rows: list[LogEntry] = []
-
-    def row(self, to: str, resultcode: str, smtp_id: str | None, code: int | None, message: str) -> None:
-        now = self.clock()
-        created = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        self.rows.append(
-            LogEntry(
-                id=_row_id(now),
-                email_id=self.email.id,
-                created=created,
-                to=to,
-                resultcode=resultcode,
-                smtp_id=smtp_id,
-                app_id=self.email.app_id,
-                code=code,
-                message=message or None,
-            )
-        )
-
-    def all(
-        self, status: str, resultcode: str, smtp_id: str | None, code: int | None, message: str
-    ) -> Verdict:
-        for to in self.email.recipients:
-            self.row(to, resultcode, smtp_id, code, message)
-        return Verdict(self.email, status, self.rows)
-
-    def attempt(self, smtp_id: str, attempt: Attempt, recipients: tuple[str, ...]) -> None:
-        refused = {refusal.recipient: refusal for refusal in attempt.refused}
-        for to in recipients:
-            if to in refused:
-                item = refused[to]
-                self.row(to, delivery.RECIPIENT_REJECTED, smtp_id, item.code, item.message)
-            else:
-                self.row(to, attempt.resultcode, smtp_id, attempt.code, attempt.message)
-
-
-def _row_id(now: float) -> str:
-    """24 hex: epoch milliseconds (12), a per-container sequence (4), random (8): sorts by time."""
-    with _Log._lock:
-        _Log._sequence = (_Log._sequence + 1) % 0x10000
-        sequence = _Log._sequence
-    return f"{int(now * 1000):012x}{sequence:04x}{secrets.token_hex(4)}"
 
 
 def _epoch(iso: str) -> float:

@@ -182,7 +182,7 @@ class Sender:
         now = datetime.fromtimestamp(self.clock(), UTC)
         by, expires = self._expiry(verdict)
         attempts = verdict.email.attempts + (1 if verdict.attempt else 0)
-        changes = {
+        changes: dict[str, Any] = {
             "status": verdict.status,
             "finishtime": _iso(now),
             "modified": _iso(now),
@@ -191,6 +191,8 @@ class Sender:
             "attempts": attempts,
             "paceslot": None,
         }
+        if verdict.sentto:
+            changes["sentto"] = [*verdict.email.sentto, *verdict.sentto]
         finished = self.emails.finish(verdict.email, changes)
         if not finished:
             logger.warning("e-mail no longer held at finish", extra={"idemail": verdict.email.id})
@@ -201,11 +203,13 @@ class Sender:
         email, now = verdict.email, self.clock()
         delay = max(0, round((verdict.wake or now) - now))
         wake_at = int(now) + delay + (SAFETY_SECONDS if delay <= MAX_DELAY else 0)
-        changes = {
+        changes: dict[str, Any] = {
             "attempts": email.attempts + (1 if verdict.attempt else 0),
             "paceslot": verdict.paceslot,
             "modified": _iso(datetime.fromtimestamp(now, UTC)),
         }
+        if verdict.sentto:
+            changes["sentto"] = [*email.sentto, *verdict.sentto]
         turn = self.emails.requeue(email, changes, wake_at)
         if turn is None or delay > MAX_DELAY:
             return []
