@@ -148,14 +148,14 @@ def _fault(failure: StageFailure) -> Attempt:
     """A conversation that ended early: a server fault, unless a 5xx ended it at MAIL or DATA."""
     if failure.stage in (MAIL, DATA) and failure.code is not None and failure.code >= 500:
         return Attempt(REJECTED, MESSAGE_REJECTED, failure.stage, failure.code, failure.message)
-    if failure.timeout and failure.stage not in (MAIL, RCPT, DATA, AUTH):
+    if failure.timeout:
         code = CONNECT_TIMEOUT
     elif failure.stage == AUTH:
         code = AUTH_FAILS
-    elif failure.code is not None and 400 <= failure.code < 500:
+    elif failure.stage in (MAIL, RCPT, DATA) or (failure.code is not None and 400 <= failure.code < 500):
         code = TEMPORARY
     else:
-        code = CONNECT_TIMEOUT if failure.timeout else CONNECT_FAILS
+        code = CONNECT_FAILS
     return Attempt(SERVER_FAULT, code, failure.stage, failure.code, failure.message)
 
 
