@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from smtphub.apps.models import App
 from smtphub.check.plan import SEND, Plan
 from smtphub.errors import InvalidInput
-from smtphub.smtp.endpoint import oauth_for
+from smtphub.smtp.endpoint import endpoint_fields
 from smtphub.smtps.models import Smtp
 from smtphub.smtps.secrets import read_secrets
 
@@ -38,23 +38,9 @@ def plan_for(smtp: Smtp, app: App, secrets: Mapping[str, str] | str | None, mode
         smtp_id=smtp.id,
         app_id=app.id,
         app_name=app.name,
-        host=smtp.host,
-        port=smtp.port,
         sender=sender,
         sender_name=name,
         recipient=app.testemail,
-        ssltls=smtp.ssltls,
-        starttls=smtp.starttls,
-        auth=smtp.auth,
-        username=smtp.username,
-        password=values.get("password"),
-        debug=smtp.debug,
-        insecure_auth=smtp.insecureauth,
-        authmech=smtp.authmech,
-        oauth=oauth_for(smtp, values),
-        tls_verify=smtp.tlsverify,
-        cacert=smtp.cacert,
-        tls_min=smtp.tlsmin,
-        helo=smtp.helo,
         mode=mode,
+        **endpoint_fields(smtp, values),
     )

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from smtphub.sending.mime import Outgoing
 from smtphub.smtp.client import data_bytes, ehlo_name, login, quit_politely, session_for
-from smtphub.smtp.endpoint import OAuth, oauth_for
+from smtphub.smtp.endpoint import OAuth, endpoint_fields
 from smtphub.smtp.limits import Deadline, Limits
 from smtphub.smtp.session import Session, SmtpReply
 from smtphub.smtp.stages import AUTH, DATA, MAIL, RCPT, StageFailure
@@ -76,23 +76,7 @@ class Target:
 
 def target_for(smtp: Smtp, values: Mapping[str, str]) -> Target:
     """The server `smtp` with its write-only `values` (read by the versions its record names)."""
-    return Target(
-        smtp_id=smtp.id,
-        host=smtp.host,
-        port=smtp.port,
-        ssltls=smtp.ssltls,
-        starttls=smtp.starttls,
-        auth=smtp.auth,
-        username=smtp.username,
-        password=values.get("password"),
-        insecure_auth=smtp.insecureauth,
-        authmech=smtp.authmech,
-        oauth=oauth_for(smtp, values),
-        tls_verify=smtp.tlsverify,
-        cacert=smtp.cacert,
-        tls_min=smtp.tlsmin,
-        helo=smtp.helo,
-    )
+    return Target(smtp_id=smtp.id, **endpoint_fields(smtp, values))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from smtphub.smtps.models import Smtp
@@ -52,6 +52,28 @@ def oauth_for(smtp: Smtp, values: Mapping[str, str]) -> OAuth | None:
         refresh_token=values.get("oauthrefreshtoken"),
         service_account=values.get("oauthserviceaccount"),
     )
+
+
+def endpoint_fields(smtp: Smtp, values: Mapping[str, str]) -> dict[str, Any]:
+    """How to reach and log in to `smtp` with its write-only `values`: the fields every Endpoint (the check's
+    Plan, the sender's Target) takes from the stored server."""
+    return {
+        "host": smtp.host,
+        "port": smtp.port,
+        "ssltls": smtp.ssltls,
+        "starttls": smtp.starttls,
+        "auth": smtp.auth,
+        "username": smtp.username,
+        "password": values.get("password"),
+        "debug": smtp.debug,
+        "insecure_auth": smtp.insecureauth,
+        "authmech": smtp.authmech,
+        "oauth": oauth_for(smtp, values),
+        "tls_verify": smtp.tlsverify,
+        "cacert": smtp.cacert,
+        "tls_min": smtp.tlsmin,
+        "helo": smtp.helo,
+    }
 
 
 class Endpoint(Protocol):
