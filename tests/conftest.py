@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.support.aws",
     "tests.support.health",
     "tests.support.logs",
+    "tests.support.sending",
     "tests.support.smtp_peers",
     "tests.support.xoauth2_checks",
 ]

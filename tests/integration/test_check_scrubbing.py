@@ -1,7 +1,7 @@
 """Servers that echo the credentials back, in any encoding: nothing of them reaches an outcome.
 
 What a check returns (the 406 message), stores (`lastcheck`), shows (the debug transcript) and logs
-(`report`'s line) holds no form of the password that smtphub.check.scrub masks, whatever the server
+(`report`'s line) holds no form of the password that smtphub.smtp.scrub masks, whatever the server
 says where. The regressions first (both leaked before the scrubber matched encodings and kept control
 characters while matching), then a property over passwords from all of Unicode.
 """
@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smtphub.check import CheckOutcome, Plan, report
-from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
 from smtphub.http.responses.checks import lastcheck_json
+from smtphub.smtp.scrub import MASK, MIN_ASSERTED, secret_forms
 from tests.support.health import create_server, history, server_json
 from tests.support.lambdas import call
 from tests.support.scrubbing import disguises, encodings, log_lines, never_shown, split_disguises, strings
@@ -201,7 +201,7 @@ def test_no_form_of_the_password_reaches_anything_a_check_shows(
         return  # the run ended in an outcome, not an exception; see "Length rule" in scrub.py
     # Masked in place, not dropped; unless the password itself, case and spacing aside, is in what the
     # server says around its echoes ("seen" + "base64" holds "nbas"): then the scrubber cannot tell it from
-    # a disguised echo, and drops the text (smtphub.check.scrub, step 2). A raw echo of a line feed breaks
+    # a disguised echo, and drops the text (smtphub.smtp.scrub, step 2). A raw echo of a line feed breaks
     # the reply into non-SMTP pieces.
     if "\n" not in password and squeezed(password) not in squeezed(said_around_echoes(script)):
         assert MASK in shown[0], (shown[0], password, order)

@@ -17,9 +17,10 @@ import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse, oauth, report
-from smtphub.check.scrub import MASK, MIN_ASSERTED, secret_forms
+from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse, report
 from smtphub.http.responses.checks import lastcheck_json
+from smtphub.smtp import oauth
+from smtphub.smtp.scrub import MASK, MIN_ASSERTED, secret_forms
 from tests.support.oauth_peers import (
     GENERIC_CLIENT_ID,
     GENERIC_CLIENT_SECRET,

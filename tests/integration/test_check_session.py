@@ -20,7 +20,7 @@ import time
 import pytest
 import trustme
 
-from smtphub.check.message import data_bytes
+from smtphub.smtp.client import data_bytes
 from tests.support.smtp_peers import (
     BOUND,
     MESSAGE,

@@ -2,7 +2,7 @@
 (what QueueMail's client saves: it cannot send `insecureauth`) gets STARTTLS whenever it offers it, the
 certificate verified as for `starttls=true`; a STARTTLS that is offered and then fails never falls back to
 clear text; only a server offering no STARTTLS needs `insecureauth`, and the refusal says so. The rule is
-in the shared conversation code (smtphub.check.commands.authenticate), so manual checks, tries, `verify`
+in the shared conversation code (smtphub.smtp.commands.authenticate), so manual checks, tries, `verify`
 and scheduled probes all follow it.
 
 Against aiosmtpd peers (tests/support/smtp_peers.py) and scripted raw servers, then through the handlers
@@ -19,8 +19,8 @@ import pytest
 import trustme
 
 from smtphub.check.plan import PROBE
-from smtphub.check.tls import UNVERIFIED_NOTE
 from smtphub.http.responses.checks import lastcheck_json
+from smtphub.smtp.tls import UNVERIFIED_NOTE
 from smtphub.smtps.items import result_from_map, result_to_map
 from tests.support.health import create_server, server_json
 from tests.support.lambdas import call

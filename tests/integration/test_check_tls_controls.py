@@ -9,8 +9,9 @@ import ssl
 import pytest
 import trustme
 
-from smtphub.check import Deadline, Limits, OAuth, Plan, converse, oauth
-from smtphub.check.tls import UNVERIFIED_NOTE
+from smtphub.check import Deadline, Limits, OAuth, Plan, converse
+from smtphub.smtp import oauth
+from smtphub.smtp.tls import UNVERIFIED_NOTE
 from tests.support.oauth_peers import MS_CLIENT_ID, MS_CLIENT_SECRET, TENANT, running_token_endpoint
 from tests.support.smtp_peers import assert_failed, plan, run, server_context
 

@@ -10,7 +10,8 @@ from typing import Any
 import jwt
 import pytest
 
-from smtphub.check import OAuth, oauth
+from smtphub.check import OAuth
+from smtphub.smtp import oauth
 from tests.support.oauth_peers import (
     GENERIC_CLIENT_ID,
     GENERIC_CLIENT_SECRET,

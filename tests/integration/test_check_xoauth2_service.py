@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trustme
 
-from smtphub.check import oauth
+from smtphub.smtp import oauth
 from tests.support.api import new_app, ok
 from tests.support.lambdas import call
 from tests.support.oauth_peers import (

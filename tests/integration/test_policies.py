@@ -58,12 +58,14 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
         "secretsmanager:UpdateSecretVersionStage",
     },
     ("QUEUE", "HealthQueue"): {"secretsmanager:GetSecretValue"},  # the scheduled probes (issue 13)
+    ("QUEUE", "SendQueue"): {"secretsmanager:GetSecretValue"},  # the sender logs in to the servers (issue 24)
 }
-# Who may read a password: the check, and the worker of the scheduled probes.
-SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue")}
+# Who may read a password: the check, the worker of the scheduled probes, and the sender.
+SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue"), ("QUEUE", "SendQueue")}
 DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
-# Who may put events on the default bus (a result's status change, an expiring certificate).
-EVENT_PUBLISHERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue")}
+# Who may put events on the default bus (a result's status change, an expiring certificate; a server the
+# sender disabled after DISABLE_AFTER faults in a row).
+EVENT_PUBLISHERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue"), ("QUEUE", "SendQueue")}
 # What must reach it: creating a server stores its password, and the check reads it.
 SECRET_NEEDED = {("POST", "/private/smtps/save"), ("POST", "/private/smtps/check")}
 MANAGED = {

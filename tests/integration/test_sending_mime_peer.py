@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smtphub.check.message import data_bytes
 from smtphub.emails.content import Attachment
 from smtphub.sending.mime import Draft, Outgoing, build
+from smtphub.smtp.client import data_bytes
 from tests.support.mail_reader import lines, read
 from tests.support.smtp_peers import Server
 

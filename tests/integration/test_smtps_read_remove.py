@@ -79,6 +79,8 @@ def test_create_from_the_sample_event_answers_the_contracts_json(aws: Any) -> No
         "hasoauthclientsecret": False,
         "hasoauthrefreshtoken": False,
         "hasoauthserviceaccount": False,
+        "maxperminute": None,  # sending: no limit
+        "maxperday": None,
     }
     assert "smtp-password-1234" not in json.dumps(created)
     assert ok(call("smtps_find_by_id", {"idsmtp": created["_id"]})) == created

@@ -8,7 +8,8 @@ SMTP_KEYS = frozenset(
     {"_id", "idapp", "priority", "host", "port", "username", "auth", "starttls", "sslTls", "debug",
      "insecureauth", "defaultfromemail", "defaultfromname", "numerrors", "created", "modified", "status",
      "lastcheck", "authmech", "oauthprovider", "oauthtenant", "oauthclientid", "oauthtokenurl", "tlsverify",
-     "cacert", "tlsmin", "helo", "hasoauthclientsecret", "hasoauthrefreshtoken", "hasoauthserviceaccount"}
+     "cacert", "tlsmin", "helo", "hasoauthclientsecret", "hasoauthrefreshtoken", "hasoauthserviceaccount",
+     "maxperminute", "maxperday"}
 )  # fmt: skip
 # The app's own fields and upstream's AppDTO members (booleans and numbers never null).
 APP_KEYS = frozenset(

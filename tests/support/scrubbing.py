@@ -3,7 +3,7 @@ disguised as issue 22 found peers do (`disguises`), the logger's lines while a b
 of a JSON-like value.
 
 The disguises are written here with the standard library's own encoders (quopri, html.entities, json,
-codecs), not with smtphub.check.scrub_forms: the suites test the scrubber against them.
+codecs), not with smtphub.smtp.scrub_forms: the suites test the scrubber against them.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import trustme
 
-from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse, oauth
+from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, converse
+from smtphub.smtp import oauth
 from tests.support.oauth_peers import (
     GOOGLE_CLIENT_ID,
     GOOGLE_CLIENT_SECRET,

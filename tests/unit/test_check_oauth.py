@@ -1,4 +1,4 @@
-"""smtphub.check.oauth's parts on their own: the token cache, the refusal message, and what the scrubber is
+"""smtphub.smtp.oauth's parts on their own: the token cache, the refusal message, and what the scrubber is
 given of a service account's key file."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import ssl
 import pytest
 
 from smtphub.check import CheckOutcome, Deadline, Limits, OAuth, Plan, report
-from smtphub.check.https import HttpProblem, post_form
-from smtphub.check.oauth import EARLY, TokenCache, _refusal
-from smtphub.check.scrub import MASK, Scrubber
-from smtphub.check.session import Session
+from smtphub.smtp.https import HttpProblem, post_form
+from smtphub.smtp.oauth import EARLY, TokenCache, _refusal
+from smtphub.smtp.scrub import MASK, Scrubber
+from smtphub.smtp.session import Session
 from tests.support.oauth_peers import service_account_file
 
 

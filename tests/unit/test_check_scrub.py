@@ -1,4 +1,4 @@
-"""smtphub.check.scrub: which forms of the credentials are masked, in which order, and what is kept."""
+"""smtphub.smtp.scrub: which forms of the credentials are masked, in which order, and what is kept."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from smtphub.check.scrub import MASK, MAX_SERVER_TEXT, MIN_ASSERTED, Scrubber, secret_forms
-from smtphub.check.scrub_views import views
+from smtphub.smtp.scrub import MASK, MAX_SERVER_TEXT, MIN_ASSERTED, Scrubber, secret_forms
+from smtphub.smtp.scrub_views import views
 from tests.support.rsa_keys import key_file, pem, private_key
 from tests.support.scrubbing import EDGE, disguises, never_shown, split_disguises
 
@@ -181,7 +181,7 @@ def test_each_disguised_echo_is_masked_in_place_or_its_text_dropped(name):
 
 @pytest.mark.parametrize("name", ["split across lines", "quoted-printable, soft line break"])
 def test_a_secret_split_across_a_reply_s_lines_drops_the_reply_s_text(name):
-    """A reply's lines are judged together (smtphub.check.session): each alone holds only a piece."""
+    """A reply's lines are judged together (smtphub.smtp.session): each alone holds only a piece."""
     disguise = split_disguises(PASSWORD, 550)[name]
     first, second = disguise.split("\r\n550-")
     lines = [f"5.7.1 you sent {first}", f"{second} here"]
@@ -214,7 +214,7 @@ KEY_LINE_FORMS = ["upper case", "spaced out", "HTML decimal", "escapes \\xNN"]
     + [("private key line", name) for name in KEY_LINE_FORMS],
 )
 def test_every_kind_of_secret_is_scrubbed_in_every_form(kind, name):
-    from smtphub.check.plan import OAuth
+    from smtphub.smtp.endpoint import OAuth
 
     secrets = {"client_secret": "GOCSPX-client-secret-01", "refresh_token": "1//0g-refresh-token-0001"}
     source = OAuth("google", service_account=SERVICE_ACCOUNT, **secrets)

@@ -37,6 +37,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("dynamo", "codec"),
     ("accounts", "apps"),
     ("smtps",),
+    ("smtp",),
     ("health",),
     ("check",),
     ("emails",),
@@ -144,6 +145,17 @@ def test_each_package_imports_only_its_floor_and_below() -> None:
         f"{a} -> {b}: {where}" for (a, b), where in sorted(graph.items()) if order.index(b) > order.index(a)
     ]
     assert not upward, "imports up the floors:\n" + "\n".join(upward)
+
+
+# Features that must not call each other although their floors would allow it: what they share is one floor
+# down (the check and the sender share the SMTP client, smtphub.smtp).
+APART = (("sending", "check"),)
+
+
+def test_features_that_stand_apart_import_nothing_of_each_other() -> None:
+    graph = edges(LAYER)
+    found = [f"{a} -> {b}: {graph[(a, b)]}" for a, b in APART if (a, b) in graph]
+    assert not found, "a feature calling a feature:\n" + "\n".join(found)
 
 
 def test_a_cycle_is_found_and_named(tmp_path: Path) -> None:

@@ -95,6 +95,8 @@ def test_smtp_json_has_exactly_the_contracts_fields() -> None:
         "hasoauthclientsecret": False,  # which of XOAUTH2's write-only values are set
         "hasoauthrefreshtoken": False,
         "hasoauthserviceaccount": False,
+        "maxperminute": None,  # no limit
+        "maxperday": None,
     }
 
 

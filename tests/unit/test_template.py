@@ -152,7 +152,8 @@ def test_current_python_on_arm64_with_tracing_and_powertools() -> None:
 
 # The functions whose code may sign a Google service account's assertion (smtphub.serviceaccount.sign):
 # every check (manual, try, save's verify=true, scheduled probe) of a server using one.
-SIGNING = {"SmtpsCheckFunction", "SmtpsSaveFunction", "HealthWorkerFunction"}
+# The sender logs in to servers with XOAUTH2 too: a Google service account signs its assertion.
+SIGNING = {"SmtpsCheckFunction", "SmtpsSaveFunction", "HealthWorkerFunction", "EmailsSenderFunction"}
 
 
 def test_only_the_functions_that_may_sign_carry_the_signing_layer() -> None:

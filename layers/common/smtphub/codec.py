@@ -13,9 +13,10 @@ from typing import Any, Generic, TypeVar
 from smtphub.dynamo import Item, from_item, to_item
 
 T = TypeVar("T")
-# Flags stored only while true (an item without one reads as false): `Record.counted`, so that an item
-# written before quotas, or written back unchanged, keeps its attributes as they were.
-SPARSE_FLAGS = frozenset({"counted"})
+# Stored only while true or not 0 (an item without one reads as false or 0): `Record.counted` and an SMTP
+# server's `faults`, so that an item written before them, or written back unchanged, keeps its attributes
+# as they were.
+SPARSE_FLAGS = frozenset({"counted", "faults"})
 
 
 class Codec(Generic[T]):

@@ -1,7 +1,7 @@
 """One HTTPS request to a user-supplied URL: resolved once through the SSRF guard, connected to an address
 that passed, the certificate verified for the URL's host, every byte under a deadline and a size bound.
 
-Used by the check (XOAUTH2's token endpoints, smtphub.check.https) and by the sender (URL attachments,
+Used by the check (XOAUTH2's token endpoints, smtphub.smtp.https) and by the sender (URL attachments,
 smtphub.sending.attachments); neither follows redirects here (a redirect is an answer like another: the
 caller decides, and a URL it follows goes through `request`, and so through the guard, again).
 

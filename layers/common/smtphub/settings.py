@@ -31,6 +31,7 @@ APPS_PER_ACCOUNT = (50, 0, 100_000)
 SMTPS_PER_APP = (20, 0, 100_000)
 SMTPS_PER_ACCOUNT = (200, 0, 1_000_000)
 MAX_PROBES_PER_DAY = 100_000_000
+SEND_MAX_AGE_HOURS = (24, 1, 720)  # (default, lowest, highest): a failing e-mail is retried this long
 
 
 class SettingsError(ValueError):
@@ -75,6 +76,16 @@ class Settings:
     # Scheduled probes of one account per UTC day; beyond, a server waits for the next day. Unset or 0:
     # derived from the quota and the interval (`probe_budget`).
     probes_per_account_day: int = 0  # PROBES_PER_ACCOUNT_DAY
+    # Sending (smtphub.emails): the e-mails' table, log and content, the send queue, the apps' pacing state,
+    # the Idempotency-Key records. Each is required by the functions that use it (smtphub.wiring says so).
+    emails_table: str = ""  # EMAILS_TABLE
+    email_logs_table: str = ""  # EMAIL_LOGS_TABLE
+    emails_bucket: str = ""  # EMAILS_BUCKET
+    send_queue_url: str = ""  # SEND_QUEUE_URL
+    send_state_table: str = ""  # SEND_STATE_TABLE
+    # The sender (smtphub.sending): an e-mail whose every server keeps faulting is retried, with backoff,
+    # for this many hours after it was due, then fails (E).
+    send_max_age_hours: int = SEND_MAX_AGE_HOURS[0]  # SEND_MAX_AGE_HOURS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -109,6 +120,7 @@ class Settings:
         overrides = _overrides(environ.get("OAUTH_ENDPOINT_OVERRIDES", ""), errors)
         health = _health(environ, errors)
         quotas = _quotas(environ, errors)
+        sender = _sender(environ, errors)
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -126,6 +138,7 @@ class Settings:
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
             **health,
             **quotas,
+            **sender,
         )
 
     @property
@@ -181,6 +194,21 @@ def _quotas(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any
     }
 
 
+def _sender(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The e-mails' resources (names, as given) and SEND_MAX_AGE_HOURS."""
+    names = {
+        "emails_table": "EMAILS_TABLE",
+        "email_logs_table": "EMAIL_LOGS_TABLE",
+        "emails_bucket": "EMAILS_BUCKET",
+        "send_queue_url": "SEND_QUEUE_URL",
+        "send_state_table": "SEND_STATE_TABLE",
+    }
+    found: dict[str, Any] = {field: environ.get(variable, "") for field, variable in names.items()}
+    return found | {
+        "send_max_age_hours": _number(environ, "SEND_MAX_AGE_HOURS", SEND_MAX_AGE_HOURS, errors),
+    }
+
+
 def _overrides(raw: str, errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """`provider=https-url` pairs, comma-separated, each provider once (microsoft, google)."""
     pairs: dict[str, str] = {}
@@ -200,6 +228,8 @@ _VARIABLES = (
     "CHECK_DEADLINE_SECONDS", "ACCOUNTS_TABLE", "CHECKS_PER_MINUTE", "OAUTH_ENDPOINT_OVERRIDES",
     "HISTORY_TABLE", "HEALTH_INTERVAL_HOURS", "HEALTH_BACKOFF_SECONDS", "DISABLE_AFTER", "HEALTH_QUEUE_URL",
     "APPS_PER_ACCOUNT", "SMTPS_PER_APP", "SMTPS_PER_ACCOUNT", "PROBES_PER_ACCOUNT_DAY",
+    "EMAILS_TABLE", "EMAIL_LOGS_TABLE", "EMAILS_BUCKET", "SEND_QUEUE_URL", "SEND_STATE_TABLE",
+    "SEND_MAX_AGE_HOURS",
 )  # fmt: skip
 
 

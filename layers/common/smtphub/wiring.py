@@ -22,12 +22,18 @@ if TYPE_CHECKING:
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
     from smtphub.check.service import CheckService
+    from smtphub.emails.content import ContentStore
+    from smtphub.emails.logs import LogRepository
+    from smtphub.emails.queue import SendQueue
+    from smtphub.emails.repository import EmailRepository
     from smtphub.health.alerts import Alerts
     from smtphub.health.history import HistoryRepository, HistoryService
     from smtphub.health.recorder import Recorder
     from smtphub.health.schedule import Schedule
     from smtphub.health.sweep import Sweep
     from smtphub.health.worker import HealthWorker
+    from smtphub.sending.sender import Sender
+    from smtphub.sending.sweep import SendSweep
     from smtphub.smtps.repository import SmtpRepository
     from smtphub.smtps.secrets import SecretRepository
     from smtphub.smtps.service import SmtpService
@@ -199,8 +205,8 @@ def check_limiter() -> CheckLimiter:
 
 @_component
 def check_service() -> CheckService:
-    from smtphub.check.limits import Limits  # noqa: PLC0415
     from smtphub.check.service import CheckService  # noqa: PLC0415
+    from smtphub.smtp.limits import Limits  # noqa: PLC0415
 
     config = settings()
     return CheckService(
@@ -233,6 +239,91 @@ def account_service() -> AccountService:
     return AccountService(
         cognito, AccountsRepository(lambda: aws.client("dynamodb"), settings().accounts_table)
     )
+
+
+def _required(value: str, variable: str) -> str:
+    if not value:
+        raise SettingsError(f"{variable} is required")
+    return value
+
+
+@_component
+def email_repository() -> EmailRepository:
+    from smtphub.emails.repository import EmailRepository  # noqa: PLC0415
+
+    return EmailRepository(aws.client("dynamodb"), _required(settings().emails_table, "EMAILS_TABLE"))
+
+
+@_component
+def log_repository() -> LogRepository:
+    from smtphub.emails.logs import LogRepository  # noqa: PLC0415
+
+    table = _required(settings().email_logs_table, "EMAIL_LOGS_TABLE")
+    return LogRepository(lambda: aws.client("dynamodb"), table)
+
+
+@_component
+def content_store() -> ContentStore:
+    from smtphub.emails.content import ContentStore  # noqa: PLC0415
+
+    return ContentStore(lambda: aws.client("s3"), _required(settings().emails_bucket, "EMAILS_BUCKET"))
+
+
+@_component
+def send_queue() -> SendQueue:
+    from smtphub.emails.queue import SendQueue  # noqa: PLC0415
+
+    return SendQueue(lambda: aws.client("sqs"), _required(settings().send_queue_url, "SEND_QUEUE_URL"))
+
+
+@_component
+def sender() -> Sender:
+    from smtphub.sending.attachments import UrlFetcher  # noqa: PLC0415
+    from smtphub.sending.delivery import Connection  # noqa: PLC0415
+    from smtphub.sending.job import Job, no_rejected_hook, same_for_everyone  # noqa: PLC0415
+    from smtphub.sending.sender import SecretCache, Sender  # noqa: PLC0415
+    from smtphub.sending.servers import ServerState  # noqa: PLC0415
+    from smtphub.sending.state import Pacer, Windows  # noqa: PLC0415
+    from smtphub.smtp.limits import Limits  # noqa: PLC0415
+
+    config = settings()
+    state_table = _required(config.send_state_table, "SEND_STATE_TABLE")
+    dynamodb, now = aws.client("dynamodb"), clock()
+    connection = Connection(
+        limits=Limits.within(config.check_deadline_seconds),
+        seconds=config.check_deadline_seconds,
+        allow_private=config.allow_private_addresses,
+        oauth_endpoints=dict(config.oauth_endpoint_overrides),
+    )
+    servers = ServerState(smtp_repository(), alerts(), config.disable_after, clock=now)
+    pacer, windows = Pacer(dynamodb, state_table, now), Windows(dynamodb, state_table, now)
+
+    def job(sources: Any) -> Job:
+        # Issue 25 fills the hooks: tracking and unsubscribe links per recipient, auto-blacklisting.
+        return Job(
+            sources, pacer, windows, servers, connection, config.send_max_age_hours,
+            rejected=no_rejected_hook, personalize=same_for_everyone, clock=now,
+        )  # fmt: skip
+
+    return Sender(
+        email_repository(),
+        log_repository(),
+        content_store(),
+        send_queue(),
+        app_repository(),
+        smtp_repository(),
+        SecretCache(secret_repository()),
+        UrlFetcher(allow_private=config.allow_private_addresses),
+        job,
+        clock=now,
+    )
+
+
+@_component
+def send_sweep() -> SendSweep:
+    from smtphub.sending.sweep import SendSweep  # noqa: PLC0415
+
+    return SendSweep(email_repository(), send_queue(), clock=clock())
 
 
 def override(name: str, instance: Any) -> None:

@@ -5,47 +5,27 @@ server or the network does); `report` writes its log line and metric. Reading th
 its password from AWS and recording the outcome is smtphub.check.service's job (the only part that
 touches boto3; this package's `__init__` does not import it).
 
-    stages.py        the stage names, in order (TOKEN DNS CONNECT TLS EHLO AUTH MAIL RCPT DATA)
-    limits.py        Limits (per-step caps) and Deadline (one end for the whole check)
-    plan.py          Plan (what to check), CheckOutcome (what came of it), StageFailure
-    scrub.py         Scrubber: server text without any secret, in any form it lists (scrub_forms.py),
-                     masked in place or, disguised, found in normalized views (scrub_views.py)
-    session.py       Session: bytes and replies on one socket under the deadline; SmtpReply
-    commands.py      EHLO, STARTTLS, and AUTH (PLAIN, LOGIN, CRAM-MD5, XOAUTH2): over an offered STARTTLS
-                     when not encrypted yet, never in clear unless insecure_auth and none is offered
-    tls.py           the TLS client context of a check (cacert, tlsverify, tlsmin)
-    oauth.py         stage TOKEN: XOAUTH2's access token from Microsoft, Google or a generic endpoint
-    https.py         one guarded, bounded HTTPS POST (the token endpoints)
-    conversation.py  converse: the stages in order
-    message.py       the test message and its DATA bytes
-    report.py        report: one log line, one metric
+The conversation itself (session, commands, TLS, XOAUTH2's token, scrubbing, bounds) is the SMTP client
+the check shares with the sender, one floor down: smtphub.smtp. This package says what a check is and
+what comes of it:
 
-Why a small client of our own rather than smtplib, even subclassed to connect to the checked address
-and to honour one deadline (as read in CPython 3.11's Lib/smtplib.py):
-- smtplib's only bound is the socket timeout, applied to each recv: `getreply` reads through
-  `sock.makefile().readline`, so a server that drips one byte every few seconds never trips it and a
-  reply may take forever. There is no deadline across connect, EHLO, STARTTLS, AUTH and DATA either;
-  adding one means rewriting `getreply`, the heart of the class.
-- `getreply` loops over continuation lines without a count: `_MAXLINE` (8192) bounds one line only,
-  so an endless multi-line banner is read, and kept, until the server stops.
-- Its errors (SMTPServerDisconnected, SMTPResponseException, a bare TimeoutError) do not say which
-  step failed; the contract's `stage` would have to be rebuilt around every call.
-- `connect` resolves the host itself (`socket.create_connection`), while the check must connect to the
-  address netguard resolved and checked, and still verify the certificate for the host name.
-- `auth` encodes the PLAIN and LOGIN answers, and CRAM-MD5 the password, as ASCII: a non-ASCII
-  username or password raises UnicodeEncodeError instead of authenticating.
-- `set_debuglevel` prints every line sent, AUTH included, to stderr: a transcript holding credentials.
-What would be left of smtplib after overriding all that is the command strings, which are simpler
-written out here.
+    plan.py          Plan (what to check: an smtphub.smtp endpoint, its app's addresses, the mode) and
+                     CheckOutcome (what came of it)
+    inputs.py        a stored server's Plan and the secret versions it names
+    conversation.py  converse: login (smtphub.smtp.client), then MAIL, RCPT, DATA or the probe's RSET
+    message.py       the test message
+    report.py        report: one log line, one metric
+    service.py       read, converse, record (AWS)
 """
 
 from __future__ import annotations
 
 from smtphub.check.conversation import converse
-from smtphub.check.limits import Deadline, Limits
-from smtphub.check.plan import CheckOutcome, OAuth, Plan, StageFailure
+from smtphub.check.plan import CheckOutcome, Plan
 from smtphub.check.report import METRIC, report
-from smtphub.check.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, STAGES, TLS, TOKEN
+from smtphub.smtp.endpoint import OAuth
+from smtphub.smtp.limits import Deadline, Limits
+from smtphub.smtp.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, STAGES, TLS, TOKEN, StageFailure
 
 __all__ = [
     "AUTH",

@@ -7,16 +7,14 @@ import ssl
 import time
 from collections.abc import Mapping
 
-from smtphub import netguard
-from smtphub.check.commands import IMPLICIT, authenticate, ehlo, starttls, tls_context
-from smtphub.check.limits import Deadline, Limits
-from smtphub.check.message import build_message, data_bytes, ehlo_name, needs_smtputf8
-from smtphub.check.plan import PROBE, CheckOutcome, Plan, StageFailure
-from smtphub.check.scrub import Scrubber
-from smtphub.check.session import Session, SmtpReply
-from smtphub.check.stages import AUTH, CONNECT, DATA, DNS, EHLO, MAIL, RCPT, TLS, TOKEN
-from smtphub.check.tls import UNVERIFIED_NOTE, TlsContext, client_context, encrypted
+from smtphub.check.message import build_message, needs_smtputf8
+from smtphub.check.plan import PROBE, CheckOutcome, Plan
 from smtphub.ids import now_iso
+from smtphub.smtp.client import data_bytes, ehlo_name, login, quit_politely, session_for
+from smtphub.smtp.limits import Deadline, Limits
+from smtphub.smtp.session import Session, SmtpReply
+from smtphub.smtp.stages import DATA, MAIL, RCPT, StageFailure
+from smtphub.smtp.tls import UNVERIFIED_NOTE, TlsContext, encrypted
 
 
 def converse(
@@ -34,15 +32,14 @@ def converse(
     `deadline` bounds the whole conversation (create it when the request starts, so the reads before
     count too); `allow_private` lets the check reach loopback and private addresses (local runs only);
     `tls_context` makes the client context for implicit TLS and STARTTLS (the trusted CAs; the plan's
-    `cacert`, `tls_verify` and `tls_min` apply on top: smtphub.check.tls); `at` is the ISO time the test
+    `cacert`, `tls_verify` and `tls_min` apply on top: smtphub.smtp.tls); `at` is the ISO time the test
     message is dated (now by default); `oauth_endpoints` replaces the providers' token URLs (local runs).
     """
     started = time.monotonic()
-    session = Session(plan, limits, deadline, Scrubber(plan.username, plan.password, *plan.secrets))
-    session.tls_context = lambda: client_context(plan, tls_context)
+    session = session_for(plan, limits=limits, deadline=deadline, tls_context=tls_context)
     outcome: CheckOutcome
     try:
-        outcome = _converse(session, allow_private, oauth_endpoints, at or now_iso())
+        outcome = _converse(session, plan, allow_private, oauth_endpoints, at or now_iso())
     except StageFailure as failure:
         outcome = CheckOutcome(False, failure.stage, failure.code, failure.message)
     finally:
@@ -56,20 +53,20 @@ def converse(
     outcome.timings = dict(session.timings)
     outcome.mode = plan.mode
     outcome.codes = dict(session.codes)
-    _what_the_server_said(session, outcome)
+    _what_the_server_said(session, plan, outcome)
     return outcome
 
 
-def _what_the_server_said(session: Session, outcome: CheckOutcome) -> None:
+def _what_the_server_said(session: Session, plan: Plan, outcome: CheckOutcome) -> None:
     """`tls`, `capabilities` and the transcript; the last two without the server's text when a secret
-    hides in all its lines taken together (cut across lines or replies: smtphub.check.scrub)."""
+    hides in all its lines taken together (cut across lines or replies: smtphub.smtp.scrub)."""
     outcome.tls = session.tls_info
     if session.hiding():
         session.codes_only()
         outcome.capabilities = []
     else:
         outcome.capabilities = capabilities(session)
-    outcome.transcript = session.transcript if session.plan.debug else None
+    outcome.transcript = session.transcript if plan.debug else None
 
 
 MAX_CAPABILITIES = 40
@@ -82,68 +79,15 @@ def capabilities(session: Session) -> list[str]:
 
 
 def _converse(
-    session: Session, allow_private: bool, oauth_endpoints: Mapping[str, str] | None, at: str
+    session: Session, plan: Plan, allow_private: bool, oauth_endpoints: Mapping[str, str] | None, at: str
 ) -> CheckOutcome:
-    plan = session.plan
-    secret = plan.password or ""
-    if plan.xoauth2:
-        from smtphub.check.oauth import tokens_for  # noqa: PLC0415 - only XOAUTH2 checks load HTTP
-
-        session.stage = TOKEN
-        secret = tokens_for(oauth_endpoints).token(session, allow_private=allow_private)
-        session.enter(DNS)
-    elif plan.auth:
-        _credentials_usable(session)
-    _open(session, allow_private)
-    if plan.auth:
-        session.enter(AUTH)
-        authenticate(session, plan.username or "", secret)
-    return _deliver(session, at)
+    helo = plan.helo or ehlo_name(plan.sender)
+    login(session, helo=helo, allow_private=allow_private, oauth_endpoints=oauth_endpoints)
+    return _deliver(session, plan, at)
 
 
-def _credentials_usable(session: Session) -> None:
-    """Fail at AUTH before connecting when the credentials could not be sent at all."""
-    plan = session.plan
-    if not (plan.username and plan.password):
-        session.stage = AUTH
-        session.fail("No username or password is stored for this server: save it again with both")
-    try:
-        plan.username.encode("utf-8")
-        plan.password.encode("utf-8")
-    except UnicodeEncodeError:
-        session.stage = AUTH
-        session.fail("The username or password is not valid text: save it again")
-
-
-def _open(session: Session, allow_private: bool) -> None:
-    """DNS, CONNECT, TLS, EHLO: a session ready for AUTH or MAIL, encrypted when configured so."""
-    plan = session.plan
-    try:
-        timeout = session.wait(session.limits.dns)
-        addresses = netguard.resolve(plan.host, plan.port, allow_private=allow_private, timeout=timeout)
-    except netguard.ResolveError as error:
-        session.fail(error.message)
-    session.enter(CONNECT)
-    session.connect(addresses)
-    if plan.ssltls:
-        session.enter(TLS)
-        session.start_tls(tls_context(session), IMPLICIT)
-        session.enter(CONNECT)
-    hint = "" if plan.ssltls else " (if this port uses implicit TLS, usually 465, turn sslTls on)"
-    greeting = session.reply("greeting", hint)
-    if greeting.code != 220:
-        session.refused(greeting, "The server refused the connection")
-    name = plan.helo or ehlo_name(plan.sender)
-    session.enter(EHLO)
-    ehlo(session, name)
-    if plan.starttls:
-        starttls(session)
-    # With auth and neither setting, authenticate uses STARTTLS when the server offers it.
-
-
-def _deliver(session: Session, at: str) -> CheckOutcome:
+def _deliver(session: Session, plan: Plan, at: str) -> CheckOutcome:
     """MAIL, RCPT, DATA, then QUIT."""
-    plan = session.plan
     session.enter(MAIL)
     utf8 = needs_smtputf8(plan)
     if utf8 and "SMTPUTF8" not in session.extensions:
@@ -162,7 +106,7 @@ def _deliver(session: Session, at: str) -> CheckOutcome:
         hint = ": check the app's testemail" if reply.code in (550, 553) else ""
         session.refused(reply, f"The server refused the recipient {plan.recipient}", hint)
     if plan.mode == PROBE:
-        return _probed(session, reply)
+        return _probed(session, plan, reply)
     session.enter(DATA)
     reply = session.command("DATA")
     if reply.code != 354:
@@ -173,35 +117,24 @@ def _deliver(session: Session, at: str) -> CheckOutcome:
     if reply.code != 250:
         session.refused(reply, "The server did not accept the message")
     accepted = session.quote(reply)
-    _quit(session)
+    quit_politely(session)
     detail = f"{reply.code} {accepted}" if accepted else str(reply.code)
     return CheckOutcome(
         True, None, reply.code, f"The server accepted the test message for {plan.recipient} ({detail})"
     )
 
 
-def _probed(session: Session, accepted: SmtpReply) -> CheckOutcome:
+def _probed(session: Session, plan: Plan, accepted: SmtpReply) -> CheckOutcome:
     """A probe ends at RCPT: RSET (the envelope dropped) and QUIT, neither of which counts."""
     with contextlib.suppress(StageFailure):
         session.command("RSET", record=False)
-    _quit(session)
+    quit_politely(session)
     detail = session.quote(accepted)
     detail = f"{accepted.code} {detail}" if detail else str(accepted.code)
     return CheckOutcome(
         True,
         None,
         accepted.code,
-        f"The server accepted the sender and the recipient {session.plan.recipient} ({detail}); "
+        f"The server accepted the sender and the recipient {plan.recipient} ({detail}); "
         "probe: no message was sent",
     )
-
-
-def _quit(session: Session) -> None:
-    """QUIT politely, but the message is already accepted: no failure here counts, nor waits long."""
-    try:
-        session.send("QUIT")
-        if session.sock is not None:
-            session.sock.settimeout(min(0.5, max(session.deadline.remaining(), 0.01)))
-            session.sock.recv(512)
-    except (StageFailure, OSError):
-        pass

@@ -1,43 +1,19 @@
 """What a check is made of: the write-only values it uses (from exactly the secret versions the server's
-record names) and its `Plan` (the server, its app's addresses, the mode)."""
+record names: smtphub.smtps.secrets.read_secrets) and its `Plan` (the server, its app's addresses, the
+mode)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 
 from smtphub.apps.models import App
-from smtphub.check.plan import SEND, OAuth, Plan
+from smtphub.check.plan import SEND, Plan
 from smtphub.errors import InvalidInput
+from smtphub.smtp.endpoint import endpoint_fields
 from smtphub.smtps.models import Smtp
-from smtphub.smtps.secrets import SecretRepository
+from smtphub.smtps.secrets import read_secrets
 
-
-def read_secrets(
-    secrets: SecretRepository, smtp: Smtp, only: Collection[str] | None = None
-) -> dict[str, str]:
-    """Each write-only value of `smtp` (or those in `only`), from exactly the secret version its record
-    names for it (the versions read concurrently). A value whose version is gone is missing: the check
-    says so."""
-    names_by_version: dict[str, list[str]] = {}
-    for name, version in smtp.secret_versions.items():
-        if only is None or name in only:
-            names_by_version.setdefault(version, []).append(name)
-    if not names_by_version:
-        return {}
-    if len(names_by_version) == 1:
-        ((version, names),) = names_by_version.items()
-        held = secrets.read(smtp.id, version) or {}
-        return {name: held[name] for name in names if name in held}
-    values: dict[str, str] = {}
-    with ThreadPoolExecutor(
-        max_workers=len(names_by_version), thread_name_prefix="smtp-check-secret"
-    ) as pool:
-        reads = {version: pool.submit(secrets.read, smtp.id, version) for version in names_by_version}
-        for version, names in names_by_version.items():
-            held = reads[version].result() or {}
-            values.update({name: held[name] for name in names if name in held})
-    return values
+__all__ = ["plan_for", "read_secrets"]
 
 
 def plan_for(smtp: Smtp, app: App, secrets: Mapping[str, str] | str | None, mode: str = SEND) -> Plan:
@@ -58,38 +34,13 @@ def plan_for(smtp: Smtp, app: App, secrets: Mapping[str, str] | str | None, mode
     if missing or not app.testemail or not sender:
         raise InvalidInput(missing, "The check needs the app's testemail and a From address")
     values = {"password": secrets} if isinstance(secrets, str) else dict(secrets or {})
-    oauth = None
-    if smtp.oauthprovider:
-        oauth = OAuth(
-            provider=smtp.oauthprovider,
-            tenant=smtp.oauthtenant,
-            client_id=smtp.oauthclientid,
-            token_url=smtp.oauthtokenurl,
-            client_secret=values.get("oauthclientsecret"),
-            refresh_token=values.get("oauthrefreshtoken"),
-            service_account=values.get("oauthserviceaccount"),
-        )
     return Plan(
         smtp_id=smtp.id,
         app_id=app.id,
         app_name=app.name,
-        host=smtp.host,
-        port=smtp.port,
         sender=sender,
         sender_name=name,
         recipient=app.testemail,
-        ssltls=smtp.ssltls,
-        starttls=smtp.starttls,
-        auth=smtp.auth,
-        username=smtp.username,
-        password=values.get("password"),
-        debug=smtp.debug,
-        insecure_auth=smtp.insecureauth,
-        authmech=smtp.authmech,
-        oauth=oauth,
-        tls_verify=smtp.tlsverify,
-        cacert=smtp.cacert,
-        tls_min=smtp.tlsmin,
-        helo=smtp.helo,
         mode=mode,
+        **endpoint_fields(smtp, values),
     )

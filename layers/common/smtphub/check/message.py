@@ -1,4 +1,4 @@
-"""The test message the check sends, and the bytes DATA puts on the wire."""
+"""The test message the check sends (DATA puts it on the wire with smtphub.smtp.client.data_bytes)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,6 @@ _ENCRYPTION = {
 def needs_smtputf8(plan: Plan) -> bool:
     """True when an address is not ASCII, so MAIL needs the server's SMTPUTF8."""
     return not (plan.sender.isascii() and plan.recipient.isascii())
-
-
-def ehlo_name(sender: str) -> str:
-    """What to say after EHLO: the sender's domain (a checking client has no host name of its own)."""
-    domain = sender.rpartition("@")[2].strip().rstrip(".")
-    return domain if domain.isascii() and domain else "localhost"
 
 
 def build_message(plan: Plan, at: str, tls_mode: str | None) -> EmailMessage:
@@ -54,14 +48,3 @@ def build_message(plan: Plan, at: str, tls_mode: str | None) -> EmailMessage:
     )
     message.set_content(body, cte="7bit" if body.isascii() else "quoted-printable")
     return message
-
-
-def data_bytes(message: EmailMessage | bytes) -> bytes:
-    """The message (or its bytes, as smtphub.sending.mime builds them) as DATA sends it: CRLF lines,
-    dot-stuffed, ending with <CRLF>.<CRLF>."""
-    raw = message if isinstance(message, bytes) else message.as_bytes()
-    lines = raw.replace(b"\r\n", b"\n").split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    stuffed = [b"." + line if line.startswith(b".") else line for line in lines]
-    return b"\r\n".join(stuffed) + b"\r\n.\r\n"

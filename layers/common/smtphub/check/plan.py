@@ -1,43 +1,18 @@
-"""What one check does (`Plan`) and what came of it (`CheckOutcome`, or a `StageFailure` on the way)."""
+"""What one check does (`Plan`, an smtphub.smtp endpoint) and what came of it (`CheckOutcome`, or a
+`StageFailure` on the way: smtphub.smtp.stages)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from smtphub.check.stages import STAGES
+from smtphub.smtp.endpoint import OAuth
+from smtphub.smtp.stages import STAGES
 from smtphub.smtps.results import CheckResult, StageTime, TlsFacts
 
 XOAUTH2 = "XOAUTH2"
 SEND = "send"  # the default: a real test message, as QueueMail's check
 PROBE = "probe"  # up to RCPT, then RSET and QUIT: no message (the scheduled re-checks)
 MODES = (SEND, PROBE)
-
-
-@dataclass(frozen=True, slots=True)
-class OAuth:
-    """XOAUTH2: where the access token comes from (the contract's `oauth...` settings and secrets)."""
-
-    provider: str  # microsoft, google or generic
-    tenant: str | None = None
-    client_id: str | None = None
-    token_url: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    refresh_token: str | None = field(default=None, repr=False)
-    service_account: str | None = field(default=None, repr=False)  # the JSON key file
-
-    def secrets(self) -> list[str]:
-        """Every secret text, and the key file's private key as it is once decoded (the scrubber masks its
-        lines too, as the pieces of a secret holding line breaks)."""
-        found = [s for s in (self.client_secret, self.refresh_token, self.service_account) if s]
-        if self.service_account:
-            try:
-                key = json.loads(self.service_account).get("private_key")
-            except (ValueError, AttributeError, RecursionError):
-                key = None
-            if isinstance(key, str) and key:
-                found.append(key)
-        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +61,7 @@ class Plan:
 
 @dataclass(slots=True)
 class CheckOutcome:
-    """The result of one check; `message` is safe to show and to store (see smtphub.check.scrub)."""
+    """The result of one check; `message` is safe to show and to store (see smtphub.smtp.scrub)."""
 
     ok: bool
     stage: str | None
@@ -97,7 +72,7 @@ class CheckOutcome:
     transcript: list[str] | None = None
     mode: str = SEND
     codes: dict[str, int] = field(default_factory=dict)  # the last reply code of each stage
-    tls: TlsFacts | None = None  # smtphub.check.tls.describe, scrubbed
+    tls: TlsFacts | None = None  # smtphub.smtp.tls.describe, scrubbed
     capabilities: list[str] = field(default_factory=list)  # the last EHLO's keywords, scrubbed
 
     @property
@@ -120,13 +95,3 @@ class CheckOutcome:
             tls=self.tls,
             capabilities=tuple(self.capabilities),
         )
-
-
-class StageFailure(Exception):
-    """Ends a conversation: the stage it was in, a message safe to show, the SMTP code if any."""
-
-    def __init__(self, stage: str, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.stage = stage
-        self.message = message
-        self.code = code

@@ -71,6 +71,10 @@ class Email(Record):
     lease: int | None = None  # epoch seconds: the claiming sender holds the e-mail until then
     holder: str | None = None  # the claim's own token: only its sender may finish or requeue the e-mail
     wakeat: int | None = None  # epoch seconds: held in the table until the sweep sends it then
+    sentto: list[str] = field(
+        default_factory=list
+    )  # accepted by an earlier round (one message per recipient)
+    paceslot: int | None = None  # epoch ms: its place in the app's pacing line (smtphub.sending.state)
 
     @property
     def recipients(self) -> list[str]:

@@ -2,7 +2,7 @@
 XOAUTH2's provider settings and write-only secrets, the CA bundle, the TLS floor and the EHLO name.
 
 Same rules as smtphub.http.fields (strict, trimmed, never repeating a value in a message); secrets are kept
-verbatim. What a URL or key file leads to is only judged at check time (smtphub.check.oauth).
+verbatim. What a URL or key file leads to is only judged at check time (smtphub.smtp.oauth).
 """
 
 from __future__ import annotations

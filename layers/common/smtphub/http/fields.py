@@ -179,6 +179,8 @@ Host = Annotated[str, PlainValidator(parse_host), text_schema(MAX_HOST)]
 Email = Annotated[str, PlainValidator(parse_email), text_schema(MAX_EMAIL, format="email")]
 Port = Annotated[int, PlainValidator(integer(1, 65535)), integer_schema(1, 65535)]
 Priority = Annotated[int, PlainValidator(integer(0, 1_000_000)), integer_schema(0, 1_000_000)]
+# maxperminute, maxperday: 1 to 1,000,000 messages; 0 lifts the limit (a blank value would keep it)
+SendLimit = Annotated[int, PlainValidator(integer(0, 1_000_000)), integer_schema(0, 1_000_000)]
 PageNumber = Annotated[int, PlainValidator(integer(0, 1_000_000)), integer_schema(0, 1_000_000)]
 PageSize = Annotated[int, PlainValidator(integer(1, 100)), integer_schema(1, 100)]
 Name = Annotated[str, PlainValidator(_text(MAX_NAME)), text_schema(MAX_NAME)]

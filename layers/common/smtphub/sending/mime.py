@@ -25,7 +25,7 @@ package's generator, which is too slow for the sender's CPU budget): see there w
 - The Message-ID is the caller's (the same on every attempt: `message_id` makes one at creation); the Date
   is the caller's too.
 
-`build` returns the message unstuffed: the SMTP layer's `data_bytes` (smtphub.check.message) dot-stuffs it
+`build` returns the message unstuffed: the SMTP client's `data_bytes` (smtphub.smtp.client) dot-stuffs it
 and ends it for DATA. `for_server` is the "From" rule of a server with a `defaultfromemail`.
 """
 

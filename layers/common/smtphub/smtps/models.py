@@ -68,6 +68,8 @@ class SmtpFields(TypedDict, total=False):
     cacert: str
     tlsmin: str
     helo: str
+    maxperminute: int | None  # None: no limit (smtphub.sending.state.Windows)
+    maxperday: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,13 @@ class Smtp(Record):
     # how many check results it has recorded (the history's sequence).
     nextcheck: int | None = None
     checks: int = 0
+    # Sending (smtphub.sending): at most this many messages through the server per minute and per UTC day
+    # (None: no limit), and its fault state, shared by every sender (smtphub.smtps.faults): consecutive
+    # sending faults, and until when (epoch seconds) senders pass it over.
+    maxperminute: int | None = None
+    maxperday: int | None = None
+    faults: int = 0
+    cooldown: int | None = None
 
     @property
     def secret_versions(self) -> dict[str, str]:

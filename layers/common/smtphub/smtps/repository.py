@@ -1,5 +1,6 @@
 """The SMTP servers table: key _id; index byApp (idapp, rank), rank ordering by priority, then creation.
-The one repository that writes it: what checks and the schedule write is its other half (smtps/state.py).
+The one repository that writes it: what checks and the schedule write is one other part (smtps/state.py),
+what senders write of a server's faults another (smtps/faults.py).
 
 Every write here is conditional: on the record's `version` for edits (a concurrent edit loses with
 Conflict), on its owner for deletes, on its app for writes that must not outlive the app (the apps table's
@@ -20,6 +21,7 @@ from botocore.exceptions import ClientError
 from smtphub.dynamo import condition_failed, query_items, read_item, to_attribute, transact_steps
 from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
 from smtphub.smtps import slots
+from smtphub.smtps.faults import FaultWrites
 from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.models import Smtp
 from smtphub.smtps.state import HealthWrites
@@ -34,7 +36,7 @@ BY_APP_INDEX = "byApp"
 AppCondition = Callable[[str, str], "TransactWriteItemTypeDef"]
 
 
-class SmtpRepository(HealthWrites):
+class SmtpRepository(HealthWrites, FaultWrites):
     def __init__(
         self, client: DynamoDBClient, table: str, app_condition: AppCondition, quotas: Quotas
     ) -> None:

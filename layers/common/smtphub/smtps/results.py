@@ -2,7 +2,7 @@
 
 Domain types: the check (smtphub.check) makes them, the SMTP repository stores them (its codec:
 smtphub.smtps.items), the edge shows them (smtphub.http.responses.checks). Every text in them was scrubbed
-of the server's credentials before it got here (smtphub.check.scrub).
+of the server's credentials before it got here (smtphub.smtp.scrub).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class StageTime:
 @dataclass(frozen=True, slots=True)
 class TlsFacts:
     """The encrypted session a check had: how TLS came about (`implicit`, `starttls`, `starttls-offered`:
-    smtphub.check.commands), protocol and cipher, and the server certificate's subject, issuer, end of
+    smtphub.smtp.commands), protocol and cipher, and the server certificate's subject, issuer, end of
     validity (ISO, UTC) and whole days left. The certificate's are None when it was not verified."""
 
     version: str | None = None

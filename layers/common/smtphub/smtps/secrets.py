@@ -40,7 +40,8 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -203,3 +204,32 @@ class SecretRepository(LazyClient["SecretsManagerClient"]):
                 return False
             raise
         return True
+
+
+class VersionReader(Protocol):
+    """What reads one version of a server's secret (SecretRepository, or a cache in front of it)."""
+
+    def read(self, smtp_id: str, version_id: str) -> dict[str, str] | None: ...
+
+
+def read_secrets(secrets: VersionReader, smtp: Smtp, only: Collection[str] | None = None) -> dict[str, str]:
+    """Each write-only value of `smtp` (or those in `only`), from exactly the secret version its record
+    names for it (the versions read concurrently). A value whose version is gone is missing: the check
+    says so."""
+    names_by_version: dict[str, list[str]] = {}
+    for name, version in smtp.secret_versions.items():
+        if only is None or name in only:
+            names_by_version.setdefault(version, []).append(name)
+    if not names_by_version:
+        return {}
+    if len(names_by_version) == 1:
+        ((version, names),) = names_by_version.items()
+        held = secrets.read(smtp.id, version) or {}
+        return {name: held[name] for name in names if name in held}
+    values: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=len(names_by_version), thread_name_prefix="smtp-secret") as pool:
+        reads = {version: pool.submit(secrets.read, smtp.id, version) for version in names_by_version}
+        for version, names in names_by_version.items():
+            held = reads[version].result() or {}
+            values.update({name: held[name] for name in names if name in held})
+    return values

@@ -56,12 +56,13 @@ class HealthWrites:
     ) -> Recorded:
         """Store a check's result (as `lastcheck`) in one conditional UpdateItem; what it replaced.
 
-        Success: status A, numerrors 0; failure: numerrors + 1 (atomic ADD, so concurrent checks all count)
-        and, when `disable`, status D. `nextcheck` is the next scheduled probe (None: none), `checks` counts
-        the results (the history's sequence). `version` and `modified` stay as they are: a check is not an
-        edit and never makes a concurrent edit fail. The write holds only while the server exists, is the
-        same account's, is still at the version the check used and, for a scheduled probe, still held by
-        its `lease`: otherwise SmtpNotFound when it is gone, Conflict when it changed, and nothing is written.
+        Success: status A, numerrors 0, the senders' fault state gone (smtphub.smtps.faults); failure:
+        numerrors + 1 (atomic ADD, so concurrent checks all count) and, when `disable`, status D. `nextcheck`
+        is the next scheduled probe (None: none), `checks` counts the results (the history's sequence).
+        `version` and `modified` stay as they are: a check is not an edit and never makes a concurrent edit
+        fail. The write holds only while the server exists, is the same account's, is still at the version the
+        check used and, for a scheduled probe, still held by its `lease`: otherwise SmtpNotFound when it is
+        gone, Conflict when it changed, and nothing is written.
         """
         expression, condition, names, values = _record_update(
             smtp, result, disable=disable, nextcheck=nextcheck, lease=lease
@@ -169,21 +170,26 @@ def _record_update(
     }
     sets = ["#lastcheck = :lastcheck"]
     adds = ["#checks :one"]
+    removes = []
     if ok or disable:
         sets.append("#status = :status")
         names["#status"] = "status"
         values[":status"] = {"S": STATUS_ACTIVE if ok else STATUS_DISABLED}
-    if ok:
+    if ok:  # a passing check also ends the senders' fault state (smtphub.smtps.faults)
         sets.append("#numerrors = :zero")
         values[":zero"] = {"N": "0"}
+        removes += ["#faults", "#cooldown"]
+        names.update({"#faults": "faults", "#cooldown": "cooldown"})
     else:
         adds.append("#numerrors :one")
     if nextcheck is not None:
         sets.append("#next = :next")
         values[":next"] = {"N": str(nextcheck)}
-    expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
     if nextcheck is None:
-        expression += " REMOVE #next"
+        removes.append("#next")
+    expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
+    if removes:
+        expression += f" REMOVE {', '.join(removes)}"
     condition = "attribute_exists(#id) AND #owner = :owner AND #version = :expected"
     if lease is not None:
         condition += " AND #next = :lease"

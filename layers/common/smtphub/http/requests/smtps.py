@@ -19,7 +19,18 @@ from smtphub.http.authfields import (
     TlsMin,
     TokenUrl,
 )
-from smtphub.http.fields import Boolean, Email, Host, Id, Name, Password, Port, Priority, Username
+from smtphub.http.fields import (
+    Boolean,
+    Email,
+    Host,
+    Id,
+    Name,
+    Password,
+    Port,
+    Priority,
+    SendLimit,
+    Username,
+)
 from smtphub.http.requests import REQUIRED, RequestModel
 from smtphub.smtps.models import (
     BOTH_TLS,
@@ -37,6 +48,7 @@ _WRITE_ONLY_NOTE = (
 )
 
 
+SEND_LIMITS = ("maxperminute", "maxperday")
 # What a create's rules do not look at, so that they can judge the server it would store.
 _PLACEHOLDERS: dict[str, Any] = {
     **dict.fromkeys(("id", "app_id", "account_id", "host", "created", "modified"), ""),
@@ -159,6 +171,17 @@ class SmtpSettings(RequestModel):
     helo: Helo | None = Field(
         None, description="The name EHLO gives (a domain or an address literal); else the sender's domain."
     )
+    maxperminute: SendLimit | None = Field(
+        None,
+        description="Sending: at most this many messages through the server per minute (1 to 1,000,000), "
+        "counted across every sender; a server at its limit is passed over for the app's next server, and "
+        "when every server is, the e-mail waits for the earliest window. 0 lifts the limit; none by default.",
+    )
+    maxperday: SendLimit | None = Field(
+        None,
+        description="Sending: at most this many messages through the server per UTC day (1 to 1,000,000), "
+        "as `maxperminute`. 0 lifts the limit; none by default.",
+    )
 
     def problems(self) -> dict[str, str]:
         if self.smtp_id is not None:  # an edit: the rest is judged on the server as it will be stored
@@ -171,7 +194,11 @@ class SmtpSettings(RequestModel):
         return {type(self).model_fields[name].alias or name for name in self.model_fields_set}
 
     def _fields(self) -> SmtpFields:
-        return cast(SmtpFields, self.given("smtp_id", *WRITE_ONLY, *self.CONTROLS))
+        fields = self.given("smtp_id", *WRITE_ONLY, *self.CONTROLS)
+        for limit in SEND_LIMITS:  # 0: no limit (stored as none)
+            if fields.get(limit) == 0:
+                fields[limit] = None
+        return cast(SmtpFields, fields)
 
     def _secrets(self) -> dict[str, str]:
         return {name: value for name in WRITE_ONLY if (value := getattr(self, name)) is not None}

@@ -55,4 +55,4 @@ class OneOf:
 DateTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]  # ISO 8601, UTC
 Id = TypeAliasType("Id", fields.Id)
 Timestamp = TypeAliasType("Timestamp", DateTime)
-CheckStage = TypeAliasType("CheckStage", Annotated[str, OneOf("smtphub.check.stages", "STAGES")])
+CheckStage = TypeAliasType("CheckStage", Annotated[str, OneOf("smtphub.smtp.stages", "STAGES")])

@@ -25,7 +25,7 @@ class StageTimeJson(TypedDict):
 class TlsSessionJson(TypedDict):
     """TLS as the check found it."""
 
-    mode: Annotated[str, OneOf("smtphub.check.commands", "IMPLICIT", "STARTTLS", "STARTTLS_OFFERED")] | None
+    mode: Annotated[str, OneOf("smtphub.smtp.commands", "IMPLICIT", "STARTTLS", "STARTTLS_OFFERED")] | None
     """How TLS came about: `implicit` (sslTls), `starttls` (starttls=true), or `starttls-offered`: a server
     with `auth` and neither setting offered STARTTLS, which is then always used before credentials are sent
     (certificate verified as for starttls=true). Null in results recorded before it existed."""

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Annotated
 
-from annotated_types import Ge
+from annotated_types import Ge, Le
 from typing_extensions import TypedDict
 
 from smtphub.http import authfields, fields
@@ -64,6 +64,10 @@ class SmtpJson(TypedDict):
     """Whether a `oauthrefreshtoken` is stored (write-only)."""
     hasoauthserviceaccount: bool
     """Whether a `oauthserviceaccount` is stored (write-only)."""
+    maxperminute: Annotated[int, Ge(1), Le(1_000_000)] | None
+    """At most this many messages through the server per minute (null: no limit)."""
+    maxperday: Annotated[int, Ge(1), Le(1_000_000)] | None
+    """At most this many messages through the server per UTC day (null: no limit)."""
 
 
 def smtp_json(smtp: "Smtp") -> SmtpJson:
@@ -102,6 +106,8 @@ def smtp_json(smtp: "Smtp") -> SmtpJson:
         "hasoauthclientsecret": "oauthclientsecret" in stored,
         "hasoauthrefreshtoken": "oauthrefreshtoken" in stored,
         "hasoauthserviceaccount": "oauthserviceaccount" in stored,
+        "maxperminute": smtp.maxperminute,
+        "maxperday": smtp.maxperday,
     }
 
 

@@ -8,8 +8,8 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from smtphub.check.limits import Deadline, Limits
 from smtphub.guardedhttps import Bounds, HttpProblem, Request, request
+from smtphub.smtp.limits import Deadline, Limits
 
 __all__ = ["MAX_BODY", "MAX_READ", "USER_AGENT", "HttpAnswer", "HttpProblem", "post_form"]
 
@@ -38,7 +38,7 @@ def post_form(
     """POST `form` (form-urlencoded) to the https `url`; HttpProblem when no answer comes."""
     bounds = Bounds(
         until=deadline.end,
-        out_of_time=f"The check ran out of time ({deadline.seconds:g} s)",
+        out_of_time=f"The {deadline.name} ran out of time ({deadline.seconds:g} s)",
         dns=limits.dns,
         connect=limits.connect,
         reply=limits.reply,

@@ -23,10 +23,12 @@ class Limits:
 
 
 class Deadline:
-    """The end of the whole check, on the monotonic clock, fixed when it is created."""
+    """The end of the whole check (or of what `name` says: "delivery"), on the monotonic clock, fixed when
+    it is created."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, name: str = "check") -> None:
         self.seconds = seconds
+        self.name = name
         self.start = time.monotonic()
         self.end = self.start + seconds
 

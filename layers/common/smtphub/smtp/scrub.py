@@ -9,7 +9,7 @@ them (the signed JWT assertion, the access token, the CRAM-MD5 answer, the XOAUT
 PLAIN tokens).
 
 1. **Mask in place** every occurrence, in any letter case, of each exact form of each secret with `***`
-   (overlapping and adjacent occurrences become one mask). The exact forms (smtphub.check.scrub_forms):
+   (overlapping and adjacent occurrences become one mask). The exact forms (smtphub.smtp.scrub_forms):
    - the secret as it is, and each of its pieces between line breaks (a reply is read line by line, so
      an echoed secret holding CR or LF arrives in pieces; a private key's lines), with or without a
      leading reply code; pieces of 8 characters or more also in base64 (alone), hex and URL encoding;
@@ -26,7 +26,7 @@ PLAIN tokens).
      is kept: servers name the account, "user x is unknown", and it is not a secret).
 2. **Then look for what masking cannot locate** (`hides`): each secret's normalized forms (itself, each
    of its pieces and its pieces joined, 4 characters or more once normalized; the hex and base64 cores
-   of its UTF-8 and UTF-16 bytes, 6 or more) in the text's normalized views (smtphub.check.scrub_views:
+   of its UTF-8 and UTF-16 bytes, 6 or more) in the text's normalized views (smtphub.smtp.scrub_views:
    case folded, line breaks, a bare CR, spacing, TAB, NUL and other unprintable characters removed; and
    again after undoing quoted-printable with its soft line breaks, URL encoding, HTML references,
    decimal, hex or named, and backslash escapes, \\xNN and octal as UTF-8 bytes or as code points). A
@@ -34,7 +34,7 @@ PLAIN tokens).
    escaped or otherwise disguised, and cannot be masked in place: the whole text is dropped (""), and
    what quotes it keeps only the reply code. Callers judge what they quote as a whole: a reply is quoted
    only when nothing hides in everything the server has said so far, its lines and replies in order
-   (so a secret cut at a line or a reply boundary is found; smtphub.check.session); `capabilities` and
+   (so a secret cut at a line or a reply boundary is found; smtphub.smtp.session); `capabilities` and
    the transcript's server lines are reduced the same way (codes only); a token endpoint's description is
    judged whole when only its first line is shown, and its `error` and AADSTS label are quoted only when
    scrubbing leaves them unchanged.
@@ -76,7 +76,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from smtphub.check.scrub_forms import (
+from smtphub.smtp.scrub_forms import (
     MIN_HIDDEN,
     MIN_HIDDEN_SECRET,
     exact_forms,
@@ -88,7 +88,7 @@ from smtphub.check.scrub_forms import (
     username_forms,
     utf8,
 )
-from smtphub.check.scrub_views import normalized, views
+from smtphub.smtp.scrub_views import normalized, views
 
 MASK = "***"
 MAX_SERVER_TEXT = 160

@@ -1,7 +1,7 @@
-"""The forms a secret may take in server text, for smtphub.check.scrub (which says what each is for).
+"""The forms a secret may take in server text, for smtphub.smtp.scrub (which says what each is for).
 
 - `exact_forms`: strings looked for as they are (case aside) and masked in place;
-- `hidden_forms`: strings looked for in a text's normalized views (smtphub.check.scrub_views: case folded,
+- `hidden_forms`: strings looked for in a text's normalized views (smtphub.smtp.scrub_views: case folded,
   spacing and line breaks removed, and decoded from quoted-printable, URL, HTML and backslash escapes);
   finding one there drops the text.
 """
@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
-from smtphub.check.scrub_views import normalized
+from smtphub.smtp.scrub_views import normalized
 
 MAX_TEXT_FORMS = 256  # see exact_forms
 MIN_PIECE = 8  # the shortest piece of a secret also masked in its encodings (see piece_forms)
@@ -121,7 +121,7 @@ def piece_forms(secret: str) -> list[str]:
 
 
 def exact_forms(secret: str) -> list[str]:
-    """Every whole form of `secret` masked in place (see smtphub.check.scrub); its `pieces` aside. A secret
+    """Every whole form of `secret` masked in place (see smtphub.smtp.scrub); its `pieces` aside. A secret
     longer than MAX_TEXT_FORMS characters (a key file, a signed assertion) has no URL, quoted-printable,
     HTML or escaped form here: the views undo those (its echo is dropped rather than masked), and
     building them for every check would cost more than all the rest."""

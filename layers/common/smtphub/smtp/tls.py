@@ -1,6 +1,6 @@
 """The TLS client context of one check: the server's own trust (`cacert`), verification (`tlsverify`) and
 lowest version (`tlsmin`). The token endpoints never use this: they are always verified against the
-system's CAs (smtphub.check.oauth)."""
+system's CAs (smtphub.smtp.oauth)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from smtphub.check.plan import Plan
+from smtphub.smtp.endpoint import Endpoint
 from smtphub.smtps.results import TlsFacts
 
 TlsContext = Callable[[], ssl.SSLContext]
@@ -18,7 +18,7 @@ UNVERIFIED_NOTE = "the server's certificate was not verified (tlsverify=false)"
 _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
 
-def client_context(plan: Plan, system: TlsContext) -> ssl.SSLContext:
+def client_context(plan: Endpoint, system: TlsContext) -> ssl.SSLContext:
     """`system()` (the trusted CAs of this environment), or only the plan's `cacert` when it has one; the
     certificate and its host name verified unless `tls_verify` is off; TLS `tls_min` or later.
 
@@ -36,7 +36,7 @@ def client_context(plan: Plan, system: TlsContext) -> ssl.SSLContext:
     return context
 
 
-def encrypted(plan: Plan) -> bool:
+def encrypted(plan: Endpoint) -> bool:
     return plan.ssltls or plan.starttls
 
 

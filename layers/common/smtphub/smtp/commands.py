@@ -27,8 +27,8 @@ import re
 import ssl
 from collections.abc import Callable
 
-from smtphub.check.session import Session, SmtpReply
-from smtphub.check.stages import AUTH, EHLO, TLS
+from smtphub.smtp.session import Session, SmtpReply
+from smtphub.smtp.stages import AUTH, EHLO, TLS
 
 SUPPORTED = ("PLAIN", "LOGIN", "CRAM-MD5")  # what `auto` chooses from, in order
 # How TLS came about (`lastcheck.tls.mode`): sslTls, starttls=true, or STARTTLS offered before AUTH.
@@ -77,7 +77,7 @@ def ehlo(session: Session, name: str) -> None:
 
 
 def tls_context(session: Session) -> ssl.SSLContext:
-    """The session's client context (smtphub.check.tls); a failure at the current stage if `cacert` no
+    """The session's client context (smtphub.smtp.tls); a failure at the current stage if `cacert` no
     longer loads."""
     try:
         return session.tls_context()

@@ -11,7 +11,7 @@
   `client_secret` when there is one) at Google's endpoint or at `oauthtokenurl`. A provider that rotates
   refresh tokens and revokes the old one on use cannot be checked twice: the check stores nothing.
 
-Endpoints are reached through smtphub.check.https (the SSRF guard, the deadline), verified with the
+Endpoints are reached through smtphub.smtp.https (the SSRF guard, the deadline), verified with the
 system's CAs whatever the server's own TLS settings. `endpoints` replaces the fixed URLs (local runtime and
 tests only: the `OAUTH_ENDPOINT_OVERRIDES` setting). A refusal is a failure at TOKEN quoting the provider's
 error code (`invalid_client`, `invalid_grant`, `AADSTS7000215`, ...) and the first line of its description,
@@ -34,9 +34,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
-from smtphub.check.https import HttpAnswer, HttpProblem, post_form
-from smtphub.check.plan import OAuth
-from smtphub.check.session import Session
+from smtphub.smtp.endpoint import OAuth
+from smtphub.smtp.https import HttpAnswer, HttpProblem, post_form
+from smtphub.smtp.session import Session
 
 ENDPOINTS = {
     "microsoft": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",

@@ -1,4 +1,4 @@
-"""A text's normalized views, where smtphub.check.scrub looks for secrets that masking cannot locate.
+"""A text's normalized views, where smtphub.smtp.scrub looks for secrets that masking cannot locate.
 
 `normalized` folds case (str.casefold) and removes every character that is not printable or is a space
 (Unicode Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs: line breaks, a bare CR, TAB, NUL, ...), so a secret echoed in

@@ -1,7 +1,7 @@
 """One SMTP conversation over one socket: every read and write under the check's deadline.
 
 `Session` moves bytes and replies and knows which stage it is in; the SMTP commands built on it are in
-smtphub.check.commands, their order in smtphub.check.conversation.
+smtphub.smtp.commands, their order in smtphub.check.conversation.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from smtphub import netguard
-from smtphub.check.limits import Deadline, Limits
-from smtphub.check.plan import Plan, StageFailure
-from smtphub.check.scrub import Scrubber
-from smtphub.check.stages import AUTH, DNS
-from smtphub.check.tls import describe
+from smtphub.smtp.endpoint import Endpoint
+from smtphub.smtp.limits import Deadline, Limits
+from smtphub.smtp.scrub import Scrubber
+from smtphub.smtp.stages import AUTH, DNS, StageFailure
+from smtphub.smtp.tls import describe
 from smtphub.smtps.results import TlsFacts
 
 MAX_TRANSCRIPT = 60
@@ -42,7 +42,7 @@ class SmtpReply:
 class Session:
     """The socket, the stage, the timings and the transcript of one check."""
 
-    def __init__(self, plan: Plan, limits: Limits, deadline: Deadline, scrub: Scrubber) -> None:
+    def __init__(self, plan: Endpoint, limits: Limits, deadline: Deadline, scrub: Scrubber) -> None:
         self.plan = plan
         self.limits = limits
         self.deadline = deadline
@@ -55,7 +55,7 @@ class Session:
         self.ehlo_name = ""  # what the last EHLO said (EHLO again after STARTTLS)
         self.timings: dict[str, int] = {}
         self.codes: dict[str, int] = {}  # the last reply code of each stage
-        self.tls_info: TlsFacts | None = None  # smtphub.check.tls.describe, once encrypted
+        self.tls_info: TlsFacts | None = None  # smtphub.smtp.tls.describe, once encrypted
         self.transcript: list[str] = []
         self.heard: list[str] = []  # the text of every line the server sent, in order
         self.xoauth2_status = ""
@@ -71,8 +71,8 @@ class Session:
         self.timings[self.stage] = self.timings.get(self.stage, 0) + round((now - self._stage_started) * 1000)
         self.stage, self._stage_started = stage, now
 
-    def fail(self, message: str, code: int | None = None) -> NoReturn:
-        raise StageFailure(self.stage, message, code)
+    def fail(self, message: str, code: int | None = None, *, timeout: bool = False) -> NoReturn:
+        raise StageFailure(self.stage, message, code, timeout=timeout)
 
     def refused(self, reply: SmtpReply, what: str, hint: str = "") -> NoReturn:
         """Fail quoting the reply's text, scrubbed (never call this with a reply to AUTH)."""
@@ -81,7 +81,7 @@ class Session:
 
     def quote(self, reply: SmtpReply) -> str:
         """The reply's text, scrubbed, on one line; "" when a secret hides in what the server has said so far
-        taken together (its pieces across lines or replies: smtphub.check.scrub)."""
+        taken together (its pieces across lines or replies: smtphub.smtp.scrub)."""
         if self.hiding():
             return ""
         return self.scrub(" ".join(reply.lines))
@@ -113,7 +113,7 @@ class Session:
         """A socket timeout: `cap`, cut to what is left of the deadline (failing when nothing is)."""
         left = self.deadline.remaining()
         if left <= 0:
-            self.fail(f"The check ran out of time ({self.limits.total:g} s)")
+            self.fail(f"The {self.deadline.name} ran out of time ({self.limits.total:g} s)", timeout=True)
         return min(cap, left)
 
     def _socket(self) -> socket.socket:
@@ -150,11 +150,15 @@ class Session:
             if self.plan.port == 25:
                 hint += " (AWS Lambda blocks outbound port 25: use the submission port 587 or 465)"
         reasons = ", ".join(dict.fromkeys(problems)) or "no address left to try"
-        self.fail(f"Could not connect to {self.plan.host} port {self.plan.port} ({reasons}){hint}")
+        timed_out = bool(problems) and all(problem == "timed out" for problem in problems)
+        self.fail(
+            f"Could not connect to {self.plan.host} port {self.plan.port} ({reasons}){hint}",
+            timeout=timed_out,
+        )
 
     def start_tls(self, context: ssl.SSLContext, mode: str) -> None:
         """The TLS handshake on the connected socket, verifying the certificate for `plan.host`; `mode` is
-        how TLS came about (`lastcheck.tls.mode`: smtphub.check.commands)."""
+        how TLS came about (`lastcheck.tls.mode`: smtphub.smtp.commands)."""
         self._socket().settimeout(self.wait(self.limits.reply))
         try:
             self.sock = context.wrap_socket(self._socket(), server_hostname=self.plan.host)
@@ -167,7 +171,7 @@ class Session:
                 "or tlsverify=false to skip verification)"
             )
         except TimeoutError:
-            self.fail("The TLS handshake did not finish in time")
+            self.fail("The TLS handshake did not finish in time", timeout=True)
         except ssl.SSLError as error:
             reason = error.reason or "SSL error"
             self.fail(f"The TLS handshake failed ({reason}){_tls_hint(self.plan, error)}")
@@ -189,7 +193,7 @@ class Session:
         try:
             sock.sendall(data)
         except TimeoutError:
-            self.fail("The server stopped accepting data")
+            self.fail("The server stopped accepting data", timeout=True)
         except OSError as error:
             self.fail(f"The connection was lost ({error.strerror or type(error).__name__})")
 
@@ -238,8 +242,8 @@ class Session:
         except TimeoutError:
             waited = time.monotonic() - started
             if lines or self.buffer:
-                self.fail(f"The server did not finish its {what} within {waited:.1f} s{hint}")
-            self.fail(f"The server sent no {what} within {waited:.1f} s{hint}")
+                self.fail(f"The server did not finish its {what} within {waited:.1f} s{hint}", timeout=True)
+            self.fail(f"The server sent no {what} within {waited:.1f} s{hint}", timeout=True)
         finally:  # what was read, even of a reply that failed, judged as a whole
             self._hear(lines)
         text = tuple(line[4:].decode("utf-8", "replace") for line in lines)
@@ -253,7 +257,7 @@ class Session:
         return self.reply(record=record)
 
 
-def _tls_hint(plan: Plan, error: ssl.SSLError) -> str:
+def _tls_hint(plan: Endpoint, error: ssl.SSLError) -> str:
     """What a failed handshake may mean: a version below `tlsmin` (some servers just hang up), or a port
     that does not speak implicit TLS."""
     hints = []
