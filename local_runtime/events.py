@@ -28,6 +28,9 @@ DEMO_SMTP_ID = "6741f0b7d1e2f3a4b5c6d7e8"
 # it asks the index for that app's servers, finds none (what nearly every removal finds) and changes nothing.
 # With the demo app's id instead, it deleted the demo servers of an app that still exists.
 GONE_APP_ID = "6741f0a2c3d4e5f6a7b8c9df"
+# The demo data's e-mail (queued, to be sent a year from when the demo data was made): the e-mail sample
+# events name. Info and the log find it, cancel cancels it, remove then removes it.
+DEMO_EMAIL_ID = "6741f1c2a3b4c5d6e7f8a9b0"
 
 
 def build_event(
@@ -187,6 +190,7 @@ def demo_authorizer(account: str = DEMO_ACCOUNT, username: str = DEMO_USERNAME) 
 _FORM = ("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
 _APP = DEMO_APP_ID
 _SMTP = DEMO_SMTP_ID
+_EMAIL = DEMO_EMAIL_ID
 SAMPLES: dict[str, dict[str, Any]] = {
     "smtps_save": {
         "method": "POST",
@@ -228,6 +232,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "apps_find_by_id": {"method": "GET", "resource": "/private/apps/findById", "query": [("idapp", _APP)]},
     "apps_remove": {"method": "POST", "resource": "/private/apps/remove", "body": f"idapp={_APP}"},
+    "emails_send": {
+        "method": "POST",
+        "resource": "/private/emails/send",
+        "body": (
+            f"idapp={_APP}&tos=inbox%40example.com&tonames=Demo+inbox&subject=Hello+from+smtp-hub"
+            "&body=A+first+e-mail%2C+through+the+demo+app%27s+server.&mimetype=text%2Fplain"
+        ),
+    },
+    "emails_info": {"method": "GET", "resource": "/private/emails/info", "query": [("idemail", _EMAIL)]},
+    "emails_cancel": {"method": "POST", "resource": "/private/emails/cancel", "body": f"idemail={_EMAIL}"},
+    "emails_remove": {"method": "POST", "resource": "/private/emails/remove", "body": f"idemail={_EMAIL}"},
+    "logs_find_by_email": {
+        "method": "GET",
+        "resource": "/private/logs/findByEMail",
+        "query": [("idemail", _EMAIL)],
+    },
     "auth_logout": {"method": "POST", "resource": "/private/auth/logout"},
     "auth_login": {
         "method": "POST",

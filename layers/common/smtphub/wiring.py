@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
     from smtphub.check.service import CheckService
+    from smtphub.emails.content import ContentStore
+    from smtphub.emails.dns import Resolver
+    from smtphub.emails.logs import LogRepository
+    from smtphub.emails.repository import EmailRepository
+    from smtphub.emails.send import SendService
+    from smtphub.emails.service import EmailService
     from smtphub.health.alerts import Alerts
     from smtphub.health.history import HistoryRepository, HistoryService
     from smtphub.health.recorder import Recorder
@@ -56,10 +62,14 @@ def settings() -> Settings:
     return get_settings()
 
 
+def _required(value: str, variable: str) -> str:
+    if not value:
+        raise SettingsError(f"{variable} is required")
+    return value
+
+
 def _accounts_table() -> str:
-    if not settings().accounts_table:
-        raise SettingsError("ACCOUNTS_TABLE is required")
-    return settings().accounts_table
+    return _required(settings().accounts_table, "ACCOUNTS_TABLE")
 
 
 @_component
@@ -125,9 +135,7 @@ def schedule() -> Schedule:
 
 
 def _history_table() -> str:
-    if not settings().history_table:
-        raise SettingsError("HISTORY_TABLE is required")
-    return settings().history_table
+    return _required(settings().history_table, "HISTORY_TABLE")
 
 
 @_component
@@ -232,6 +240,75 @@ def account_service() -> AccountService:
     )
     return AccountService(
         cognito, AccountsRepository(lambda: aws.client("dynamodb"), settings().accounts_table)
+    )
+
+
+@_component
+def email_repository() -> EmailRepository:
+    from smtphub.emails.repository import EmailRepository  # noqa: PLC0415
+
+    return EmailRepository(aws.client("dynamodb"), _required(settings().emails_table, "EMAILS_TABLE"))
+
+
+@_component
+def log_repository() -> LogRepository:
+    from smtphub.emails.logs import LogRepository  # noqa: PLC0415
+
+    table = _required(settings().email_logs_table, "EMAIL_LOGS_TABLE")
+    return LogRepository(lambda: aws.client("dynamodb"), table)
+
+
+@_component
+def content_store() -> ContentStore:
+    from smtphub.emails.content import ContentStore  # noqa: PLC0415
+
+    return ContentStore(lambda: aws.client("s3"), _required(settings().emails_bucket, "EMAILS_BUCKET"))
+
+
+@_component
+def resolver() -> Resolver:
+    """DNS for emails/send's checks (dnspython), or none where the deployment turns them off."""
+    from smtphub.emails.dns import DnsResolver, NoDns  # noqa: PLC0415
+
+    config = settings()
+    return DnsResolver(config.dns_nameservers) if config.dns_checks else NoDns()
+
+
+@_component
+def send_service() -> SendService:
+    from smtphub.accounts.monthly import MonthlyCounter  # noqa: PLC0415
+    from smtphub.emails.idempotency import Idempotency  # noqa: PLC0415
+    from smtphub.emails.queue import SendQueue  # noqa: PLC0415
+    from smtphub.emails.send import NoBlacklist, SendService, max_days_ahead  # noqa: PLC0415
+    from smtphub.sending.mime import message_id  # noqa: PLC0415
+    from smtphub.sending.state import Pacer  # noqa: PLC0415
+
+    config = settings()
+    queue = SendQueue(lambda: aws.client("sqs"), _required(config.send_queue_url, "SEND_QUEUE_URL"))
+    pacer = Pacer(aws.client("dynamodb"), config.send_state_table) if config.send_state_table else None
+    return SendService(
+        app_repository(),
+        smtp_repository(),
+        email_repository(),
+        content_store(),
+        queue=queue,
+        monthly=MonthlyCounter(_accounts_table(), config.monthly_email_limit),
+        resolver=resolver(),
+        message_id=message_id,
+        pace=pacer,
+        blacklist=NoBlacklist(),  # issue 25's blacklist fills this
+        idempotency=Idempotency(lambda: aws.client("dynamodb"), config.idempotency_table),
+        max_days=max_days_ahead(config.content_max_age_days),
+        clock=clock(),
+    )
+
+
+@_component
+def email_service() -> EmailService:
+    from smtphub.emails.service import EmailService  # noqa: PLC0415
+
+    return EmailService(
+        app_repository(), email_repository(), log_repository(), content_store(), clock=clock()
     )
 
 
