@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ def mail_environment(monkeypatch: pytest.MonkeyPatch, queue_url: str) -> None:
 
 
 @pytest.fixture
-def mail(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mail]:
+def mail(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Mail:
     import boto3
 
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -97,7 +97,7 @@ def mail(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mail]:
     mail_environment(monkeypatch, queue_url)
     app = new_app()
     smtp = ok(call("smtps_save", {"idapp": app, "host": "smtp.example.net", "port": 587}))["_id"]
-    yield Mail(aws, s3, sqs, queue_url, app, smtp)
+    return Mail(aws, s3, sqs, queue_url, app, smtp)
 
 
 def send(params: dict[str, Any], account: str = ACCOUNT_A, **options: Any) -> Reply:
@@ -133,9 +133,9 @@ def multipart_body(
             + b"\r\n"
         )
     for item in files:
+        disposition = f'form-data; name="{item.name}"; filename="{item.filename}"'
         head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{item.name}"; filename="{item.filename}"\r\n'
-            f"Content-Type: {item.content_type}\r\n\r\n"
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: {item.content_type}\r\n\r\n"
         )
         chunks.append(head.encode("utf-8") + item.data + b"\r\n")
     chunks.append(f"--{boundary}--\r\n".encode("ascii"))

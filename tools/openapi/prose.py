@@ -121,15 +121,16 @@ OPERATIONS = {
     ),
     "/private/emails/send": Operation(
         "Queued: the sending result, `status` `Q`.",
-        (e.AppNotFound(), e.RemoteServerNotAllowed("203.0.113.7"), e.RemoteDomainNotAllowed("shop.example.org"),
-         e.NoActiveSmtp(), e.SenderDomainNotFound(), e.TrackingWithCc(), e.UnregisterWithCc(), e.InvalidFrom(),
-         e.InvalidTo(), e.InvalidReplyTo(), e.ReplyToWithoutMx(), e.NoValidRecipients(), e.AllBlacklisted(),
-         e.MonthlyLimitExceeded(), e.IdempotencyKeyReused(), e.Conflict(IN_PROGRESS)),
+        (e.AppNotFound(), e.RemoteServerNotAllowed("203.0.113.7"),
+         e.RemoteDomainNotAllowed("shop.example.org"), e.NoActiveSmtp(), e.SenderDomainNotFound(),
+         e.TrackingWithCc(), e.UnregisterWithCc(), e.InvalidFrom(), e.InvalidTo(), e.InvalidReplyTo(),
+         e.ReplyToWithoutMx(), e.NoValidRecipients(), e.AllBlacklisted(), e.MonthlyLimitExceeded(),
+         e.IdempotencyKeyReused(), e.Conflict(IN_PROGRESS)),
         {"idapp": APP_ID, "tos": "ana@example.net,bo@example.org", "tonames": "Ana,Bo",
          "subject": "Your order 1001", "body": "<p>Thank you for your order.</p>", "mimetype": "text/html",
          "senddate": "2026-12-24T10:00:00+0100"},
-        {"idapp": APP_ID, "tos": "ana@example.net", "subject": "Hi", "body": "Hello", "mimetype": "text/markdown",
-         "senddate": "tomorrow"},
+        {"idapp": APP_ID, "tos": "ana@example.net", "subject": "Hi", "body": "Hello",
+         "mimetype": "text/markdown", "senddate": "tomorrow"},
     ),
     "/private/emails/info": Operation(
         "The e-mail: its sending result, `finishtime`, `log` and `opened`.", (e.EmailNotFound(),),
@@ -144,8 +145,8 @@ OPERATIONS = {
         {"idemail": EMAIL_ID},
     ),
     "/private/logs/findByEMail": Operation(
-        "The e-mail's log rows, oldest first (an empty array before the first attempt).", (e.EmailNotFound(),),
-        {"idemail": EMAIL_ID},
+        "The e-mail's log rows, oldest first (an empty array before the first attempt).",
+        (e.EmailNotFound(),), {"idemail": EMAIL_ID},
     ),
 }  # fmt: skip
 
@@ -189,6 +190,11 @@ def sample_log() -> list[LogEntry]:
                      "OK", second, APP_ID, 250, reply)]  # fmt: skip
 
 
+def sample_result() -> SendingResult:
+    return SendingResult(EMAIL_ID, QUEUED, CREATED, "2026-12-23T10:00:00.000Z", ["invoice-1001.pdf"], [], [],
+                         ["not-an-address"])  # fmt: skip
+
+
 def examples() -> dict[Any, Any]:
     """The 200 examples, by the handlers' return type: the serializers' JSON of the samples."""
     smtp, token = sample_smtp(), "eyJraWQiOiJrMSIsImFsZyI6IlJTMjU2In0.eyJzdWIiOiI1ZjBjMmExZSJ9.c2lnbmF0dXJl"
@@ -201,18 +207,7 @@ def examples() -> dict[Any, Any]:
         SmtpJson: smtp_json(smtp),
         list[SmtpJson]: [smtp_json(smtp)],
         list[CheckResultJson]: history_json(entries),
-        SendingResultJson: sending_result_json(
-            SendingResult(
-                EMAIL_ID,
-                QUEUED,
-                CREATED,
-                "2026-12-23T10:00:00.000Z",
-                ["invoice-1001.pdf"],
-                [],
-                [],
-                ["not-an-address"],
-            )
-        ),  # fmt: skip
+        SendingResultJson: sending_result_json(sample_result()),
         EmailInfoJson: email_info_json(EmailInfo(sample_email(), sample_log())),
         list[LogJson]: logs_json(sample_log()),
     }
