@@ -44,11 +44,13 @@ def build_event(
     authorizer: Mapping[str, Any] | None = None,
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
+    binary: bool = False,
 ) -> dict[str, Any]:
     """The event API Gateway sends a Lambda proxy integration for one request.
 
     Headers and query keep every value in the multi-value maps and the last one in the single-value
-    maps, as API Gateway does; a body that is not valid UTF-8 arrives base64-encoded.
+    maps, as API Gateway does. A body arrives base64-encoded when `binary` (its Content-Type is one of the
+    API's BinaryMediaTypes: `is_binary`), and when it is not valid UTF-8 text.
     """
     now = time.time()
     request_id = request_id or str(uuid.uuid4())
@@ -66,8 +68,10 @@ def build_event(
     encoded = False
     if body:
         try:
-            text = body.decode("utf-8")
+            text = None if binary else body.decode("utf-8")
         except UnicodeDecodeError:
+            text = None
+        if text is None:
             text, encoded = base64.b64encode(body).decode("ascii"), True
     user_agent = single_headers.get("User-Agent") or next(
         (value for name, value in single_headers.items() if name.lower() == "user-agent"), None
@@ -119,6 +123,21 @@ def build_event(
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def is_binary(content_type: str | None, binary_media_types: Sequence[str]) -> bool:
+    """Whether API Gateway hands a body of this Content-Type to the function base64-encoded: its media type
+    (parameters aside) matches one of the API's BinaryMediaTypes (as the template writes them, `~1` for `/`;
+    `*` a wildcard, as in `image/*` or `*/*`)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if not media:
+        return False
+    kind, _, sub = media.partition("/")
+    for pattern in binary_media_types:
+        want_kind, _, want_sub = str(pattern).replace("~1", "/").lower().partition("/")
+        if want_kind in ("*", kind) and want_sub in ("*", sub):
+            return True
+    return False
 
 
 def method_arn(

@@ -332,6 +332,7 @@ class LocalRuntime:
                 Throttle(props.get("MethodSettings")),
                 fallback_identity=fallback,
                 public=public,
+                binary_media_types=props.get("BinaryMediaTypes") or (),
             )
             stages.append(stage)
         return stages

@@ -188,15 +188,15 @@ class SendService:
         listed = {address.lower() for address in self.blacklist.listed(app.id, everyone)}
         if not listed:
             return envelope
-        pairs = zip(envelope.tos, envelope.tonames, strict=True)
-        kept = [(to, name) for to, name in pairs if to.lower() not in listed]
+        names = envelope.tonames or [""] * len(envelope.tos)  # no names at all is an empty list
+        kept = [(to, name) for to, name in zip(envelope.tos, names, strict=True) if to.lower() not in listed]
         if not kept:
             raise AllBlacklisted()
         others = [address for address in everyone if address.lower() in listed]
         return replace(
             envelope,
             tos=[to for to, _ in kept],
-            tonames=[name for _, name in kept],
+            tonames=[name for _, name in kept] if envelope.tonames else [],
             ccs=[a for a in envelope.ccs if a.lower() not in listed],
             bccs=[a for a in envelope.bccs if a.lower() not in listed],
             blacklisted=list(dict.fromkeys(others)),

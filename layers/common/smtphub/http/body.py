@@ -185,16 +185,20 @@ def _raw_body(event: Event, max_bytes: int = MAX_BODY_BYTES) -> bytes:
 # `; name=value` or `; name="a \\"quoted\\" value"` after a header's first item (Content-Type, -Disposition).
 _PARAMETER = re.compile(r';\s*([^\s=;]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;]*))?')
 _QUOTED_PAIR = re.compile(r"\\(.)")
+_QUOTE_OR_BACKSLASH = re.compile(r'\\(["\\])')
 
 
-def header_parameters(value: str) -> tuple[str, dict[str, str]]:
-    """A header's first item, lower-cased, and its parameters by lower-cased name (quotes removed)."""
+def header_parameters(value: str, *, quoted_pairs: bool = True) -> tuple[str, dict[str, str]]:
+    """A header's first item, lower-cased, and its parameters by lower-cased name (quotes removed; a quoted
+    value's `\\x` pairs unescaped; when `quoted_pairs` is false only `\\"` and `\\\\` are: a form-data part's
+    Content-Disposition, where browsers and httpmime write a file name's backslashes as they are,
+    `C:\\Users\\ana\\report.bin`)."""
     first = value.split(";", 1)[0]
     parameters: dict[str, str] = {}
     for match in _PARAMETER.finditer(value, len(first)):
         text = (match.group(2) or "").strip()
         if len(text) >= 2 and text[0] == text[-1] == '"':
-            text = _QUOTED_PAIR.sub(r"\1", text[1:-1])
+            text = (_QUOTED_PAIR if quoted_pairs else _QUOTE_OR_BACKSLASH).sub(r"\1", text[1:-1])
         parameters.setdefault(match.group(1).lower(), text)
     return first.strip().lower(), parameters
 

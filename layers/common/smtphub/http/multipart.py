@@ -119,7 +119,7 @@ def read(
     spellings: dict[str, str] = {}
     for part in _parts(raw, boundary):
         headers, content = _part_headers(part)
-        kind, disposition = header_parameters(headers.get("content-disposition", ""))
+        kind, disposition = header_parameters(headers.get("content-disposition", ""), quoted_pairs=False)
         if kind != "form-data" or "name" not in disposition:
             raise _malformed()
         if headers.get("content-transfer-encoding", "binary").lower() not in _IDENTITY_ENCODINGS:
