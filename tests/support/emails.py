@@ -88,6 +88,11 @@ def mail_environment(monkeypatch: pytest.MonkeyPatch, queue_url: str) -> None:
 
 @pytest.fixture
 def mail(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Mail:
+    return make_mail(aws, monkeypatch)
+
+
+def make_mail(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Mail:
+    """The `mail` fixture's world, for a test that has its own fixtures (moto's `aws` running)."""
     import boto3
 
     s3 = boto3.client("s3", region_name="us-east-1")
