@@ -93,7 +93,7 @@ class DnsResolver:
             return "nxdomain"
         except (dns.exception.DNSException, OSError) as error:
             logger.warning(
-                "dns question unanswered", extra={"name": name, "type": kind, "why": type(error).__name__}
+                "dns question unanswered", extra={"question": name, "type": kind, "why": type(error).__name__}
             )
             return None
 
