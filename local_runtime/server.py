@@ -182,8 +182,13 @@ class Stage:
         )
         if len(json.dumps(event)) > LAMBDA_PAYLOAD_BYTES:
             # Lambda refuses an event over its synchronous payload limit before the function runs; API
-            # Gateway then answers 413 itself, without its gateway responses (README, "Sending", Limits).
-            too_long = Reply(413, [("Content-Type", "application/json")], b'{"message": "Request Too Long"}')
+            # Gateway then answers 413 itself, without its gateway responses (README, "Sending", Limits; as
+            # observed in koki-develop/lgtm-generator#10: this body, x-amzn-ErrorType BadRequestException).
+            too_long = Reply(
+                413,
+                [("Content-Type", "application/json"), ("x-amzn-ErrorType", "BadRequestException")],
+                b'{"message": "Request Too Long"}',
+            )
             return _with_ids(too_long, request_id), "gateway (Lambda's payload limit)"
         event["path"] = path
         event["requestContext"]["path"] = f"/{self.name}{path}"

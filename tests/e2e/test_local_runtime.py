@@ -145,6 +145,8 @@ def test_a_send_within_lambdas_payload_is_taken_and_one_past_it_is_api_gateways_
     assert taken.json()["attachments"] == ["big.bin"]
     refused = send_file(5 * 1024 * 1024)
     assert refused.status_code == 413
+    assert refused.json() == {"message": "Request Too Long"}  # API Gateway's own: no gateway response applies
+    assert refused.headers["x-amzn-ErrorType"] == "BadRequestException"
 
 
 # --- accounts ---------------------------------------------------------------------------------------
