@@ -28,6 +28,9 @@ DEMO_SMTP_ID = "6741f0b7d1e2f3a4b5c6d7e8"
 # it asks the index for that app's servers, finds none (what nearly every removal finds) and changes nothing.
 # With the demo app's id instead, it deleted the demo servers of an app that still exists.
 GONE_APP_ID = "6741f0a2c3d4e5f6a7b8c9df"
+# The demo data's e-mail (queued, to be sent a year from when the demo data was made): the e-mail sample
+# events name. Info and the log find it, cancel cancels it, remove then removes it.
+DEMO_EMAIL_ID = "6741f1c2a3b4c5d6e7f8a9b0"
 
 
 def build_event(
@@ -41,11 +44,13 @@ def build_event(
     authorizer: Mapping[str, Any] | None = None,
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
+    binary: bool = False,
 ) -> dict[str, Any]:
     """The event API Gateway sends a Lambda proxy integration for one request.
 
     Headers and query keep every value in the multi-value maps and the last one in the single-value
-    maps, as API Gateway does; a body that is not valid UTF-8 arrives base64-encoded.
+    maps, as API Gateway does. A body arrives base64-encoded when `binary` (its Content-Type is one of the
+    API's BinaryMediaTypes: `is_binary`), and when it is not valid UTF-8 text.
     """
     now = time.time()
     request_id = request_id or str(uuid.uuid4())
@@ -63,8 +68,10 @@ def build_event(
     encoded = False
     if body:
         try:
-            text = body.decode("utf-8")
+            text = None if binary else body.decode("utf-8")
         except UnicodeDecodeError:
+            text = None
+        if text is None:
             text, encoded = base64.b64encode(body).decode("ascii"), True
     user_agent = single_headers.get("User-Agent") or next(
         (value for name, value in single_headers.items() if name.lower() == "user-agent"), None
@@ -116,6 +123,21 @@ def build_event(
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def is_binary(content_type: str | None, binary_media_types: Sequence[str]) -> bool:
+    """Whether API Gateway hands a body of this Content-Type to the function base64-encoded: its media type
+    (parameters aside) matches one of the API's BinaryMediaTypes (as the template writes them, `~1` for `/`;
+    `*` a wildcard, as in `image/*` or `*/*`)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if not media:
+        return False
+    kind, _, sub = media.partition("/")
+    for pattern in binary_media_types:
+        want_kind, _, want_sub = str(pattern).replace("~1", "/").lower().partition("/")
+        if want_kind in ("*", kind) and want_sub in ("*", sub):
+            return True
+    return False
 
 
 def method_arn(
@@ -187,6 +209,7 @@ def demo_authorizer(account: str = DEMO_ACCOUNT, username: str = DEMO_USERNAME) 
 _FORM = ("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
 _APP = DEMO_APP_ID
 _SMTP = DEMO_SMTP_ID
+_EMAIL = DEMO_EMAIL_ID
 SAMPLES: dict[str, dict[str, Any]] = {
     "smtps_save": {
         "method": "POST",
@@ -228,6 +251,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "apps_find_by_id": {"method": "GET", "resource": "/private/apps/findById", "query": [("idapp", _APP)]},
     "apps_remove": {"method": "POST", "resource": "/private/apps/remove", "body": f"idapp={_APP}"},
+    "emails_send": {
+        "method": "POST",
+        "resource": "/private/emails/send",
+        "body": (
+            f"idapp={_APP}&tos=inbox%40example.com&tonames=Demo+inbox&subject=Hello+from+smtp-hub"
+            "&body=A+first+e-mail%2C+through+the+demo+app%27s+server.&mimetype=text%2Fplain"
+        ),
+    },
+    "emails_info": {"method": "GET", "resource": "/private/emails/info", "query": [("idemail", _EMAIL)]},
+    "emails_cancel": {"method": "POST", "resource": "/private/emails/cancel", "body": f"idemail={_EMAIL}"},
+    "emails_remove": {"method": "POST", "resource": "/private/emails/remove", "body": f"idemail={_EMAIL}"},
+    "logs_find_by_email": {
+        "method": "GET",
+        "resource": "/private/logs/findByEMail",
+        "query": [("idemail", _EMAIL)],
+    },
     "auth_logout": {"method": "POST", "resource": "/private/auth/logout"},
     "auth_login": {
         "method": "POST",

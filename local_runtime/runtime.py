@@ -37,8 +37,9 @@ _HIDDEN = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
 )
-# What the local runtime changes for every function (as the issue asks: private SMTP addresses allowed).
-LOCAL_ENVIRONMENT = {"ALLOW_PRIVATE_ADDRESSES": "true"}
+# What the local runtime changes for every function (as the issues ask: private SMTP addresses allowed; no DNS
+# checks on a send, whose machine may have no resolver).
+LOCAL_ENVIRONMENT = {"ALLOW_PRIVATE_ADDRESSES": "true", "DNS_CHECKS": "false"}
 # The template parameter the runtime's CHECKS_PER_MINUTE setting stands for (a --parameter wins over it).
 CHECKS_PER_MINUTE_PARAMETER = "CheckRateLimitPerMinute"
 
@@ -332,6 +333,7 @@ class LocalRuntime:
                 Throttle(props.get("MethodSettings")),
                 fallback_identity=fallback,
                 public=public,
+                binary_media_types=props.get("BinaryMediaTypes") or (),
             )
             stages.append(stage)
         return stages

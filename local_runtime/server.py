@@ -28,11 +28,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from local_runtime import docs, say
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import ACCOUNT_ID, REGION
-from local_runtime.events import build_event, method_arn
+from local_runtime.events import build_event, is_binary, method_arn
 from local_runtime.functions import LocalFunction
 from local_runtime.gateway import GatewayResponses, Reply, Throttle
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload: the whole event, as JSON
 _DRAIN_LIMIT = 64 * 1024 * 1024  # past this a too-large body is not even read: the connection is closed
 MAX_CONNECTIONS = 256  # connections served at once (a thread each)
 LISTEN_BACKLOG = 1024  # connections waiting to be accepted
@@ -94,6 +95,7 @@ class Stage:
         *,
         fallback_identity: Mapping[str, Any] | None = None,
         public: Iterable[tuple[str, str]] = (),
+        binary_media_types: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.routes = sorted(routes, key=lambda route: route.specificity, reverse=True)
@@ -103,6 +105,7 @@ class Stage:
         # (except the routes declared public with `Authorizer: NONE`, given as (method, resource)).
         self.fallback_identity = dict(fallback_identity) if fallback_identity is not None else None
         self.public = set(public)
+        self.binary_media_types = tuple(binary_media_types)
 
     def match(self, method: str, path: str) -> tuple[ApiRoute | None, dict[str, str]]:
         path = "/" + path.strip("/")  # API Gateway ignores a trailing slash
@@ -175,7 +178,18 @@ class Stage:
             authorizer=authorizer_context,
             source_ip=request.source_ip,
             request_id=request_id,
+            binary=is_binary(_header(headers, "content-type"), self.binary_media_types),
         )
+        if len(json.dumps(event)) > LAMBDA_PAYLOAD_BYTES:
+            # Lambda refuses an event over its synchronous payload limit before the function runs; API
+            # Gateway then answers 413 itself, without its gateway responses (README, "Sending", Limits; as
+            # observed in koki-develop/lgtm-generator#10: this body, x-amzn-ErrorType BadRequestException).
+            too_long = Reply(
+                413,
+                [("Content-Type", "application/json"), ("x-amzn-ErrorType", "BadRequestException")],
+                b'{"message": "Request Too Long"}',
+            )
+            return _with_ids(too_long, request_id), "gateway (Lambda's payload limit)"
         event["path"] = path
         event["requestContext"]["path"] = f"/{self.name}{path}"
         event["pathParameters"] = path_parameters or None
@@ -192,6 +206,10 @@ class Stage:
         if outcome.cold_start_ms is not None:
             notes.insert(0, f"cold start {outcome.cold_start_ms:.0f} ms")
         return _with_ids(reply, request_id), ", ".join([route.function.name, *notes])
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in headers if key.lower() == name), None)
 
 
 def _with_ids(reply: Reply, request_id: str) -> Reply:

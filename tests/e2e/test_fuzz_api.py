@@ -202,7 +202,17 @@ def seed(runtime: Runtime, token: str, marker: str) -> dict[str, Any]:
         )
         return str(created["_id"])
 
+    def email(n: int) -> str:
+        params = {"idapp": runtime.idapp, "tos": f"fuzz{n}@example.com", "subject": "Fuzz", "body": "Seeded."}
+        return str(post("/private/emails/send", **params)["id"])
+
+    cancelled = [email(n) for n in (2, 3)]
+    for idemail in cancelled:
+        post("/private/emails/cancel", idemail=idemail)  # C: removable
     return {
+        # Read and cancelled: e-mails of the demo app (the sender may take them); removed: cancelled ones.
+        "emails": [email(0), email(1)],
+        "emails_to_remove": cancelled,
         # Read, edited, checked: the apps and servers a request may be pointed at, by what it does.
         "apps": [runtime.idapp, edited["_id"]],
         "apps_to_remove": [doomed["_id"]],
@@ -411,11 +421,16 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
         "POST /private/smtps/remove": {"idsmtp": IDS["smtps_to_remove"], "idapp": IDS["smtps_to_remove"]},
         "POST /private/smtps/check": {"idsmtp": IDS["smtps_to_check"], "idapp": IDS["smtps_to_check"]},
         "GET /private/smtps/history": {"idsmtp": IDS["smtps"] + IDS["smtps_to_check"]},
+        "POST /private/emails/send": {"idapp": IDS["apps"]},
+        "GET /private/emails/info": {"idemail": IDS["emails"] + IDS["emails_to_remove"]},
+        "GET /private/logs/findByEMail": {"idemail": IDS["emails"] + IDS["emails_to_remove"]},
+        "POST /private/emails/cancel": {"idemail": IDS["emails"]},
+        "POST /private/emails/remove": {"idemail": IDS["emails_to_remove"]},
     }
 
     # What must outlive the run (the rest of TARGETS' ids), and the operations that would end it.
-    KEPT = {*IDS["apps"], *IDS["smtps"], *IDS["smtps_to_check"], *IDS["smtps_to_edit"]}
-    REMOVALS = {"POST /private/apps/remove", "POST /private/smtps/remove"}
+    KEPT = {*IDS["apps"], *IDS["smtps"], *IDS["smtps_to_check"], *IDS["smtps_to_edit"], *IDS["emails"]}
+    REMOVALS = {"POST /private/apps/remove", "POST /private/smtps/remove", "POST /private/emails/remove"}
 
     def _rng(case: schemathesis.Case) -> random.Random:
         """Choices that depend only on the case and the seed, so a run can be replayed."""

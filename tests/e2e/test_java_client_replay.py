@@ -11,6 +11,7 @@ The request builders are pinned to literal bytes first, so the replay cannot dri
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,8 +19,11 @@ import pytest
 
 from tests.support.queuemail_client import (
     APP_DTO,
+    EMAIL_INFO_DTO,
     FORM_CONTENT_TYPE,
+    LOG_DTO,
     LOGIN_DTO,
+    SENDING_RESULT_DTO,
     SMTP_DTO,
     Answer,
     create_app_form,
@@ -32,6 +36,7 @@ from tests.support.queuemail_client import (
     page_problems,
     post_request,
     send,
+    send_email_fields,
 )
 from tests.support.runtime import Running
 
@@ -103,6 +108,38 @@ def test_a_get_byte_for_byte() -> None:
     )
 
 
+def test_send_email_byte_for_byte() -> None:
+    """sendEmail(token, idapp, from=null, ..., to, ..., subject, body, attachments=[one file]): the file part
+    first, then the text parts it was given, each in ISO-8859-1."""
+    fields = send_email_fields("a1", to="ana@example.net", subject="Gr\u00fc\u00dfe", body="Cr\u00e8me")
+    request = multipart_request(
+        "h:1", "/api/private/emails/send", fields, "t0k3n", "B0und4ry", files=[("f.tmp", b"\x00\xff")]
+    )
+    text = b"Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    body = (
+        b"--B0und4ry\r\n"
+        b'Content-Disposition: form-data; name="attachments"; filename="f.tmp"\r\n'
+        b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        b"\x00\xff\r\n"
+        b'--B0und4ry\r\nContent-Disposition: form-data; name="idapp"\r\n' + text + b"a1\r\n"
+        b'--B0und4ry\r\nContent-Disposition: form-data; name="tos"\r\n' + text + b"ana@example.net\r\n"
+        b'--B0und4ry\r\nContent-Disposition: form-data; name="subject"\r\n' + text + b"Gr\xfc\xdfe\r\n"
+        b'--B0und4ry\r\nContent-Disposition: form-data; name="body"\r\n' + text + b"Cr\xe8me\r\n"
+        b"--B0und4ry--\r\n"
+    )
+    assert request == (
+        b"POST /api/private/emails/send HTTP/1.1\r\n"
+        b"Authorization: Bearer t0k3n\r\n"
+        + f"Content-Length: {len(body)}\r\n".encode()
+        + b"Content-Type: multipart/form-data; boundary=B0und4ry\r\n"
+        b"Host: h:1\r\n"
+        b"Connection: Keep-Alive\r\n"
+        b"User-Agent: Apache-HttpClient/4.5.14 (Java/17.0.15)\r\n"
+        b"Accept-Encoding: gzip,deflate\r\n"
+        b"\r\n" + body
+    )
+
+
 # --- the client against make run ----------------------------------------------------------------------
 
 
@@ -125,14 +162,15 @@ class Client:
         assert self.token is not None
         return send(self.address, get_request(self.host, self.base + path_and_query, self.token))
 
-    def multipart(self, path: str, fields: list[tuple[str, str]]) -> Answer:
+    def multipart(
+        self, path: str, fields: list[tuple[str, str]], files: Sequence[tuple[str, bytes]] = ()
+    ) -> Answer:
         assert self.token is not None
         boundary = (
             "hOH3wXdp1kSOy2p-qBNYmVIK_Kc_6JAjrEgH"  # as MultipartEntityBuilder's: 30-40 of [-_0-9a-zA-Z]
         )
-        return send(
-            self.address, multipart_request(self.host, self.base + path, fields, self.token, boundary)
-        )
+        request = multipart_request(self.host, self.base + path, fields, self.token, boundary, files=files)
+        return send(self.address, request)
 
 
 def ok_json(answer: Answer) -> Any:
@@ -266,6 +304,38 @@ def test_an_empty_200_has_no_json_content_type(client: Client) -> None:
     ok_empty(answer)
     assert not answer.headers.get("content-type", "").startswith("application/json")
     assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def test_send_email_then_its_info_and_logs_as_the_client_calls_them(client: Client, runtime: Running) -> None:
+    """sendEmail's multipart body in ISO-8859-1 with a binary file (API Gateway hands it over base64: the
+    template's BinaryMediaTypes), then getEmailInfo and getLogs, each bound to the client's DTOs."""
+    idapp = ok_json(client.post("/private/apps/save", create_app_form("Sending caf\u00e9")))["_id"]
+    server = create_smtp_form(idapp, priority=None, host="127.0.0.1", port=runtime.sink_port, username=None,
+                              password=None, auth=False, starttls=False, ssl_tls=False, debug=False,
+                              defaultfromemail=None, defaultfromname=None)  # fmt: skip
+    ok_json(client.post("/private/smtps/save", server))
+    fields = send_email_fields(
+        idapp, fromname="B\u00fcro Caf\u00e9", to="ana@example.net,not-an-address", toname="Ana M\u00fcller",
+        subject="Gr\u00fc\u00dfe aus K\u00f6ln", body="Cr\u00e8me br\u00fbl\u00e9e", mimetype="text/plain",
+    )  # fmt: skip
+    tmp = "0b6f7a4e-3c1d-4f7b-9a51-2f1e8d9c0a11.tmp"
+    sent = ok_json(client.multipart("/private/emails/send", fields, files=[(tmp, bytes(range(256)) * 40)]))
+    assert dto_problems(sent, SENDING_RESULT_DTO) == []
+    assert (sent["status"], sent["attachments"], sent["notvalidrecipients"]) == (
+        "Q",
+        [tmp],
+        ["not-an-address"],
+    )
+
+    info = ok_json(client.get(f"/private/emails/info?idemail={sent['id']}"))
+    assert dto_problems(info, EMAIL_INFO_DTO) == []
+    assert info["id"] == sent["id"]
+    assert info["status"] in ("Q", "R", "F")  # the sender may already be at it
+    logs = ok_json(client.get(f"/private/logs/findByEMail?idemail={sent['id']}"))
+    assert isinstance(logs, list)
+    assert all(dto_problems(row, LOG_DTO) == [] for row in logs)
+    missing = client.get(f"/private/emails/info?idemail={'0' * 24}")
+    assert (missing.status, missing.json["message"]) == (406, "Email not found")
 
 
 def test_the_content_type_the_client_sends_is_the_one_replayed() -> None:

@@ -127,6 +127,28 @@ def test_a_body_over_api_gateways_10_mb_is_refused_before_the_function(runtime: 
     assert reply.headers["x-amzn-ErrorType"] == "RequestTooLargeException"
 
 
+def test_a_send_within_lambdas_payload_is_taken_and_one_past_it_is_api_gateways_413(
+    runtime: Running, session: requests.Session
+) -> None:
+    """A multipart body arrives base64-encoded (BinaryMediaTypes), so Lambda's 6 MB synchronous payload takes
+    about 4.5 MB of it, not API Gateway's 10 MB: past it, Lambda refuses the event and the answer is a 413
+    before the function runs (README, "Sending", Limits)."""
+    idapp, _ = _seeded(runtime, session)
+    fields = {"idapp": idapp, "tos": "ana@example.net", "subject": "Big", "body": "See attached."}
+
+    def send_file(size: int) -> requests.Response:
+        files = {"attachments": ("big.bin", b"\xff" * size, "application/octet-stream")}
+        return session.post(f"{runtime.api}/private/emails/send", data=fields, files=files, timeout=TIMEOUT)
+
+    taken = send_file(4 * 1024 * 1024)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["attachments"] == ["big.bin"]
+    refused = send_file(5 * 1024 * 1024)
+    assert refused.status_code == 413
+    assert refused.json() == {"message": "Request Too Long"}  # API Gateway's own: no gateway response applies
+    assert refused.headers["x-amzn-ErrorType"] == "BadRequestException"
+
+
 # --- accounts ---------------------------------------------------------------------------------------
 def test_login_with_the_demo_account(runtime: Running) -> None:
     url = f"{runtime.api}/auth/login"

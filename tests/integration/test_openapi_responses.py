@@ -223,6 +223,42 @@ def test_the_history_answers_as_described(world: auth_support.Cognito) -> None:
     answer("smtps_history", 400, {"idsmtp": idsmtp, "limit": "0"})
 
 
+def test_the_email_operations_answer_as_described(
+    world: auth_support.Cognito, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support import emails
+
+    mail = emails.make_mail(aws, monkeypatch)
+    params = emails.basic(mail, tos="ana@example.net,not-an-address", tonames="Ana")
+    sent = answer("emails_send", 200, params)
+    assert sent["notvalidrecipients"] == ["not-an-address"]
+    body, content_type = emails.multipart_body(
+        [("idapp", mail.app), ("tos", emails.TO), ("subject", "S"), ("body", "B")],
+        [emails.FileField("attachments", "a.pdf", b"%PDF-1.7\x00\xff")],
+    )
+    reply = call("emails_send", event=emails.multipart_event(body, content_type))
+    assert described("emails_send", reply, 200).json["attachments"] == ["a.pdf"]
+    assert error_of("emails_send", 406, {**params, "idapp": mail.app}, account=ACCOUNT_B) == "APP_NOT_FOUND"
+    assert error_of("emails_send", 406, {**params, "tos": "nope"}) == "INVALID_TO"
+    assert set(answer("emails_send", 400, {"idapp": mail.app})["fields"]) == {"tos", "subject", "body"}
+    answer("emails_send", 415, body="<x/>", content_type="application/xml")
+    answer("emails_send", 413, body="body=" + "x" * (10 * 1024 * 1024))
+    assert error_of("emails_send", 401, params, account=None) == "UNAUTHORIZED"
+
+    email = {"idemail": sent["id"]}
+    assert answer("emails_info", 200, email)["log"] == []
+    assert error_of("emails_info", 406, email, account=ACCOUNT_B) == "EMAIL_NOT_FOUND"
+    answer("emails_info", 400, {"idemail": "x"})
+    assert answer("logs_find_by_email", 200, email) == []
+    assert error_of("logs_find_by_email", 406, email, account=ACCOUNT_B) == "EMAIL_NOT_FOUND"
+    assert error_of("emails_remove", 406, email) == "EMAIL_NOT_REMOVABLE"
+    assert answer("emails_cancel", 200, email)["status"] == "C"
+    assert error_of("emails_cancel", 406, email) == "EMAIL_NOT_CANCELLABLE"
+    assert answer("emails_remove", 200, email) is None
+    assert error_of("emails_remove", 406, email) == "EMAIL_NOT_FOUND"
+    answer("emails_cancel", 400, {})
+
+
 def test_every_operation_was_checked_here() -> None:
     """The routes this module drives are every route of the template (a new one needs its calls above)."""
     driven = {
@@ -238,6 +274,11 @@ def test_every_operation_was_checked_here() -> None:
         "smtps_remove",
         "smtps_check",
         "smtps_history",
+        "emails_send",
+        "emails_info",
+        "emails_cancel",
+        "emails_remove",
+        "logs_find_by_email",
     }
     assert {endpoint.function for endpoint in endpoints()} == driven
 

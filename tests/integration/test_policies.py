@@ -88,6 +88,8 @@ ACCOUNTS_ACCESS: dict[tuple[str, str], set[tuple[str, str]]] = {
     ("POST", "/private/apps/remove"): {COUNT_QUOTAS, ("dynamodb:DeleteItem", "quota#*")},
     ("STREAM", "AppsTable"): {COUNT_QUOTAS},  # the servers an app's removal missed
     ("QUEUE", "HealthQueue"): {("dynamodb:UpdateItem", "probes#*")},  # the daily probe budget
+    # the month's e-mails, counted in the transaction that stores the e-mail
+    ("POST", "/private/emails/send"): {("dynamodb:UpdateItem", "emails#*")},
 }
 
 

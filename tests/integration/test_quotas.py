@@ -19,6 +19,7 @@ from tests.support.api import (
     SERVER,
     Failing,
     app_items_of,
+    at_once,
     client_error,
     counter_keys,
     counts,
@@ -133,26 +134,6 @@ def test_a_quota_lowered_below_the_count_refuses_new_creates_only(
 
 
 # --- concurrency -----------------------------------------------------------------------------------------
-
-
-def at_once(count: int, request: Any) -> list[Reply]:
-    """`count` threads making `request()` together; their replies."""
-    start, replies = threading.Barrier(count), []
-    lock = threading.Lock()
-
-    def run() -> None:
-        start.wait()
-        reply = request()
-        with lock:
-            replies.append(reply)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(replies) == count
-    return replies
 
 
 def test_concurrent_creates_never_overshoot(aws: Any, quotas: None) -> None:

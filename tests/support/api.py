@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -269,3 +271,23 @@ class NoCalls:
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"unexpected call {name}")
+
+
+def at_once(count: int, request: Callable[[], Reply]) -> list[Reply]:
+    """`count` threads making `request()` together; their replies."""
+    start, replies = threading.Barrier(count), []
+    lock = threading.Lock()
+
+    def run() -> None:
+        start.wait()
+        reply = request()
+        with lock:
+            replies.append(reply)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(replies) == count
+    return replies

@@ -20,6 +20,8 @@ ACCOUNTS_TABLE = "test-AccountsTable"
 HISTORY_TABLE = "test-HistoryTable"
 EMAILS_TABLE = "test-EmailsTable"
 EMAIL_LOGS_TABLE = "test-EmailLogsTable"
+SEND_STATE_TABLE = "test-SendStateTable"
+IDEMPOTENCY_TABLE = "test-IdempotencyTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
 TABLES = {
     "AppsTable": APPS_TABLE,
@@ -28,6 +30,8 @@ TABLES = {
     "HistoryTable": HISTORY_TABLE,
     "EmailsTable": EMAILS_TABLE,
     "EmailLogsTable": EMAIL_LOGS_TABLE,
+    "SendStateTable": SEND_STATE_TABLE,
+    "IdempotencyTable": IDEMPOTENCY_TABLE,
 }
 
 

@@ -151,14 +151,30 @@ def post_request(host: str, path: str, pairs: Pairs, token: str | None = None) -
 
 
 def multipart_request(
-    host: str, path: str, fields: Sequence[tuple[str, str]], token: str, boundary: str
+    host: str,
+    path: str,
+    fields: Sequence[tuple[str, str]],
+    token: str,
+    boundary: str,
+    *,
+    files: Sequence[tuple[str, bytes]] = (),
 ) -> bytes:
     """An `HttpPost` with `MultipartEntityBuilder.create().addPart(name, new StringBody(value,
     ContentType.TEXT_PLAIN))...build()`, as the client's sendEmail builds one: the builder's default (strict)
     mode writes each part's Content-Disposition, Content-Type (text/plain; charset=ISO-8859-1) and
-    Content-Transfer-Encoding (8bit), the value in ISO-8859-1, CRLF line ends."""
+    Content-Transfer-Encoding (8bit), the value in ISO-8859-1, CRLF line ends. `files` (file name, bytes)
+    come first, as sendEmail adds them: `addPart("attachments", new FileBody(file))`, a FileBody's
+    Content-Type application/octet-stream and Content-Transfer-Encoding binary (sendEmail names every file
+    `<random UUID>.tmp`: multipartToFile)."""
     delimiter = f"--{boundary}\r\n".encode("ascii")
     body = b""
+    for filename, data in files:
+        headers = (
+            f'Content-Disposition: form-data; name="attachments"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n"
+            "Content-Transfer-Encoding: binary\r\n\r\n"
+        )
+        body += delimiter + headers.encode("ascii") + data + b"\r\n"
     for name, value in fields:
         headers = (
             f'Content-Disposition: form-data; name="{name}"\r\n'
@@ -168,6 +184,19 @@ def multipart_request(
         body += delimiter + headers.encode("ascii") + value.encode(FORM_CHARSET) + b"\r\n"
     body += f"--{boundary}--\r\n".encode("ascii")
     return _post(host, path, body, f"multipart/form-data; boundary={boundary}", token)
+
+
+def send_email_fields(idapp: str, **values: str | None) -> list[tuple[str, str]]:
+    """sendEmail's text parts in its order, a null argument left out (`if(from!=null) mpeb.addPart(...)`);
+    `to` and `toname` are sent as `tos` and `tonames`."""
+    order = ("from", "fromname", "to", "toname", "ccs", "bccs", "replyto", "subject", "subjectencoding",
+             "body", "bodyencoding", "mimetype", "attachmenttype", "urlattachments", "includetracking",
+             "includeunregisterlink")  # fmt: skip
+    wire = {"to": "tos", "toname": "tonames"}
+    unknown = set(values) - set(order)
+    assert not unknown, unknown
+    present = [(wire.get(name, name), values[name]) for name in order if values.get(name) is not None]
+    return [("idapp", idapp), *((name, str(value)) for name, value in present)]
 
 
 def _post(host: str, path: str, body: bytes, content_type: str, token: str | None) -> bytes:
@@ -301,6 +330,28 @@ PAGE_DTO: Mapping[str, str] = {
 # What Spring Data's PageImpl serializes (a generic Spring client binds these).
 SPRING_SORT = {"sorted": bool, "unsorted": bool, "empty": bool}
 SPRING_PAGEABLE = {"pageNumber": int, "pageSize": int, "offset": int, "paged": bool, "unpaged": bool}
+# SendingResultDTO (JsonInclude NON_NULL; `error` only in upstream's own failures) and LogDTO.
+SENDING_RESULT_DTO: Mapping[str, str] = {
+    "id": "String",
+    "status": "String",
+    "inittime": "LocalDateTime",
+    "logsdeleledby": "LocalDateTime",
+    "attachments": "List",
+    "blacklisted": "List",
+    "autoblacklisted": "List",
+    "notvalidrecipients": "List",
+}
+EMAIL_INFO_DTO: Mapping[str, str] = {**SENDING_RESULT_DTO, "log": "List", "opened": "List",
+                                     "finishtime": "LocalDateTime?"}  # fmt: skip
+LOG_DTO: Mapping[str, str] = {
+    "_id": "String",
+    "idsending": "String",
+    "idsmtp": "String",
+    "idapp": "String",
+    "to": "String",
+    "resultcode": "String",
+    "created": "LocalDateTime",
+}
 OPTIONAL = frozenset({"password"})  # absent on purpose (the contract's departures)
 
 
@@ -328,6 +379,8 @@ def dto_problems(document: Any, shape: Mapping[str, str]) -> list[str]:
             "int": _is_int(value, _INT_RANGE),
             "Long": _is_int(value, _LONG_RANGE),
             "LocalDateTime": isinstance(value, str) and bool(_LOCAL_DATE_TIME.fullmatch(value)),
+            "LocalDateTime?": value is None
+            or (isinstance(value, str) and bool(_LOCAL_DATE_TIME.fullmatch(value))),
             "List": isinstance(value, list),
             "JsonNode": isinstance(value, dict),
         }[kind]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,39 @@ def test_each_event_is_a_request_its_handler_accepts(aws: Any, name: str) -> Non
     assert reply.status == status, reply.text
     if code:
         assert json.loads(reply.text)["error"] == code
+
+
+# --- BinaryMediaTypes: which bodies API Gateway hands over base64-encoded ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "binary"),
+    [
+        ("multipart/form-data; boundary=x1", True),
+        ("Multipart/Form-Data ; boundary=x1", True),
+        ("application/x-www-form-urlencoded; charset=ISO-8859-1", False),
+        ("application/json", False),
+        ("multipart/mixed; boundary=x1", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_the_templates_binary_media_types_arrive_base64(content_type: str | None, binary: bool) -> None:
+    assert events.is_binary(content_type, ["multipart~1form-data"]) is binary
+
+
+def test_wildcards_in_binary_media_types() -> None:
+    assert events.is_binary("image/png", ["image~1*"])
+    assert events.is_binary("text/plain", ["*~1*"])
+    assert not events.is_binary("text/plain", ["image~1*"])
+
+
+def test_a_binary_body_arrives_base64_even_when_it_is_valid_utf8() -> None:
+    """What the edge reads (smtphub.http.body) must be the bytes sent, whichever way they came."""
+    body = b'--b\r\nContent-Disposition: form-data; name="idapp"\r\n\r\nabc\r\n--b--\r\n'
+    binary = events.build_event("POST", "/private/apps/save", body=body, binary=True)
+    text = events.build_event("POST", "/private/apps/save", body=body)
+    assert binary["isBase64Encoded"] is True
+    assert base64.b64decode(binary["body"]) == body
+    assert text["isBase64Encoded"] is False
+    assert text["body"] == body.decode("utf-8")

@@ -24,6 +24,7 @@ ROOT_PACKAGE = "smtphub"
 # Lowest first: a package may import those on its own floor's left and on the floors below, never above.
 FLOORS: tuple[tuple[str, ...], ...] = (
     (
+        "addresses",
         "errors",
         "ids",
         "netguard",

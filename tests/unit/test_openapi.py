@@ -243,8 +243,13 @@ def described_parameters(endpoint: Endpoint) -> dict[str, tuple[bool, dict[str, 
         assert name not in found, f"{endpoint}: {name} is described twice"
         found[name] = (required, {k: v for k, v in deref(schema).items() if k in CONSTRAINTS})
 
-    query = [deref(p) for p in operation.get("parameters", [])]
+    parameters = [deref(p) for p in operation.get("parameters", [])]
+    headers = [p for p in parameters if p["in"] == "header"]
+    query = [p for p in parameters if p["in"] != "header"]
     assert all(p["in"] == "query" for p in query), f"{endpoint}: parameters are in the query or the body"
+    assert {p["name"].lower() for p in headers} == endpoint.model.HEADERS, f"{endpoint}: the headers it reads"
+    for parameter in headers:
+        add(parameter["name"].lower(), parameter.get("required", False), parameter["schema"])
     if endpoint.method == "GET":
         assert "requestBody" not in operation, f"{endpoint}: a GET takes its parameters in the query"
         for parameter in query:
@@ -253,11 +258,16 @@ def described_parameters(endpoint: Endpoint) -> dict[str, tuple[bool, dict[str, 
     body = deref(operation["requestBody"])
     assert set(body["content"]) == {FORM, JSON, MULTIPART}, f"{endpoint}: the body types the edge reads"
     form = body["content"][FORM]["schema"]
-    for media in (JSON, MULTIPART):
-        assert body["content"][media]["schema"] == form, f"{endpoint}: every body takes the same parameters"
+    assert body["content"][JSON]["schema"] == form, f"{endpoint}: every body takes the same parameters"
+    multipart = deref(body["content"][MULTIPART]["schema"])
     schema = deref(form)
+    files = {name: prop for name, prop in multipart["properties"].items() if name not in schema["properties"]}
+    assert {k: v for k, v in multipart.items() if k != "properties"} == {
+        k: v for k, v in schema.items() if k != "properties"
+    }, f"{endpoint}: a multipart body takes the same parameters"
+    assert set(files) == endpoint.model.FILES, f"{endpoint}: and the files, in multipart only"
     required = set(schema.get("required", []))
-    for name, prop in schema["properties"].items():
+    for name, prop in {**schema["properties"], **files}.items():
         add(name, name in required, prop)
     assert not query, f"{endpoint}: a POST's parameters are described in its body"
     if schema["properties"]:

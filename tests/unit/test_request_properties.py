@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from urllib3 import encode_multipart_formdata
 
 from local_runtime.events import build_event
+from smtphub.addresses import MAX_HOST
 from smtphub.errors import InvalidInput
 from smtphub.http.body import canonical_name
 from smtphub.http.edge import read_params
-from smtphub.http.fields import MAX_HOST
 from smtphub.http.requests import RequestModel
 from smtphub.http.requests.apps import MAX_HOSTS
 from smtphub.smtps.models import BOTH_TLS, REQUIRED_WITH_AUTH

@@ -44,9 +44,10 @@ def folder(code_uri: str) -> str:
 
 
 def route_folder(path: str) -> str:
-    """The folder a route's function lives in: POST /private/smtps/findByApp -> smtps_find_by_app."""
+    """The folder a route's function lives in: POST /private/smtps/findByApp -> smtps_find_by_app, GET
+    /private/logs/findByEMail -> logs_find_by_email (a run of capitals is one word)."""
     resource, action = path.strip("/").split("/")[-2:]
-    snake = re.sub(r"(?<!^)([A-Z])", r"_\1", action).lower()
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", action).lower()
     return f"{resource}_{snake}"
 
 

@@ -36,7 +36,7 @@ from local_runtime.events import ROOT, build_event
 from local_runtime.loader import load_handler
 from smtphub.errors import DomainError, InvalidInput, RateLimited
 from smtphub.http import errors
-from smtphub.http.body import ALIASES, FORM, JSON, MULTIPART
+from smtphub.http.body import ALIASES, FORM, JSON, MAX_BODY_BYTES, MULTIPART
 from smtphub.http.edge import EMPTY, read_params
 from smtphub.http.requests import RequestModel
 from tools.openapi import prose
@@ -189,13 +189,28 @@ def parameter_schema(name: str, prop: Mapping[str, Any]) -> dict[str, Any]:
     return {**ordered(merged), **({"description": description} if description else {})}
 
 
-def request_schema(model: type[RequestModel]) -> dict[str, Any]:
-    """The model's parameters as one object (a POST body): its required ones and alternatives too."""
+def request_schema(model: type[RequestModel], *, files: bool = False) -> dict[str, Any]:
+    """The model's parameters as one object (a POST body): its required ones and alternatives too. Not its
+    headers (header parameters), nor its file parameters unless `files` (a multipart body's)."""
     raw, schema = model.model_json_schema(by_alias=True), {"type": "object"}
-    schema |= {} if raw.get("properties") else {"description": "No parameters."}
+    left_out = model.HEADERS | (frozenset() if files else model.FILES)
+    kept = {name: prop for name, prop in raw.get("properties", {}).items() if name not in left_out}
+    schema |= {} if kept else {"description": "No parameters."}
     schema |= {key: raw[key] for key in ("required", "anyOf") if raw.get(key)}
-    properties = {name: parameter_schema(name, prop) for name, prop in raw.get("properties", {}).items()}
+    properties = {name: parameter_schema(name, prop) for name, prop in kept.items()}
     return schema | {"additionalProperties": False, "properties": properties}
+
+
+def header_parameters(model: type[RequestModel]) -> list[Any]:
+    """The request headers a model reads as parameters (`HEADERS`), named as HTTP spells them."""
+    raw, parameters = model.model_json_schema(by_alias=True), []
+    for name in sorted(model.HEADERS):
+        prop = parameter_schema(name, raw["properties"][name])
+        spelled = "-".join(part.capitalize() for part in name.split("-"))
+        parameter = {"name": spelled, "in": "header", "required": name in raw.get("required", [])}
+        parameter |= {"description": prop["description"]} if "description" in prop else {}
+        parameters.append(parameter | {"schema": {k: v for k, v in prop.items() if k != "description"}})
+    return parameters
 
 
 def query_parameters(model: type[RequestModel], example: Mapping[str, Any]) -> list[Any]:
@@ -300,6 +315,9 @@ def operation_responses(endpoint: Endpoint, described: prose.Operation, ok: dict
         responses |= {"401": ref("Unauthorized", RESPONSES), "403": ref("Forbidden", RESPONSES)}
     if endpoint.method == "POST":
         responses |= {"413": ref("PayloadTooLarge", RESPONSES), "415": ref("UnsupportedMediaType", RESPONSES)}
+    if endpoint.model.MAX_BODY_BYTES != MAX_BODY_BYTES:  # a route with a limit of its own
+        large = example_of(errors.PayloadTooLarge.beyond(endpoint.model.MAX_BODY_BYTES))
+        responses["413"] = error_response(prose.LARGER, 413, [large])
     by_status: dict[int, list[Any]] = {}
     if described.invalid is not None:
         by_status[400] = [refused(endpoint.model, described.invalid)]
@@ -329,6 +347,10 @@ def request_body(
     also = "\n\nParameters are also accepted in the query string (a body value wins)."
     body = {"required": bool(schema.get("required") or schema.get("anyOf"))}
     body["content"] = dict.fromkeys((FORM, JSON, MULTIPART), media)  # type: ignore[assignment]
+    if endpoint.model.FILES:  # files come as multipart file parts only
+        multipart = name.removesuffix("Request") + "MultipartRequest"
+        named.setdefault(multipart, request_schema(endpoint.model, files=True))
+        body["content"][MULTIPART] = {**media, "schema": ref(multipart)}  # type: ignore[index]
     description = built["description"] + (also if endpoint.model.model_fields else "")
     return {"description": description, "requestBody": body}
 
@@ -343,6 +365,8 @@ def operation(endpoint: Endpoint, named: dict[str, Any], examples: Mapping[Any, 
         built["parameters"] = query_parameters(endpoint.model, described.example)
     elif endpoint.method != "GET":
         built |= request_body(endpoint, described, named, built)
+    if endpoint.model.HEADERS:
+        built["parameters"] = [*built.get("parameters", []), *header_parameters(endpoint.model)]
     kind, ok = endpoint.returns(), {"description": described.ok, "headers": headers()}
     if kind is type(None):  # the contract's empty 200, under a type that is not JSON (edge.EMPTY)
         ok["content"] = {EMPTY.split(";")[0]: {"schema": {"type": "string", "maxLength": 0}}}

@@ -11,10 +11,20 @@ from smtphub import errors as e
 from smtphub.accounts.service import LoginResult
 from smtphub.apps.models import App, AppPage
 from smtphub.check.plan import CheckOutcome
+from smtphub.emails.idempotency import IN_PROGRESS
+from smtphub.emails.models import FINISHED, QUEUED, Email, EmailInfo, LogEntry, SendingResult
 from smtphub.health.history import HistoryEntry
 from smtphub.http.responses.accounts import LoginResultJson, login_json
 from smtphub.http.responses.apps import AppJson, AppPageJson, app_json, app_page_json
 from smtphub.http.responses.checks import CheckResultJson, history_json
+from smtphub.http.responses.emails import (
+    EmailInfoJson,
+    LogJson,
+    SendingResultJson,
+    email_info_json,
+    logs_json,
+    sending_result_json,
+)
 from smtphub.http.responses.smtps import SmtpJson, smtp_json
 from smtphub.smtps.models import PASSWORD_AGAIN, STATUS_DISABLED, Smtp
 from smtphub.smtps.results import TlsFacts
@@ -27,9 +37,11 @@ OPERATION_TEXT = {
     406: "A specific, expected failure: {codes}.",
     429: "Throttled: by the API's rate or burst limit, or by {who} (with `Retry-After`): retry later.",
 }
+LARGER = "The body is larger than this operation takes (API Gateway's own answer beyond its 10 MB)."
 LIMITED_BY = {True: "Cognito", False: "the account's checks a minute"}
 APP_ID = APP = "6741f0a2c3d4e5f6a7b8c9d0"
 SMTP_ID = "6741f0b7d1e2f3a4b5c6d7e8"
+EMAIL_ID = "6741f1c2a3b4c5d6e7f8a9b0"
 ACCOUNT_ID, REQUEST_ID = "5f0c2a1e-7d2b-4c61-9a8e-3b1f2d4c6e80", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 CREATED, CHECKED = "2026-11-23T10:00:00.000Z", "2026-11-23T10:05:00.000Z"
 
@@ -107,6 +119,35 @@ OPERATIONS = {
         "The results, newest first (an empty array before the first check).", (e.SmtpNotFound(),),
         {"idsmtp": SMTP_ID, "limit": 20}, {"idsmtp": SMTP_ID, "limit": "51"},
     ),
+    "/private/emails/send": Operation(
+        "Queued: the sending result, `status` `Q`.",
+        (e.AppNotFound(), e.RemoteServerNotAllowed("203.0.113.7"),
+         e.RemoteDomainNotAllowed("shop.example.org"), e.NoActiveSmtp(), e.SenderDomainNotFound(),
+         e.TrackingWithCc(), e.UnregisterWithCc(), e.InvalidFrom(), e.InvalidTo(), e.InvalidReplyTo(),
+         e.ReplyToWithoutMx(), e.NoValidRecipients(), e.AllBlacklisted(), e.MonthlyLimitExceeded(),
+         e.IdempotencyKeyReused(), e.Conflict(IN_PROGRESS)),
+        {"idapp": APP_ID, "tos": "ana@example.net,bo@example.org", "tonames": "Ana,Bo",
+         "subject": "Your order 1001", "body": "<p>Thank you for your order.</p>", "mimetype": "text/html",
+         "senddate": "2026-12-24T10:00:00+0100"},
+        {"idapp": APP_ID, "tos": "ana@example.net", "subject": "Hi", "body": "Hello",
+         "mimetype": "text/markdown", "senddate": "tomorrow"},
+    ),
+    "/private/emails/info": Operation(
+        "The e-mail: its sending result, `finishtime`, `log` and `opened`.", (e.EmailNotFound(),),
+        {"idemail": EMAIL_ID}, {"idemail": "1001"},
+    ),
+    "/private/emails/cancel": Operation(
+        "Cancelled: the sending result, `status` `C`.",
+        (e.EmailNotFound(), e.AppNotFound(), e.EmailNotCancellable()), {"idemail": EMAIL_ID},
+    ),
+    "/private/emails/remove": Operation(
+        f"Removed, with its log and content. {EMPTY}", (e.EmailNotFound(), e.EmailNotRemovable()),
+        {"idemail": EMAIL_ID},
+    ),
+    "/private/logs/findByEMail": Operation(
+        "The e-mail's log rows, oldest first (an empty array before the first attempt).",
+        (e.EmailNotFound(),), {"idemail": EMAIL_ID},
+    ),
 }  # fmt: skip
 
 
@@ -132,6 +173,28 @@ def sample_smtp() -> Smtp:
                 secret_version="version-1")  # noqa: S106  # nosec B106 - a sample  # fmt: skip
 
 
+def sample_email() -> Email:
+    return Email(id=EMAIL_ID, account_id=ACCOUNT_ID, created=CREATED, modified=CHECKED, status=FINISHED,
+                 app_id=APP_ID, sender="noreply@example.net", tos=["ana@example.net"],
+                 tonames=["Ana"], attachments=["invoice-1001.pdf"], inittime=CREATED,
+                 finishtime=CHECKED, logsdeleledby="2026-12-23T10:05:00.000Z",
+                 notvalidrecipients=["not-an-address"])  # fmt: skip
+
+
+def sample_log() -> list[LogEntry]:
+    """A first server that could not be reached, then a second that took the message."""
+    second, reply = "6741f0b7d1e2f3a4b5c6d7e9", "2.0.0 Ok: queued as 4XbT2k1Zq"
+    return [LogEntry("6741f1c9a3b4c5d6e7f8a9b1", EMAIL_ID, "2026-11-23T10:05:00.000Z", "ana@example.net",
+                     "SMTP_CONNECT_FAILS", SMTP_ID, APP_ID),
+            LogEntry("6741f1c9a3b4c5d6e7f8a9b2", EMAIL_ID, "2026-11-23T10:05:01.000Z", "ana@example.net",
+                     "OK", second, APP_ID, 250, reply)]  # fmt: skip
+
+
+def sample_result() -> SendingResult:
+    return SendingResult(EMAIL_ID, QUEUED, CREATED, "2026-12-23T10:00:00.000Z", ["invoice-1001.pdf"], [], [],
+                         ["not-an-address"])  # fmt: skip
+
+
 def examples() -> dict[Any, Any]:
     """The 200 examples, by the handlers' return type: the serializers' JSON of the samples."""
     smtp, token = sample_smtp(), "eyJraWQiOiJrMSIsImFsZyI6IlJTMjU2In0.eyJzdWIiOiI1ZjBjMmExZSJ9.c2lnbmF0dXJl"
@@ -144,4 +207,7 @@ def examples() -> dict[Any, Any]:
         SmtpJson: smtp_json(smtp),
         list[SmtpJson]: [smtp_json(smtp)],
         list[CheckResultJson]: history_json(entries),
+        SendingResultJson: sending_result_json(sample_result()),
+        EmailInfoJson: email_info_json(EmailInfo(sample_email(), sample_log())),
+        list[LogJson]: logs_json(sample_log()),
     }

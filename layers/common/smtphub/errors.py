@@ -75,6 +75,78 @@ class EmailNotRemovable(DomainError):
     default_message = "Unfinished sendings cannot be removed"
 
 
+class RemoteServerNotAllowed(DomainError):
+    """emails/send from an address the app's `originserver` does not list (upstream's words, with the
+    caller's address, so that its owner can correct the list)."""
+
+    default_message = "Remote server not allowed"
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(f"Remote server not allowed: {origin}")
+
+
+class RemoteDomainNotAllowed(DomainError):
+    """emails/send from a page (Origin, else Referer) whose host the app's `origindomain` does not list."""
+
+    default_message = "Remote domain not allowed"
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(f"Remote domain not allowed: {origin}")
+
+
+class NoActiveSmtp(DomainError):
+    default_message = "No active SMTP for App"
+
+
+class SenderDomainNotFound(DomainError):
+    """The From address's domain does not exist in DNS (checked when deployed)."""
+
+    default_message = "Sender domain does not exist"
+
+
+class TrackingWithCc(DomainError):
+    default_message = "Cannot use includetracking=true with CC or BCC"
+
+
+class UnregisterWithCc(DomainError):
+    default_message = "Cannot use includeUnregisterLink=true with CC or BCC"
+
+
+class InvalidFrom(DomainError):
+    default_message = "from is not a valid email"
+
+
+class InvalidTo(DomainError):
+    """The one TO recipient given is not an address (several, all invalid: NoValidRecipients)."""
+
+    default_message = "to is not a valid email"
+
+
+class InvalidReplyTo(DomainError):
+    default_message = "replyto is not a valid email"
+
+
+class ReplyToWithoutMx(DomainError):
+    default_message = "replyto domain lacks MX records"
+
+
+class NoValidRecipients(DomainError):
+    default_message = "All TO recipients are invalid"
+
+
+class AllBlacklisted(DomainError):
+    default_message = "All TO recipients are blacklisted"
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key the account already used, within its 24 hours, for another request."""
+
+    default_message = (
+        "This Idempotency-Key was already used for another request (other parameters or attachments) "
+        "within the last 24 hours: use a new key for a new e-mail"
+    )
+
+
 class MonthlyLimitExceeded(DomainError):
     """The account's e-mails of this month are used up (upstream's words)."""
 

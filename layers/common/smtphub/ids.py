@@ -15,3 +15,8 @@ def new_id() -> str:
 def now_iso() -> str:
     """The current UTC time as the contract writes it: 2026-11-23T10:00:00.000Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_of(seconds: float) -> str:
+    """An epoch time as the contract writes it (UTC, milliseconds, Z)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

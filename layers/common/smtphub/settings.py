@@ -32,6 +32,8 @@ SMTPS_PER_APP = (20, 0, 100_000)
 SMTPS_PER_ACCOUNT = (200, 0, 1_000_000)
 MAX_PROBES_PER_DAY = 100_000_000
 SEND_MAX_AGE_HOURS = (24, 1, 720)  # (default, lowest, highest): a failing e-mail is retried this long
+MONTHLY_EMAILS = (10_000, 0, 100_000_000)  # upstream's free tier; 0: no limit
+CONTENT_MAX_AGE_DAYS = (400, 33, 3650)  # the template's ContentMaxAgeDays
 
 
 class SettingsError(ValueError):
@@ -86,6 +88,17 @@ class Settings:
     # The sender (smtphub.sending): an e-mail whose every server keeps faulting is retried, with backoff,
     # for this many hours after it was due, then fails (E).
     send_max_age_hours: int = SEND_MAX_AGE_HOURS[0]  # SEND_MAX_AGE_HOURS
+    idempotency_table: str = ""  # IDEMPOTENCY_TABLE
+    # E-mails (recipients) one account may send per calendar month (UTC); 0: no limit.
+    monthly_email_limit: int = MONTHLY_EMAILS[0]  # MONTHLY_EMAIL_LIMIT
+    # emails/send's DNS checks (the sender's domain exists, replyto's has MX); off where there may be no
+    # resolver (make run, the tests), on when deployed.
+    dns_checks: bool = True  # DNS_CHECKS
+    # The name servers those checks ask ("host:port", comma-separated); empty: the system's (resolv.conf).
+    # Set by the tests only (a DNS responder on 127.0.0.1).
+    dns_nameservers: tuple[tuple[str, int], ...] = ()  # DNS_NAMESERVERS
+    # Days the content bucket keeps an object at most: bounds how far ahead `senddate` may be.
+    content_max_age_days: int = CONTENT_MAX_AGE_DAYS[0]  # CONTENT_MAX_AGE_DAYS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -120,7 +133,7 @@ class Settings:
         overrides = _overrides(environ.get("OAUTH_ENDPOINT_OVERRIDES", ""), errors)
         health = _health(environ, errors)
         quotas = _quotas(environ, errors)
-        sender = _sender(environ, errors)
+        sending = _sending(environ, errors)
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -138,7 +151,7 @@ class Settings:
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
             **health,
             **quotas,
-            **sender,
+            **sending,
         )
 
     @property
@@ -194,17 +207,33 @@ def _quotas(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any
     }
 
 
-def _sender(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
-    """The e-mails' resources (names, as given) and SEND_MAX_AGE_HOURS."""
+def _sending(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The e-mails' resources (names, as given), MONTHLY_EMAIL_LIMIT, DNS_CHECKS, DNS_NAMESERVERS,
+    CONTENT_MAX_AGE_DAYS, SEND_MAX_AGE_HOURS."""
     names = {
         "emails_table": "EMAILS_TABLE",
         "email_logs_table": "EMAIL_LOGS_TABLE",
         "emails_bucket": "EMAILS_BUCKET",
         "send_queue_url": "SEND_QUEUE_URL",
         "send_state_table": "SEND_STATE_TABLE",
+        "idempotency_table": "IDEMPOTENCY_TABLE",
     }
     found: dict[str, Any] = {field: environ.get(variable, "") for field, variable in names.items()}
+    flag = environ.get("DNS_CHECKS", "true").strip().lower()
+    if flag not in _TRUE | _FALSE:
+        errors["DNS_CHECKS"] = "must be true or false"
+    servers: list[tuple[str, int]] = []
+    for entry in filter(None, (part.strip() for part in environ.get("DNS_NAMESERVERS", "").split(","))):
+        host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "53")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            errors["DNS_NAMESERVERS"] = "must be host:port pairs, comma-separated"
+            break
+        servers.append((host, int(port)))
     return found | {
+        "monthly_email_limit": _number(environ, "MONTHLY_EMAIL_LIMIT", MONTHLY_EMAILS, errors),
+        "dns_checks": flag in _TRUE,
+        "dns_nameservers": tuple(servers),
+        "content_max_age_days": _number(environ, "CONTENT_MAX_AGE_DAYS", CONTENT_MAX_AGE_DAYS, errors),
         "send_max_age_hours": _number(environ, "SEND_MAX_AGE_HOURS", SEND_MAX_AGE_HOURS, errors),
     }
 
@@ -230,6 +259,7 @@ _VARIABLES = (
     "APPS_PER_ACCOUNT", "SMTPS_PER_APP", "SMTPS_PER_ACCOUNT", "PROBES_PER_ACCOUNT_DAY",
     "EMAILS_TABLE", "EMAIL_LOGS_TABLE", "EMAILS_BUCKET", "SEND_QUEUE_URL", "SEND_STATE_TABLE",
     "SEND_MAX_AGE_HOURS",
+    "IDEMPOTENCY_TABLE", "MONTHLY_EMAIL_LIMIT", "DNS_CHECKS", "DNS_NAMESERVERS", "CONTENT_MAX_AGE_DAYS",
 )  # fmt: skip
 
 

@@ -23,9 +23,12 @@ if TYPE_CHECKING:
     from smtphub.apps.service import AppService
     from smtphub.check.service import CheckService
     from smtphub.emails.content import ContentStore
+    from smtphub.emails.dns import Resolver
     from smtphub.emails.logs import LogRepository
     from smtphub.emails.queue import SendQueue
     from smtphub.emails.repository import EmailRepository
+    from smtphub.emails.send import SendService
+    from smtphub.emails.service import EmailService
     from smtphub.health.alerts import Alerts
     from smtphub.health.history import HistoryRepository, HistoryService
     from smtphub.health.recorder import Recorder
@@ -62,10 +65,14 @@ def settings() -> Settings:
     return get_settings()
 
 
+def _required(value: str, variable: str) -> str:
+    if not value:
+        raise SettingsError(f"{variable} is required")
+    return value
+
+
 def _accounts_table() -> str:
-    if not settings().accounts_table:
-        raise SettingsError("ACCOUNTS_TABLE is required")
-    return settings().accounts_table
+    return _required(settings().accounts_table, "ACCOUNTS_TABLE")
 
 
 @_component
@@ -131,9 +138,7 @@ def schedule() -> Schedule:
 
 
 def _history_table() -> str:
-    if not settings().history_table:
-        raise SettingsError("HISTORY_TABLE is required")
-    return settings().history_table
+    return _required(settings().history_table, "HISTORY_TABLE")
 
 
 @_component
@@ -241,12 +246,6 @@ def account_service() -> AccountService:
     )
 
 
-def _required(value: str, variable: str) -> str:
-    if not value:
-        raise SettingsError(f"{variable} is required")
-    return value
-
-
 @_component
 def email_repository() -> EmailRepository:
     from smtphub.emails.repository import EmailRepository  # noqa: PLC0415
@@ -320,10 +319,57 @@ def sender() -> Sender:
 
 
 @_component
+def resolver() -> Resolver:
+    """DNS for emails/send's checks (dnspython), or none where the deployment turns them off."""
+    from smtphub.emails.dns import DnsResolver, NoDns  # noqa: PLC0415
+
+    config = settings()
+    return DnsResolver(config.dns_nameservers) if config.dns_checks else NoDns()
+
+
+@_component
+def send_service() -> SendService:
+    from smtphub.accounts.monthly import MonthlyCounter  # noqa: PLC0415
+    from smtphub.emails.idempotency import Idempotency  # noqa: PLC0415
+    from smtphub.emails.send import NoBlacklist, SendService, max_days_ahead  # noqa: PLC0415
+    from smtphub.sending.mime import message_id  # noqa: PLC0415
+    from smtphub.sending.state import Pacer  # noqa: PLC0415
+
+    config = settings()
+    pacer = (
+        Pacer(aws.client("dynamodb"), config.send_state_table, clock()) if config.send_state_table else None
+    )
+    return SendService(
+        app_repository(),
+        smtp_repository(),
+        email_repository(),
+        content_store(),
+        queue=send_queue(),
+        monthly=MonthlyCounter(_accounts_table(), config.monthly_email_limit),
+        resolver=resolver(),
+        message_id=message_id,
+        pace=pacer,
+        blacklist=NoBlacklist(),  # issue 25's blacklist fills this
+        idempotency=Idempotency(lambda: aws.client("dynamodb"), config.idempotency_table),
+        max_days=max_days_ahead(config.content_max_age_days),
+        clock=clock(),
+    )
+
+
+@_component
 def send_sweep() -> SendSweep:
     from smtphub.sending.sweep import SendSweep  # noqa: PLC0415
 
     return SendSweep(email_repository(), send_queue(), clock=clock())
+
+
+@_component
+def email_service() -> EmailService:
+    from smtphub.emails.service import EmailService  # noqa: PLC0415
+
+    return EmailService(
+        app_repository(), email_repository(), log_repository(), content_store(), clock=clock()
+    )
 
 
 def override(name: str, instance: Any) -> None:

@@ -17,8 +17,11 @@ duplicate or stale message claims nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
 
+from smtphub.emails.content import Attachment
 from smtphub.record import Record
 
 QUEUED = "Q"
@@ -33,6 +36,7 @@ PLAIN = "text/plain"
 HTML = "text/html"
 FILE = "FILE"
 URL = "URL"
+TRACKING_TYPES = ("OPEN", "CLICK")
 LOG_DAYS = 30  # upstream's free tier: logs (and here the whole record) are deleted 30 days on
 
 
@@ -112,3 +116,114 @@ class LogEntry:
     app_id: str | None = None
     code: int | None = None
     message: str | None = None
+
+
+# --- what the API asks and answers (smtphub.emails.send, smtphub.emails.service) --------------------------
+MAX_RECIPIENTS = 100  # TO, CC and BCC together: what RFC 5321 (4.5.3.1.8) has every server accept at least
+MAX_ATTACHMENTS = 20
+MAX_URL_ATTACHMENTS = 10
+MAX_SUBJECT = 998  # characters: RFC 5322's line, before any encoding
+SAFETY_NET_SECONDS = 120  # a new e-mail waits in byWake this long after it is due, should its message be lost
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendEmail:
+    """emails/send: the e-mail as the request asked for it. Addresses are as given (split, trimmed): whether
+    each is one is the service's to judge, since upstream answers those with its 406s, not a 400."""
+
+    account_id: str
+    app_id: str
+    tos: tuple[str, ...]
+    tonames: tuple[str, ...] = ()  # by position; "" where none
+    ccs: tuple[str, ...] = ()
+    bccs: tuple[str, ...] = ()
+    sender: str | None = None  # `from`; None: the app's default
+    sendername: str | None = None  # `fromname`; None: the app's default
+    replyto: str | None = None
+    subject: str
+    body: str
+    mimetype: str = PLAIN
+    subjectencoding: str = "UTF-8"
+    bodyencoding: str = "UTF-8"
+    attachments: tuple[Attachment, ...] = ()
+    attachmenttype: str = FILE
+    urlattachments: tuple[str, ...] = ()
+    includetracking: bool = False
+    includeunregisterlink: bool = False
+    senddate: float | None = None  # epoch seconds; None: now
+
+    def fingerprint(self) -> str:
+        """A digest of everything the e-mail says and does (the account aside): the same for a retry of the
+        same request however it was spelled (form, multipart or JSON, parameters in any order), another for
+        any other parameter or attachment byte (an Idempotency-Key's payload check)."""
+        digest = hashlib.sha256()
+        for name in _FINGERPRINTED:
+            digest.update(json.dumps([name, getattr(self, name)], ensure_ascii=True).encode("ascii"))
+        for item in self.attachments:
+            header = json.dumps([item.name, item.content_type, len(item.data)], ensure_ascii=True)
+            digest.update(header.encode("ascii"))
+            digest.update(hashlib.sha256(item.data).digest())
+        return digest.hexdigest()
+
+
+_FINGERPRINTED = tuple(f.name for f in fields(SendEmail) if f.name not in ("account_id", "attachments"))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Where an emails/send request came from: the caller's IP (API Gateway's sourceIp) and the host of the
+    page that sent it (its Origin header, else its Referer's), for the app's `originserver` and
+    `origindomain`."""
+
+    ip: str | None = None
+    origin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendingResult:
+    """Upstream's sending result (SendingResultDTO): what emails/send answers, and what a retry with the same
+    Idempotency-Key answers again."""
+
+    id: str
+    status: str
+    inittime: str
+    logsdeleledby: str
+    attachments: list[str]
+    blacklisted: list[str]
+    autoblacklisted: list[str]
+    notvalidrecipients: list[str]
+
+    @classmethod
+    def of(cls, email: Email) -> SendingResult:
+        return cls(
+            email.id,
+            email.status,
+            email.inittime,
+            email.logsdeleledby,
+            list(email.attachments),
+            list(email.blacklisted),
+            list(email.autoblacklisted),
+            list(email.notvalidrecipients),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A tracked open or click of an e-mail (upstream's TrackingDTO; issue 25 records them)."""
+
+    id: str
+    email_id: str
+    email: str  # the recipient
+    type: str  # OPEN or CLICK
+    created: str
+    url: str | None = None
+    ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailInfo:
+    """emails/info: the e-mail, its log, and its opens."""
+
+    email: Email
+    log: list[LogEntry]
+    opened: list[Opened] = field(default_factory=list)

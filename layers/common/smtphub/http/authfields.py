@@ -13,13 +13,12 @@ from typing import Annotated, Any
 
 from pydantic import PlainValidator, WithJsonSchema
 
+from smtphub.addresses import MAX_HOST, is_dns_name
 from smtphub.http.fields import (
-    MAX_HOST,
     SECRET_SCHEMA,
     at_most,
     forbidden_character,
     invalid,
-    is_dns_name,
     one_of,
     secret,
     text_of,

@@ -2,9 +2,12 @@
 
 Query parameters, overridden for POST by the body's: `application/x-www-form-urlencoded` (percent-escapes
 decoded in the `charset` the Content-Type declares, UTF-8 when none), `multipart/form-data`
-(`smtphub.http.multipart`: fields only, as Spring's `@RequestParam` reads them: a file part is a problem;
-each part's text in its own charset, else the body's `_charset_` field, RFC 7578 4.6, else the
-Content-Type's, else UTF-8) or `application/json` (an object). Every body counts against the same 64 KiB.
+(`smtphub.http.multipart`: fields, as Spring's `@RequestParam` reads them, and file parts only under the
+names a route takes files as, emails/send's `attachments`; any other file part is a problem; each part's text
+in its own charset, else the body's `_charset_` field, RFC 7578 4.6, else the Content-Type's, else UTF-8)
+or `application/json` (an object). Every body counts against its route's limit, 64 KiB unless the route
+says otherwise (emails/send: API Gateway's 10 MB). A body may arrive base64-encoded (`isBase64Encoded`: API
+Gateway does so for the API's binary media types, multipart/form-data among them): it is decoded first.
 Names are matched case-insensitively with the contract's aliases folded in; an empty value is absent; a
 known parameter given twice with different values, or as a JSON object or array, is a problem named beside
 every other. Parameters and problems go by canonical name (the models' aliases); `gather` also gives the
@@ -51,7 +54,9 @@ Event = Mapping[str, Any]
 
 
 class BodyTooLarge(Exception):
-    pass
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"body over {limit} bytes")
+        self.limit = limit
 
 
 class UnsupportedBody(Exception):
@@ -97,15 +102,23 @@ def header(event: Event, name: str) -> str | None:
 
 
 def gather(
-    event: Event, known: Container[str], problems: dict[str, str], spellings: dict[str, str] | None = None
+    event: Event,
+    known: Container[str],
+    problems: dict[str, str],
+    spellings: dict[str, str] | None = None,
+    *,
+    max_bytes: int = MAX_BODY_BYTES,
+    files: dict[str, list[Any]] | None = None,
 ) -> dict[str, str]:
     """The endpoint's parameters (names in `known`): query values, overridden by body values for POST.
-    `spellings` receives each one's name as the client spelled it (the kept value's), by canonical name."""
+    `spellings` receives each one's name as the client spelled it (the kept value's), by canonical name.
+    `files`: the names (canonical) that may come as multipart file parts, each receiving its parts
+    (`multipart.FilePart`, in the body's order); None: no file is taken. BodyTooLarge beyond `max_bytes`."""
     spelled: dict[str, str] = {} if spellings is None else spellings
     params = _collect(_query_pairs(event), known, problems, spelled)
     if str(event.get("httpMethod", "GET")).upper() == "POST":
         try:
-            pairs = _body_pairs(event)
+            pairs = _body_pairs(event, max_bytes, files)
         except BadParameters as bad:
             spelled.update(bad.spellings)
             raise
@@ -152,33 +165,40 @@ def _query_pairs(event: Event) -> Iterable[tuple[str, str]]:
     return (event.get("queryStringParameters") or {}).items()
 
 
-def _raw_body(event: Event) -> bytes:
+def _raw_body(event: Event, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     body = event.get("body")
     if event.get("isBase64Encoded"):
+        text = body or ""
+        if len(text) > (max_bytes + 2) // 3 * 4:  # refused before decoding what is too large anyway
+            raise BodyTooLarge(max_bytes)
         try:
-            raw = base64.b64decode(body or "", validate=True)
+            raw = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
             raise BadParameters({"body": "is not valid base64"}) from None
     else:
         raw = str(body).encode("utf-8", "surrogatepass")
-    if len(raw) > MAX_BODY_BYTES:
-        raise BodyTooLarge()
+    if len(raw) > max_bytes:
+        raise BodyTooLarge(max_bytes)
     return raw
 
 
 # `; name=value` or `; name="a \\"quoted\\" value"` after a header's first item (Content-Type, -Disposition).
 _PARAMETER = re.compile(r';\s*([^\s=;]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;]*))?')
 _QUOTED_PAIR = re.compile(r"\\(.)")
+_QUOTE_OR_BACKSLASH = re.compile(r'\\(["\\])')
 
 
-def header_parameters(value: str) -> tuple[str, dict[str, str]]:
-    """A header's first item, lower-cased, and its parameters by lower-cased name (quotes removed)."""
+def header_parameters(value: str, *, quoted_pairs: bool = True) -> tuple[str, dict[str, str]]:
+    """A header's first item, lower-cased, and its parameters by lower-cased name (quotes removed; a quoted
+    value's `\\x` pairs unescaped; when `quoted_pairs` is false only `\\"` and `\\\\` are: a form-data part's
+    Content-Disposition, where browsers and httpmime write a file name's backslashes as they are,
+    `C:\\Users\\ana\\report.bin`)."""
     first = value.split(";", 1)[0]
     parameters: dict[str, str] = {}
     for match in _PARAMETER.finditer(value, len(first)):
         text = (match.group(2) or "").strip()
         if len(text) >= 2 and text[0] == text[-1] == '"':
-            text = _QUOTED_PAIR.sub(r"\1", text[1:-1])
+            text = (_QUOTED_PAIR if quoted_pairs else _QUOTE_OR_BACKSLASH).sub(r"\1", text[1:-1])
         parameters.setdefault(match.group(1).lower(), text)
     return first.strip().lower(), parameters
 
@@ -188,10 +208,12 @@ def _media_type(event: Event) -> tuple[str, dict[str, str]]:
     return header_parameters(header(event, "content-type") or "")
 
 
-def _body_pairs(event: Event) -> list[tuple[str, str]]:
+def _body_pairs(
+    event: Event, max_bytes: int = MAX_BODY_BYTES, files: dict[str, list[Any]] | None = None
+) -> list[tuple[str, str]]:
     if not event.get("body"):
         return []
-    raw = _raw_body(event)
+    raw = _raw_body(event, max_bytes)
     media, parameters = _media_type(event)
     if media not in (FORM, JSON, MULTIPART):
         raise UnsupportedBody()
@@ -200,7 +222,10 @@ def _body_pairs(event: Event) -> list[tuple[str, str]]:
     if media == MULTIPART:
         from smtphub.http import multipart  # noqa: PLC0415 - read with the first multipart body, not before
 
-        return multipart.pairs(raw, parameters.get("boundary", ""), charset)
+        fields, parts = multipart.read(raw, parameters.get("boundary", ""), charset, files or {})
+        for part in parts:
+            (files or {})[canonical_name(part.field)].append(part)
+        return fields
     if media == JSON:
         return _json_pairs(_decode(raw, encoding, "body"))
     return _form_pairs(raw, encoding)

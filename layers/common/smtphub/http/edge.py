@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic_core import PydanticCustomError
 
@@ -28,7 +29,7 @@ from smtphub.http.errors import (
     describe,
     error_body,
 )
-from smtphub.http.fields import parse_email
+from smtphub.http.fields import parse_email, parse_host
 from smtphub.http.requests import RequestModel
 from smtphub.observability import logger
 
@@ -60,6 +61,8 @@ class Request(Generic[M]):
     request_id: str
     source_ip: str | None = None
     account_email: str | None = None  # the caller's e-mail, when the authorizer's context gives one
+    origin: str | None = None  # the host of the page that sent it (Origin, else Referer)
+    remaining_ms: Callable[[], int] | None = None  # the time left in this invocation (Lambda's context)
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -109,17 +112,40 @@ def source_ip_of(event: Event) -> str | None:
     return str(ip) if ip else None
 
 
+def origin_of(event: Event) -> str | None:
+    """The host of the page that sent the request: its Origin header's, else its Referer's; None when it
+    names none (or not a host name or IP address)."""
+    for name in ("origin", "referer"):
+        value = (body.header(event, name) or "").strip()
+        if not value or value == "null":
+            continue
+        try:
+            host = urlsplit(value).hostname or ""
+        except ValueError:
+            return None
+        try:
+            return parse_host(host)
+        except PydanticCustomError:
+            return None
+    return None
+
+
 def read_params(
-    event: Event, known: Container[str], spellings: dict[str, str] | None = None
+    event: Event,
+    known: Container[str],
+    spellings: dict[str, str] | None = None,
+    *,
+    max_bytes: int = body.MAX_BODY_BYTES,
+    files: dict[str, list[Any]] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The event's raw parameters with names in `known`, and the problems found reading them (a repeated
     or nested parameter); a body that cannot be read at all raises its edge or domain error. `spellings`
-    receives the names as the client sent them (`body.gather`)."""
+    receives the names as the client sent them, `files` the file parts it may take (`body.gather`)."""
     problems: dict[str, str] = {}
     try:
-        return body.gather(event, known, problems, spellings), problems
-    except body.BodyTooLarge:
-        raise PayloadTooLarge() from None
+        return body.gather(event, known, problems, spellings, max_bytes=max_bytes, files=files), problems
+    except body.BodyTooLarge as large:
+        raise PayloadTooLarge.beyond(large.limit) from None
     except body.UnsupportedBody as unsupported:
         raise UnsupportedMediaType(unsupported.message) from None
     except body.BadParameters as bad:
@@ -127,9 +153,18 @@ def read_params(
 
 
 def parse(event: Event, model: type[M], spellings: dict[str, str] | None = None) -> M:
-    """The event's parameters as `model`; one InvalidInput names every bad one (by canonical name)."""
-    raw, problems = read_params(event, model.request_names(), spellings)
-    return model.parse(raw, problems)
+    """The event's parameters as `model`; one InvalidInput names every bad one (by canonical name). The
+    model says how large its body may be, which parameters may be files and which are headers."""
+    spelled: dict[str, str] = {} if spellings is None else spellings
+    files: dict[str, list[Any]] | None = {name: [] for name in model.FILES} if model.FILES else None
+    known = model.request_names() - model.HEADERS
+    raw, problems = read_params(event, known, spelled, max_bytes=model.MAX_BODY_BYTES, files=files)
+    for name in model.HEADERS:
+        sent = next((key for key in event.get("headers") or {} if key.lower() == name), None)
+        value = body.header(event, name)
+        if sent is not None and value:
+            raw[name], spelled[name] = value, sent
+    return model.parse(raw, problems, files)
 
 
 def named_as_sent(error: DomainError, spellings: Mapping[str, str]) -> DomainError:
@@ -161,7 +196,10 @@ def api(model: type[M], *, public: bool = False) -> Callable[[Callable[[Request[
                 account = "" if public else account_of(event)
                 email = None if public else account_email_of(event)
                 params = parse(event, model, spellings)
-                request = Request(params, account, request_id, source_ip_of(event), email)
+                remaining = getattr(context, "get_remaining_time_in_millis", None)
+                request = Request(
+                    params, account, request_id, source_ip_of(event), email, origin_of(event), remaining
+                )
                 response = json_response(200, handler(request))
             except DomainError as expected:
                 error = expected

@@ -9,6 +9,7 @@ from annotated_types import Ge, Le
 from typing_extensions import TypedDict
 
 from smtphub.errors import (
+    AllBlacklisted,
     AppNameTaken,
     AppNotFound,
     CheckFailed,
@@ -17,12 +18,24 @@ from smtphub.errors import (
     EmailNotCancellable,
     EmailNotFound,
     EmailNotRemovable,
+    IdempotencyKeyReused,
+    InvalidFrom,
     InvalidInput,
+    InvalidReplyTo,
+    InvalidTo,
     LoginRefused,
     MonthlyLimitExceeded,
+    NoActiveSmtp,
+    NoValidRecipients,
     QuotaExceeded,
     RateLimited,
+    RemoteDomainNotAllowed,
+    RemoteServerNotAllowed,
+    ReplyToWithoutMx,
+    SenderDomainNotFound,
     SmtpNotFound,
+    TrackingWithCc,
+    UnregisterWithCc,
 )
 from smtphub.http.responses import CheckStage
 
@@ -43,6 +56,12 @@ class PayloadTooLarge(EdgeError):
     status, code = 413, "PAYLOAD_TOO_LARGE"
     default_message = "Request body is larger than 64 KiB"
 
+    @classmethod
+    def beyond(cls, limit: int) -> "PayloadTooLarge":
+        """The error for a route whose bodies may have `limit` bytes (64 KiB unless the route says)."""
+        size = f"{limit // 1024} KiB" if limit < 1024 * 1024 else f"{limit / (1024 * 1024):g} MiB"
+        return cls(f"Request body is larger than {size}")
+
 
 class UnsupportedMediaType(EdgeError):
     status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
@@ -62,6 +81,19 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (EmailNotCancellable, 406, "EMAIL_NOT_CANCELLABLE"),
     (EmailNotRemovable, 406, "EMAIL_NOT_REMOVABLE"),
     (MonthlyLimitExceeded, 406, "MONTHLY_LIMIT_EXCEEDED"),
+    (RemoteServerNotAllowed, 406, "REMOTE_SERVER_NOT_ALLOWED"),
+    (RemoteDomainNotAllowed, 406, "REMOTE_DOMAIN_NOT_ALLOWED"),
+    (NoActiveSmtp, 406, "NO_ACTIVE_SMTP"),
+    (SenderDomainNotFound, 406, "SENDER_DOMAIN_NOT_FOUND"),
+    (TrackingWithCc, 406, "TRACKING_WITH_CC"),
+    (UnregisterWithCc, 406, "UNREGISTER_WITH_CC"),
+    (InvalidFrom, 406, "INVALID_FROM"),
+    (InvalidTo, 406, "INVALID_TO"),
+    (InvalidReplyTo, 406, "INVALID_REPLYTO"),
+    (ReplyToWithoutMx, 406, "REPLYTO_WITHOUT_MX"),
+    (NoValidRecipients, 406, "NO_VALID_RECIPIENTS"),
+    (AllBlacklisted, 406, "ALL_BLACKLISTED"),
+    (IdempotencyKeyReused, 406, "IDEMPOTENCY_KEY_REUSED"),
     (QuotaExceeded, 406, "QUOTA_EXCEEDED"),
     (RateLimited, 429, "TOO_MANY_REQUESTS"),
     *((edge, edge.status, edge.code) for edge in (Unauthorized, PayloadTooLarge, UnsupportedMediaType)),

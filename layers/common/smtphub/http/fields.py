@@ -17,20 +17,17 @@ from typing import Annotated, Any
 from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-MAX_HOST = 253
+from smtphub.addresses import MAX_EMAIL, MAX_HOST, is_address, is_dns_name
+
 MAX_USERNAME = 320
 MAX_PASSWORD = 1024
 MAX_NAME = 200
-MAX_EMAIL = 320
 MAX_LOGIN_PASSWORD = 256  # Cognito's own limit
 
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 _ID = re.compile(r"[0-9a-fA-F]{24}")
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-# Pragmatic address check: one @, a local part without spaces or specials, a DNS domain with a dot.
-_EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]{1,64}@([^@\s]+)")
 
 
 def invalid(message: str) -> PydanticCustomError:
@@ -114,15 +111,6 @@ def _identifier(value: Any) -> str:
     return text.lower()
 
 
-def is_dns_name(value: str) -> bool:
-    name = value[:-1] if value.endswith(".") else value
-    if not name or len(name) > MAX_HOST:
-        return False
-    labels = name.split(".")
-    # An all-numeric last label would be an IPv4 literal in disguise (e.g. 127.1): not a DNS name.
-    return all(_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
-
-
 def parse_host(value: Any) -> str:
     """A DNS name or an IP literal: no scheme, path, port, user info or spaces."""
     text = at_most(MAX_HOST, text_of(value).strip())
@@ -138,10 +126,7 @@ def parse_host(value: Any) -> str:
 
 def parse_email(value: Any) -> str:
     text = at_most(MAX_EMAIL, text_of(value).strip())
-    if forbidden_character(text):
-        raise invalid("must be an e-mail address")
-    match = _EMAIL.fullmatch(text)
-    if not match or not is_dns_name(match.group(1)) or "." not in match.group(1).strip("."):
+    if forbidden_character(text) or not is_address(text):
         raise invalid("must be an e-mail address")
     return text
 

@@ -100,6 +100,20 @@ class Pacer(_SendState):
         slot = self.reserve(app_id, gap_seconds, floor_ms=max(last_next, now), tail=old.get("tail"))[0]
         return Turn(False, slot, slot)
 
+    def earliest(self, app_id: str) -> float | None:
+        """When the app's next e-mail may go at the earliest (epoch seconds): the end of its line, or its
+        `next`, whichever is later; None when that is now. One eventually consistent read, for an estimate
+        (emails/send's `inittime`); e-mails queued but not yet asked for a turn are not in it."""
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key=self.key(app_id),
+            ProjectionExpression="#next, #tail",
+            ExpressionAttributeNames={"#next": "next", "#tail": "tail"},
+        )
+        item = answer.get("Item") or {}
+        latest = max((int(item[name]["N"]) for name in ("next", "tail") if name in item), default=0)
+        return latest / 1000 if latest > self._now_ms() else None
+
     def _grant(self, app_id: str, now: int, gap: int, in_line: bool) -> dict[str, int] | None:
         """None when granted; else the item's numbers as they were (from the refused write itself)."""
         names = {"#next": "next", "#expires": "expires"}

@@ -23,7 +23,7 @@ from smtphub.errors import AppNotFound, Conflict, SmtpNotFound
 from smtphub.smtps import slots
 from smtphub.smtps.faults import FaultWrites
 from smtphub.smtps.items import SMTP_CODEC
-from smtphub.smtps.models import Smtp
+from smtphub.smtps.models import STATUS_ACTIVE, Smtp
 from smtphub.smtps.state import HealthWrites
 
 if TYPE_CHECKING:
@@ -67,6 +67,14 @@ class SmtpRepository(HealthWrites, FaultWrites):
         request["ExpressionAttributeNames"].update({"#id": "_id", "#counted": "counted"})
         found = query_items(self.client, lambda item: (str(item["_id"]["S"]), "counted" in item), **request)
         return dict(found)
+
+    def has_active(self, account_id: str, app_id: str) -> bool:
+        """Whether the app has a server with status A (emails/send): one Query, only ids sent back."""
+        request = self._by_app(account_id, app_id, ProjectionExpression="#id")
+        request["FilterExpression"] += " AND #status = :active"
+        request["ExpressionAttributeNames"].update({"#id": "_id", "#status": "status"})
+        request["ExpressionAttributeValues"][":active"] = {"S": STATUS_ACTIVE}
+        return bool(query_items(self.client, lambda item: item, **request))
 
     def _by_app(self, account_id: str, app_id: str, **more: str) -> dict[str, Any]:
         return {

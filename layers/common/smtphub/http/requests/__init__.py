@@ -9,12 +9,13 @@ binding) are the service's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from smtphub.errors import InvalidInput
+from smtphub.http.body import MAX_BODY_BYTES
 
 REQUIRED = "is required"
 
@@ -29,23 +30,39 @@ class RequestModel(BaseModel):
     )
     # Parameters whose white space is part of the value; any other blank value counts as absent.
     VERBATIM: ClassVar[frozenset[str]] = frozenset({"password"})
+    # The largest body the route reads (bytes), the parameters it takes as multipart file parts, and the
+    # request headers it reads as parameters (lower-case names; never from the query or the body).
+    MAX_BODY_BYTES: ClassVar[int] = MAX_BODY_BYTES
+    FILES: ClassVar[frozenset[str]] = frozenset()
+    HEADERS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def request_names(cls) -> frozenset[str]:
         return frozenset(field.alias or name for name, field in cls.model_fields.items())
 
     @classmethod
-    def parse(cls, raw: Mapping[str, str], problems: Mapping[str, str] | None = None) -> Self:
+    def parse(
+        cls,
+        raw: Mapping[str, str],
+        problems: Mapping[str, str] | None = None,
+        files: Mapping[str, Sequence[Any]] | None = None,
+    ) -> Self:
+        """The model of `raw` (and of `files`, the file parts of the FILES parameters, which replace a text
+        value of the same name), or one InvalidInput naming every problem."""
         found = dict(problems or {})
-        raw = {k: v for k, v in raw.items() if v.strip() or (k in cls.VERBATIM and v)}
+        texts = {k: v for k, v in raw.items() if v.strip() or (k in cls.VERBATIM and v)}
+        values: dict[str, Any] = {
+            **texts,
+            **{name: tuple(parts) for name, parts in (files or {}).items() if parts},
+        }
         try:
-            model = cls.model_validate({k: v for k, v in raw.items() if k not in found})
+            model = cls.model_validate({k: v for k, v in values.items() if k not in found})
         except ValidationError as error:
             for detail in error.errors(include_url=False, include_context=False, include_input=False):
                 name = str(detail["loc"][0]) if detail["loc"] else "body"
                 found.setdefault(name, REQUIRED if detail["type"] == "missing" else detail["msg"])
             try:  # the rules across parameters, on the ones that are fine
-                model = cls.model_validate({k: v for k, v in raw.items() if k not in found})
+                model = cls.model_validate({k: v for k, v in values.items() if k not in found})
             except ValidationError:
                 raise InvalidInput(found) from None
         found = {**model.problems(), **found}  # a parameter's own problem comes first

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from smtphub.addresses import MAX_HOST, is_dns_name
 from smtphub.apps.models import AppFields, AppRef, ListApps, SaveApp
 from smtphub.http.fields import (
-    MAX_HOST,
     Boolean,
     Email,
     Id,
@@ -29,7 +29,6 @@ from smtphub.http.fields import (
     at_most,
     forbidden_character,
     invalid,
-    is_dns_name,
     parse_host,
     text_of,
 )
