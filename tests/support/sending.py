@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from local_runtime import template
 from smtphub import wiring
 from smtphub.emails.content import Attachment, Content
 from smtphub.emails.logs import LogRepository
@@ -21,11 +20,10 @@ from smtphub.emails.queue import Turn
 from smtphub.ids import new_id, now_iso
 from smtphub.sending.mime import message_id
 from tests.support.api import new_app, ok
-from tests.support.aws import EMAIL_LOGS_TABLE, EMAILS_TABLE, Aws
+from tests.support.aws import EMAIL_LOGS_TABLE, EMAILS_TABLE, SEND_STATE_TABLE, Aws
 from tests.support.lambdas import ACCOUNT_A, call
 from tests.support.smtp_peers import Sink
 
-SEND_STATE_TABLE = "test-SendStateTable"
 BUCKET = "test-emails-bucket"
 
 
@@ -135,8 +133,6 @@ class World:
 def world(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> World:
     import boto3
 
-    tables = template.resources(template.default(), "AWS::DynamoDB::Table")
-    aws.dynamodb.create_table(**template.table_request(tables["SendStateTable"], SEND_STATE_TABLE))
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     sqs = boto3.client("sqs", region_name="us-east-1")
