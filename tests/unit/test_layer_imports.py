@@ -41,6 +41,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("check",),
     ("emails",),
     ("sending",),
+    ("webhooks",),
     ("http",),
     ("wiring",),
 )

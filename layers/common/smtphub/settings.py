@@ -31,6 +31,9 @@ APPS_PER_ACCOUNT = (50, 0, 100_000)
 SMTPS_PER_APP = (20, 0, 100_000)
 SMTPS_PER_ACCOUNT = (200, 0, 1_000_000)
 MAX_PROBES_PER_DAY = 100_000_000
+# Webhooks (smtphub.webhooks.sender): the waits between a delivery's attempts; the last one repeats.
+DEFAULT_WEBHOOK_BACKOFF = (60, 300, 900, 1800, 3600, 7200, 14400, 21600)  # 1 min ... 6 h
+MAX_WEBHOOK_WAIT = 43_200
 
 
 class SettingsError(ValueError):
@@ -75,6 +78,12 @@ class Settings:
     # Scheduled probes of one account per UTC day; beyond, a server waits for the next day. Unset or 0:
     # derived from the quota and the interval (`probe_budget`).
     probes_per_account_day: int = 0  # PROBES_PER_ACCOUNT_DAY
+    # Webhooks (smtphub.webhooks): each app's webhook secret is the secret named this prefix + app id.
+    webhook_secret_prefix: str = ""  # WEBHOOK_SECRET_PREFIX (required by what reads or writes one)
+    webhook_queue_url: str = ""  # WEBHOOK_QUEUE_URL: deliveries to POST (and their retries)
+    webhook_dead_letter_queue_url: str = ""  # WEBHOOK_DEAD_LETTER_QUEUE_URL: deliveries given up on
+    webhook_backoff_seconds: tuple[int, ...] = DEFAULT_WEBHOOK_BACKOFF  # WEBHOOK_BACKOFF_SECONDS
+    send_state_table: str = ""  # SEND_STATE_TABLE: sending's state, and which outcomes were announced
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -109,6 +118,7 @@ class Settings:
         overrides = _overrides(environ.get("OAUTH_ENDPOINT_OVERRIDES", ""), errors)
         health = _health(environ, errors)
         quotas = _quotas(environ, errors)
+        webhooks = _webhooks(environ, errors)
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -126,6 +136,7 @@ class Settings:
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
             **health,
             **quotas,
+            **webhooks,
         )
 
     @property
@@ -181,6 +192,27 @@ def _quotas(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any
     }
 
 
+def _webhooks(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """WEBHOOK_SECRET_PREFIX (as SECRET_PREFIX), the queues, WEBHOOK_BACKOFF_SECONDS (seconds, at most 12 h
+    each, comma-separated), SEND_STATE_TABLE."""
+    prefix = environ.get("WEBHOOK_SECRET_PREFIX", "")
+    if prefix and not _SECRET_PREFIX.fullmatch(prefix):
+        problem = "must be letters, digits or /_+=.@- and end with /"  # a message, not a secret
+        errors["WEBHOOK_SECRET_PREFIX"] = problem
+    raw = environ.get("WEBHOOK_BACKOFF_SECONDS", "").strip() or ",".join(map(str, DEFAULT_WEBHOOK_BACKOFF))
+    steps = [part.strip() for part in raw.split(",")]
+    if not all(step.isascii() and step.isdigit() and 0 < int(step) <= MAX_WEBHOOK_WAIT for step in steps):
+        errors["WEBHOOK_BACKOFF_SECONDS"] = f"must be seconds from 1 to {MAX_WEBHOOK_WAIT}, comma-separated"
+        steps = []
+    return {
+        "webhook_secret_prefix": prefix,
+        "webhook_queue_url": environ.get("WEBHOOK_QUEUE_URL", ""),
+        "webhook_dead_letter_queue_url": environ.get("WEBHOOK_DEAD_LETTER_QUEUE_URL", ""),
+        "webhook_backoff_seconds": tuple(int(step) for step in steps),
+        "send_state_table": environ.get("SEND_STATE_TABLE", ""),
+    }
+
+
 def _overrides(raw: str, errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """`provider=https-url` pairs, comma-separated, each provider once (microsoft, google)."""
     pairs: dict[str, str] = {}
@@ -200,6 +232,8 @@ _VARIABLES = (
     "CHECK_DEADLINE_SECONDS", "ACCOUNTS_TABLE", "CHECKS_PER_MINUTE", "OAUTH_ENDPOINT_OVERRIDES",
     "HISTORY_TABLE", "HEALTH_INTERVAL_HOURS", "HEALTH_BACKOFF_SECONDS", "DISABLE_AFTER", "HEALTH_QUEUE_URL",
     "APPS_PER_ACCOUNT", "SMTPS_PER_APP", "SMTPS_PER_ACCOUNT", "PROBES_PER_ACCOUNT_DAY",
+    "WEBHOOK_SECRET_PREFIX", "WEBHOOK_QUEUE_URL", "WEBHOOK_DEAD_LETTER_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
+    "SEND_STATE_TABLE",
 )  # fmt: skip
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from smtphub.smtps.repository import SmtpRepository
     from smtphub.smtps.secrets import SecretRepository
     from smtphub.smtps.service import SmtpService
+    from smtphub.webhooks.outbox import Outbox
 
 T = TypeVar("T")
 _BUILT: list[Callable[..., Any]] = []
@@ -188,6 +189,25 @@ def app_service() -> AppService:
     from smtphub.apps.service import AppService  # noqa: PLC0415
 
     return AppService(app_repository(), smtp_repository(), allow_private=settings().allow_private_addresses)
+
+
+def _required(value: str, name: str) -> str:
+    if not value:
+        raise SettingsError(f"{name} is required")
+    return value
+
+
+@_component
+def outbox() -> Outbox:
+    """What tracking, blacklists and the e-mails' outcomes fire their events through:
+    `outbox().notify(app, event, params, key=...)` (smtphub.webhooks.outbox)."""
+    from smtphub.webhooks.outbox import Outbox  # noqa: PLC0415
+    from smtphub.webhooks.queue import DeliveryQueue  # noqa: PLC0415
+
+    queue = DeliveryQueue(
+        lambda: aws.client("sqs"), _required(settings().webhook_queue_url, "WEBHOOK_QUEUE_URL")
+    )
+    return Outbox(queue, lambda: aws.client("events"), clock=clock())
 
 
 @_component
