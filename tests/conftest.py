@@ -16,6 +16,7 @@ from tests.support.aws import (  # noqa: E402
     HISTORY_TABLE,
     SECRET_PREFIX,
     SMTPS_TABLE,
+    WEBHOOK_SECRET_PREFIX,
 )
 
 pytest_plugins = [
@@ -40,6 +41,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "APPS_TABLE": APPS_TABLE,
         "SMTPS_TABLE": SMTPS_TABLE,
         "SECRET_PREFIX": SECRET_PREFIX,
+        "WEBHOOK_SECRET_PREFIX": WEBHOOK_SECRET_PREFIX,
         "ACCOUNTS_TABLE": ACCOUNTS_TABLE,
         "HISTORY_TABLE": HISTORY_TABLE,
         "POWERTOOLS_SERVICE_NAME": "smtp-hub",

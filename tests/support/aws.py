@@ -21,6 +21,7 @@ HISTORY_TABLE = "test-HistoryTable"
 EMAILS_TABLE = "test-EmailsTable"
 EMAIL_LOGS_TABLE = "test-EmailLogsTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
+WEBHOOK_SECRET_PREFIX = "smtp-hub-test/api/webhook/"
 TABLES = {
     "AppsTable": APPS_TABLE,
     "SmtpsTable": SMTPS_TABLE,
