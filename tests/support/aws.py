@@ -20,6 +20,7 @@ ACCOUNTS_TABLE = "test-AccountsTable"
 HISTORY_TABLE = "test-HistoryTable"
 EMAILS_TABLE = "test-EmailsTable"
 EMAIL_LOGS_TABLE = "test-EmailLogsTable"
+SEND_STATE_TABLE = "test-SendStateTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
 WEBHOOK_SECRET_PREFIX = "smtp-hub-test/api/webhook/"
 TABLES = {
@@ -29,6 +30,7 @@ TABLES = {
     "HistoryTable": HISTORY_TABLE,
     "EmailsTable": EMAILS_TABLE,
     "EmailLogsTable": EMAIL_LOGS_TABLE,
+    "SendStateTable": SEND_STATE_TABLE,
 }
 
 
