@@ -23,7 +23,7 @@ from smtphub.apps.models import App
 from smtphub.webhooks.delivery import Delivery
 from smtphub.webhooks.outbox import Outbox
 from smtphub.webhooks.queue import DeliveryQueue
-from smtphub.webhooks.sender import Poster, WebhookSender
+from smtphub.webhooks.sender import SECONDS, Poster, WebhookSender
 from tests.support.webhook_receiver import HOST, Receiver, readme_verify, running_receiver
 
 pytestmark = pytest.mark.usefixtures("trust_test_ca")
@@ -69,7 +69,14 @@ class World:
     """The sender, its queues and the clock; `run()` hands each queued message to the sender once its delay
     has passed, until the queue is empty."""
 
-    def __init__(self, receiver: Receiver, *, allow_private: bool = True, url: str | None = None) -> None:
+    def __init__(
+        self,
+        receiver: Receiver,
+        *,
+        allow_private: bool = True,
+        url: str | None = None,
+        seconds: float = SECONDS,
+    ) -> None:
         self.now = START
         self.app = App(id="6741f0a2c3d4e5f6a7b8c9d0", account_id="acct", created="", modified="",
                        name="shop", webhook_sending_finished=url or receiver.url(),
@@ -82,7 +89,7 @@ class World:
             self.secrets,
             DeliveryQueue(lambda: self.queue, "https://sqs/webhooks"),  # type: ignore[arg-type,return-value]
             DeliveryQueue(lambda: self.dead, "https://sqs/webhooks-dlq"),  # type: ignore[arg-type,return-value]
-            Poster(allow_private=allow_private),
+            Poster(allow_private=allow_private, seconds=seconds),
             clock=lambda: self.now,
         )
         self.outbox = Outbox(DeliveryQueue(lambda: self.queue, "q"), Events, clock=lambda: self.now)  # type: ignore[arg-type,return-value]
@@ -222,3 +229,15 @@ def test_an_app_that_lost_its_url_or_is_gone_drops_the_delivery(receiver: Receiv
     world.run()
     assert receiver.received == []
     assert world.dead.sent == []
+
+
+def test_a_receiver_slower_than_the_bound_is_a_failed_attempt(receiver: Receiver, json_logs: Any) -> None:
+    assert SECONDS == 5.0  # deployed: 5 s for the whole attempt; here scaled down, not to wait 5 s
+    receiver.slow = 1.0
+    world = World(receiver, seconds=0.3)
+    world.fire()
+    world.step()
+    ((body, delay),) = world.queue.sent
+    assert (Delivery.parse(body).attempts, delay) == (1, 60)
+    (line,) = [line for line in json_logs() if line["message"] == "webhook not delivered"]
+    assert "did not answer in time" in line["reason"]

@@ -7,6 +7,7 @@ request kept, each delivery counted by its `idevent`; it answers the statuses it
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -55,9 +56,9 @@ class Receiver:
     answers: list[int] = field(default_factory=list)  # statuses to answer, in order; then 200
     redirects: set[str] = field(default_factory=set)
     received: list[Received] = field(default_factory=list)
-    clock: Callable[[], float] | None = (
-        None  # the receiver's clock for the replay window (None: the real one)
-    )
+    slow: float = 0.0  # seconds to wait before answering
+    # the receiver's clock for the replay window (None: the real one)
+    clock: Callable[[], float] | None = None
 
     def url(self, path: str = "/hook") -> str:
         return f"https://{HOST}:{self.port}{path}"
@@ -80,6 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(self.state.slow)
         now = self.state.clock() if self.state.clock else None
         signed = type(self).verify(self.state.secret, self.headers.get("Smtp-Hub-Signature", ""), body, now)
         path = self.path
