@@ -26,7 +26,12 @@ if TYPE_CHECKING:
 
 NAME_LOCK_PREFIX = "#name#"  # the name-lock items; app ids are hex
 APP_CODEC = Codec(
-    App, {"id": "_id", "account_id": "iduser", "webhook_secret_version": "webhookSecretVersion"}
+    App,
+    {
+        "id": "_id",
+        "account_id": "iduser",
+        "webhook_secret_version": "webhookSecretVersion",  # nosec B105 - an attribute name, not a secret
+    },
 )
 _NEW = {"ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": "_id"}}
 
