@@ -30,6 +30,7 @@ _PLACEHOLDERS = {
     "APPS_TABLE": APPS_TABLE,
     "SMTPS_TABLE": SMTPS_TABLE,
     "SECRET_PREFIX": SECRET_PREFIX,
+    "WEBHOOK_SECRET_PREFIX": "smtp-hub-bench/api/webhook/",
     "STAGE": "api",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }

@@ -318,7 +318,9 @@ def main() -> int:
     from local_runtime import health_events  # noqa: PLC0415
 
     for name, event in (("health_sweep", health_events.schedule_event()),
-                        ("health_worker", health_events.sample_worker_event(_SMTP))):  # fmt: skip
+                        ("health_worker", health_events.sample_worker_event(_SMTP)),
+                        ("emails_outcomes", sample_outcome_event()),
+                        ("webhooks_sender", sample_webhook_event())):  # fmt: skip
         (EVENTS_DIR / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n")
     return 0
 
@@ -361,6 +363,62 @@ def sample_apps_stream_event() -> dict[str, Any]:
         created=1795514400.0,
     )
     return build_stream_event([record])
+
+
+# An e-mail of the demo app (the sample events name it; no such e-mail is stored).
+SAMPLE_EMAIL_ID = "6741f1c4e5f6a7b8c9d0e1f2"
+
+
+def sample_outcome_event() -> dict[str, Any]:
+    """EmailsTable's stream as EmailsOutcomesFunction gets it: an e-mail of the demo app finished (R -> F)."""
+    email = {
+        "_id": {"S": SAMPLE_EMAIL_ID},
+        "idapp": {"S": _APP},
+        "iduser": {"S": DEMO_ACCOUNT},
+        "from": {"S": "shop@example.com"},
+        "tos": {"L": [{"S": "inbox@example.com"}]},
+        "created": {"S": "2026-11-24T09:59:58.000Z"},
+        "modified": {"S": "2026-11-24T10:00:00.000Z"},
+        "turn": {"N": "1"},
+    }
+    images = {
+        "OldImage": {**email, "status": {"S": "R"}, "lease": {"N": "1795514520"}},
+        "NewImage": {**email, "status": {"S": "F"}, "finishtime": {"S": "2026-11-24T10:00:00.000Z"}},
+    }
+    record = build_stream_record(
+        "MODIFY",
+        {"_id": {"S": SAMPLE_EMAIL_ID}},
+        "4421584500000000017450439093",
+        stream_arn=stream_arn("smtp-hub-EmailsTable-0A1B2C3D4E5F"),
+        event_id="a87ff679a2f3e71d9181a67b7542122c",
+        created=1795514400.0,
+        view_type="NEW_AND_OLD_IMAGES",
+        images=images,
+    )
+    return build_stream_event([record])
+
+
+def sample_webhook_event() -> dict[str, Any]:
+    """WebhookQueue's batch as WebhooksSenderFunction gets it: one delivery of that e-mail's
+    sending_finished (the demo app has no webhook URL: it is dropped)."""
+    from local_runtime import health_events  # noqa: PLC0415
+
+    body = json.dumps(
+        {
+            "idevent": "3c59dc048e8850243be8079a5c74d079",
+            "idapp": _APP,
+            "iduser": DEMO_ACCOUNT,
+            "event": "sending_finished",
+            "params": {"qm_idsending": SAMPLE_EMAIL_ID},
+            "fired": 1795514400,
+            "attempts": 0,
+            "due": 0,
+        },
+        separators=(",", ":"),
+    )
+    record = health_events.sqs_record(body, "6f4922f4-5568-461a-8a5d-c1cbf5c0e9a1", 1795514400000)
+    record["eventSourceARN"] = "arn:aws:sqs:us-east-1:123456789012:smtp-hub-webhooks"
+    return health_events.sqs_event([record])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from tests.support.aws import (  # noqa: E402
     APPS_TABLE,
     HISTORY_TABLE,
     SECRET_PREFIX,
+    SEND_STATE_TABLE,
     SMTPS_TABLE,
+    WEBHOOK_SECRET_PREFIX,
 )
 
 pytest_plugins = [
@@ -41,8 +43,10 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "APPS_TABLE": APPS_TABLE,
         "SMTPS_TABLE": SMTPS_TABLE,
         "SECRET_PREFIX": SECRET_PREFIX,
+        "WEBHOOK_SECRET_PREFIX": WEBHOOK_SECRET_PREFIX,
         "ACCOUNTS_TABLE": ACCOUNTS_TABLE,
         "HISTORY_TABLE": HISTORY_TABLE,
+        "SEND_STATE_TABLE": SEND_STATE_TABLE,
         "POWERTOOLS_SERVICE_NAME": "smtp-hub",
         "POWERTOOLS_METRICS_NAMESPACE": "smtp-hub",
     }.items():

@@ -38,7 +38,7 @@ from tests.support.api import (
     secret_names,
 )
 from tests.support.aws import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE, Stream
-from tests.support.contract import APP_KEYS
+from tests.support.contract import APP_KEYS, APP_SAVED_KEYS, as_read
 from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
 
 ACCOUNT_EMAIL = DEMO_USERNAME  # the caller's e-mail in the authorizer context tests.support.lambdas sends
@@ -86,11 +86,12 @@ def find_all(account: str = ACCOUNT_A, **page: Any) -> dict[str, Any]:
 
 def test_create_from_the_sample_event_answers_the_contracts_json(aws: Any) -> None:
     created = ok(call("apps_save"))  # events/apps_save.json as it is
-    assert set(created) == APP_KEYS
+    assert set(created) == APP_SAVED_KEYS
+    assert created["webhooksecret"] is None  # no webhook URL: no secret made
     assert ID.fullmatch(created["_id"])
     assert TIMESTAMP.fullmatch(created["created"])
     assert created["modified"] == created["created"]
-    assert {k: v for k, v in created.items() if k not in ("_id", "created", "modified")} == {
+    assert {k: v for k, v in created.items() if k not in ("_id", "created", "modified", "webhooksecret")} == {
         "iduser": ACCOUNT_A,  # the caller's account, from the authorizer's context
         "name": "My shop",
         "strategy": "PRIORITY",
@@ -98,6 +99,7 @@ def test_create_from_the_sample_event_answers_the_contracts_json(aws: Any) -> No
         "defaultfromemail": "noreply@example.net",
         "defaultfromname": ACCOUNT_EMAIL,  # not in the sample: the account's e-mail, as upstream
         "status": "A",
+        "haswebhooksecret": False,
         **UPSTREAM_DEFAULTS,
     }
 
@@ -113,11 +115,11 @@ def test_defaults_and_reads(aws: Any) -> None:
     )
     assert {name: created[name] for name in UPSTREAM_DEFAULTS} == UPSTREAM_DEFAULTS
     assert created["iduser"] == ACCOUNT_A
-    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == created
+    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == as_read(created)
     event = load_event("apps_find_by_id")
     event["queryStringParameters"] = {"idapp": created["_id"]}
     event["multiValueQueryStringParameters"] = {"idapp": [created["_id"]]}
-    assert ok(call("apps_find_by_id", event=event)) == created
+    assert ok(call("apps_find_by_id", event=event)) == as_read(created)
 
 
 def test_find_all_pages(aws: Any) -> None:
@@ -196,7 +198,7 @@ def test_edit_keeps_what_is_omitted(aws: Any) -> None:
     edited = ok(call("apps_save", {"idapp": created["_id"], "strategy": "priority"}))
     assert edited == {**created, "strategy": "PRIORITY", "modified": edited["modified"]}
     assert edited["modified"] >= created["modified"]
-    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == edited
+    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == as_read(edited)
     # nothing changed: nothing written
     assert ok(call("apps_save", {"idapp": created["_id"], "name": "Shop"})) == edited
 
@@ -264,7 +266,7 @@ def test_a_stale_app_edit_gets_conflict(aws: Any, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(repository, "get", lambda owner, app_id: stale)
     error(call("apps_save", {"idapp": idapp, "name": "Loser"}), 406, "CONFLICT")
     monkeypatch.undo()
-    assert ok(call("apps_find_by_id", {"idapp": idapp})) == winner
+    assert ok(call("apps_find_by_id", {"idapp": idapp})) == as_read(winner)
     assert new_app("Loser")  # the refused rename took no name lock
 
 

@@ -84,13 +84,26 @@ def test_renames_reach_it_and_make_no_call(aws: Any, apps_stream: Stream, json_l
     assert (tally["apps"], tally["skipped"]) == (0, 1)
 
 
+class Hooks:
+    """The webhook secrets, as the cleanup sees them: what it deleted."""
+
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def delete(self, app_id: str) -> bool:
+        self.deleted.append(app_id)
+        return True
+
+
 def test_a_server_moved_to_another_app_meanwhile_stays(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # given a server the index still lists under an app that was removed, though it now belongs to another
     removed, kept = new_app("Removed"), new_app("Kept")
     idsmtp = new_smtp(kept)["_id"]
     monkeypatch.setattr(SmtpRepository, "ids_by_app", lambda self, account_id, app_id: {idsmtp: True})
     # when the removal of the first app reaches the cleanup
-    answer = cleanup.clean(events.build_stream_event([removal(removed, 1)]), wiring.smtp_repository())
+    answer = cleanup.clean(
+        events.build_stream_event([removal(removed, 1)]), wiring.smtp_repository(), wiring.webhook_secrets()
+    )
     # then the server is still there, in its app
     assert answer == {"batchItemFailures": []}
     assert ok(call("smtps_find_by_id", {"idsmtp": idsmtp}))["idapp"] == kept
@@ -124,11 +137,13 @@ def test_it_waits_once_until_the_newest_removal_is_settle_seconds_old(
     records = [removal("a" * 24, 1, created=now - 100), removal("b" * 24, 2, created=now - age)]
     slept: list[float] = []
     repository = SmtpRepository(NoIndex(), "test-SmtpsTable", NO_APP, NO_QUOTAS)  # type: ignore[arg-type]
+    hooks = Hooks()
     answer = cleanup.clean(
-        events.build_stream_event(records), repository, clock=lambda: now, sleep=slept.append
+        events.build_stream_event(records), repository, hooks, clock=lambda: now, sleep=slept.append
     )
     assert answer == {"batchItemFailures": []}
     assert slept == waits
+    assert hooks.deleted == ["a" * 24, "b" * 24]
 
 
 def test_a_batch_of_renames_only_does_not_wait() -> None:
@@ -137,10 +152,12 @@ def test_a_batch_of_renames_only_does_not_wait() -> None:
     )
     slept: list[float] = []
     repository = SmtpRepository(NoCalls(), "test-SmtpsTable", NO_APP, NO_QUOTAS)  # type: ignore[arg-type]
-    assert cleanup.clean(events.build_stream_event([lock]), repository, sleep=slept.append) == {
+    hooks = Hooks()
+    assert cleanup.clean(events.build_stream_event([lock]), repository, hooks, sleep=slept.append) == {
         "batchItemFailures": []
     }
     assert slept == []
+    assert hooks.deleted == []
 
 
 class NoIndex:

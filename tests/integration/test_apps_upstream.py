@@ -18,6 +18,7 @@ import pytest
 
 from local_runtime.events import demo_authorizer
 from tests.support.aws import APPS_TABLE
+from tests.support.contract import as_read
 from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
 from tests.support.queuemail_client import APP_DTO, dto_problems, page_problems
 from tests.support.smtp_peers import running_smtpd
@@ -108,8 +109,10 @@ def test_every_field_is_stored_and_read_back(aws: Any) -> None:
         "webhook_blacklisted_added": "HTTPS://Hooks.Example.com/blacklisted#frag",
     }
     assert {name: created[name] for name in expected} == expected
-    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == created
-    assert ok(call("apps_find_all", {}))["content"] == [created]
+    assert created["haswebhooksecret"] is True  # its first webhook URL: a secret generated, shown this once
+    assert len(created["webhooksecret"]) == 43
+    assert ok(call("apps_find_by_id", {"idapp": created["_id"]})) == as_read(created)
+    assert ok(call("apps_find_all", {}))["content"] == [as_read(created)]
     item = aws.dynamodb.get_item(
         TableName=APPS_TABLE, Key={"iduser": {"S": ACCOUNT_A}, "_id": {"S": created["_id"]}}
     )
@@ -140,6 +143,7 @@ def test_an_edit_changes_what_is_given_and_keeps_the_rest(aws: Any) -> None:
         "retaindata": False,
         "webhook_sending_error": "https://x.example.org/e",
         "modified": edited["modified"],
+        "webhooksecret": None,  # the secret is kept, and never shown again
     }
     assert ok(save({"idapp": created["_id"], "timebetweenemails": "5"})) == edited  # nothing changed
 

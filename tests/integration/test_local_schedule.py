@@ -17,8 +17,10 @@ def test_the_template_s_schedule_and_consumer_are_found():
     assert scheduler.scheduled_functions(document) == ["HealthSweepFunction"]
     resolver = Resolver(document)
     resolver.physical["HealthQueue"] = "https://sqs.local/health"
+    resolver.physical["WebhookQueue"] = "https://sqs.local/webhooks"
     assert scheduler.queue_consumers(document, resolver) == [
-        ("https://sqs.local/health", "HealthWorkerFunction", 10)
+        ("https://sqs.local/health", "HealthWorkerFunction", 10),
+        ("https://sqs.local/webhooks", "WebhooksSenderFunction", 10),
     ]
 
 

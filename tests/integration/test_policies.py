@@ -37,6 +37,22 @@ SECRET_ARN = (
     "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
     "${AWS::StackName}/${StageName}/smtp/*"
 )
+WEBHOOK_SECRET_ARN = SECRET_ARN.replace("/smtp/*", "/webhook/*")
+# The apps' webhook secrets (smtphub/webhooks/secret.py), a prefix of their own: written by apps/save (and
+# deleted there when the app was removed meanwhile), deleted by the apps table's stream consumer once the app
+# is gone, read by the webhooks' sender to sign. Nothing else reaches them; none of these an SMTP password.
+WEBHOOK_SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
+    ("POST", "/private/apps/save"): {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:DeleteSecret",
+    },
+    ("STREAM", "AppsTable"): {"secretsmanager:DeleteSecret"},
+    ("QUEUE", "WebhookQueue"): {"secretsmanager:GetSecretValue"},
+}
 # What may reach Secrets Manager, by trigger (an API route, or "STREAM" and the table consumed), and the
 # most each may do there. Removing a server deletes its secret, in the remove functions or in a consumer
 # of the SMTP servers' stream.
@@ -64,8 +80,13 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
 SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue"), ("QUEUE", "SendQueue")}
 DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
 # Who may put events on the default bus (a result's status change, an expiring certificate; a server the
-# sender disabled after DISABLE_AFTER faults in a row).
-EVENT_PUBLISHERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue"), ("QUEUE", "SendQueue")}
+# sender disabled after DISABLE_AFTER faults in a row; an e-mail's outcome, smtphub/webhooks/outbox.py).
+EVENT_PUBLISHERS = {
+    ("POST", "/private/smtps/check"),
+    ("QUEUE", "HealthQueue"),
+    ("QUEUE", "SendQueue"),
+    ("STREAM", "EmailsTable"),
+}
 # What must reach it: creating a server stores its password, and the check reads it.
 SECRET_NEEDED = {("POST", "/private/smtps/save"), ("POST", "/private/smtps/check")}
 MANAGED = {
@@ -83,7 +104,8 @@ ACCOUNTS_ACCESS: dict[tuple[str, str], set[tuple[str, str]]] = {
     # verify=true counts as a check
     ("POST", "/private/smtps/save"): {("dynamodb:UpdateItem", "checks#*"), COUNT_QUOTAS},
     ("POST", "/private/smtps/remove"): {COUNT_QUOTAS},
-    ("POST", "/private/apps/save"): {COUNT_QUOTAS},
+    # a create undone (its webhook secret could not be made) gives its slot back and deletes its counter
+    ("POST", "/private/apps/save"): {COUNT_QUOTAS, ("dynamodb:DeleteItem", "quota#*")},
     # the app's counter goes with the app
     ("POST", "/private/apps/remove"): {COUNT_QUOTAS, ("dynamodb:DeleteItem", "quota#*")},
     ("STREAM", "AppsTable"): {COUNT_QUOTAS},  # the servers an app's removal missed
@@ -237,7 +259,7 @@ def statement_violations(
                     yield f"{function}: {action} on {resource}, not one of the template's tables"
         if service == "secretsmanager":
             for resource in resources:
-                if resource != {"Fn::Sub": SECRET_ARN}:
+                if resource not in ({"Fn::Sub": SECRET_ARN}, {"Fn::Sub": WEBHOOK_SECRET_ARN}):
                     yield f"{function}: {action} on {resource}, not under the stack's secret prefix"
         yield from queue_and_bus_violations(function, action, resources, queues)
         if read_only and (service == "secretsmanager" or not verb.startswith(READ_VERBS)):
@@ -261,20 +283,25 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
                 yield f"{function}: managed policy {arn}"
         for statement in statements:
             yield from statement_violations(function, statement, tables, read_only, queues)
-        secret_actions = {
-            str(action)
-            for statement in statements
-            if statement.get("Effect") == "Allow"
-            for action in as_list(statement.get("Action", []))
-            if str(action).startswith("secretsmanager:")
-        }
-        allowed: set[str] = set()
-        for trigger in its_triggers:
-            allowed |= SECRET_ACTIONS.get(trigger, set())
-        for action in sorted(secret_actions - allowed):
-            yield f"{function}: {action} is not for {its_triggers or 'a function without a trigger'}"
+        for arn, granted in ((SECRET_ARN, SECRET_ACTIONS), (WEBHOOK_SECRET_ARN, WEBHOOK_SECRET_ACTIONS)):
+            allowed: set[str] = set()
+            for trigger in its_triggers:
+                allowed |= granted.get(trigger, set())
+            for action in sorted(secret_actions_on(statements, arn) - allowed):
+                yield f"{function}: {action} is not for {its_triggers or 'a function without a trigger'}"
         yield from accounts_violations(function, statements, its_triggers)
         yield from publisher_violations(function, statements, its_triggers)
+
+
+def secret_actions_on(statements: list[dict[str, Any]], arn: str) -> set[str]:
+    """The Secrets Manager actions the statements allow on the secrets under `arn` (a prefix's pattern)."""
+    return {
+        str(action)
+        for statement in statements
+        if statement.get("Effect") == "Allow" and {"Fn::Sub": arn} in as_list(statement.get("Resource", []))
+        for action in as_list(statement.get("Action", []))
+        if str(action).startswith("secretsmanager:")
+    }
 
 
 def publisher_violations(
@@ -350,9 +377,7 @@ def test_only_what_needs_it_reaches_secrets_manager() -> None:
     reaching: dict[tuple[str, str], set[str]] = {}
     for function, its_triggers in triggers(real_template()).items():
         statements, _ = statements_of(output, function)
-        actions = {
-            str(a) for s in statements for a in as_list(s.get("Action", [])) if "secretsmanager:" in str(a)
-        }
+        actions = secret_actions_on(statements, SECRET_ARN)
         for trigger in its_triggers:
             if actions:
                 reaching[trigger] = actions
@@ -366,6 +391,22 @@ def test_only_what_needs_it_reaches_secrets_manager() -> None:
     deleters = {trigger for trigger, actions in reaching.items() if "secretsmanager:DeleteSecret" in actions}
     removers = {("POST", "/private/smtps/remove"), ("POST", "/private/apps/remove")}
     assert removers <= deleters or ("STREAM", "SmtpsTable") in deleters
+
+
+def test_the_webhook_secrets_are_reached_as_listed_and_no_more() -> None:
+    """Written by apps/save, deleted after an app's removal, read by the webhooks' sender alone; and no
+    function that reaches them reaches an SMTP password, nor the other way round (but apps/save, which
+    reaches no password)."""
+    output = transformed(real_template())
+    reaching: dict[tuple[str, str], set[str]] = {}
+    for function, its_triggers in triggers(real_template()).items():
+        statements, _ = statements_of(output, function)
+        actions = secret_actions_on(statements, WEBHOOK_SECRET_ARN)
+        for trigger in its_triggers:
+            if actions:
+                reaching[trigger] = actions
+                assert "secretsmanager:GetSecretValue" not in secret_actions_on(statements, SECRET_ARN)
+    assert reaching == WEBHOOK_SECRET_ACTIONS
 
 
 # --- the checker finds what it must: each mutation of the template is caught -------------------
@@ -415,6 +456,8 @@ ALL_SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
         (FIND_SMTP, allow("secretsmanager:GetSecretValue", SECRETS), "in a read-only function"),
         (SAVE_APP, allow("secretsmanager:DeleteSecret", SECRETS), "is not for"),
         (SAVE_SMTP, allow("secretsmanager:GetSecretValue", SECRETS), "is not for"),
+        (SAVE_APP, allow("secretsmanager:GetSecretValue", {"Fn::Sub": WEBHOOK_SECRET_ARN}), "is not for"),
+        (CHECK, allow("secretsmanager:GetSecretValue", {"Fn::Sub": WEBHOOK_SECRET_ARN}), "is not for"),
         (CHECK, allow("secretsmanager:PutSecretValue", SECRETS), "is not for"),
         (CHECK, allow("secretsmanager:GetSecretValue", ALL_SECRETS), "not under the stack's secret prefix"),
         (REMOVE_SMTP, {"Effect": "Allow", "NotAction": "iam:PassRole", "Resource": SECRETS}, "NotAction"),

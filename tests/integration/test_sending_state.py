@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from local_runtime import template
 from smtphub.sending.state import DAY_KEPT, KEPT_SECONDS, MINUTE_KEPT, Full, Pacer, Turn, Windows
 from tests.support.aws import Aws
 
@@ -33,8 +32,8 @@ class Clock:
 
 @pytest.fixture
 def dynamodb(aws: Aws) -> Any:
-    tables = template.resources(template.default(), "AWS::DynamoDB::Table")
-    aws.dynamodb.create_table(**template.table_request(tables["SendStateTable"], SEND_STATE))
+    """SendStateTable as the template declares it (the `aws` fixture creates it: tests/support/aws.py)."""
+    assert aws.dynamodb.describe_table(TableName=SEND_STATE)["Table"]["KeySchema"]
     return aws.dynamodb
 
 

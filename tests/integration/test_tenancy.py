@@ -20,7 +20,7 @@ from smtphub.ids import new_id
 from tests.support import auth as auth_support
 from tests.support import lambdas
 from tests.support.auth import PASSWORD, authorize, effect, login
-from tests.support.aws import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE, create_tables
+from tests.support.aws import APPS_TABLE, SECRET_PREFIX, SMTPS_TABLE, WEBHOOK_SECRET_PREFIX, create_tables
 from tests.support.lambdas import call
 
 OWNER = "owner-a@example.com"
@@ -48,6 +48,7 @@ def _env() -> dict[str, str]:
         "APPS_TABLE": APPS_TABLE,
         "SMTPS_TABLE": SMTPS_TABLE,
         "SECRET_PREFIX": SECRET_PREFIX,
+        "WEBHOOK_SECRET_PREFIX": WEBHOOK_SECRET_PREFIX,
     }
 
 

@@ -23,6 +23,7 @@ EMAIL_LOGS_TABLE = "test-EmailLogsTable"
 SEND_STATE_TABLE = "test-SendStateTable"
 IDEMPOTENCY_TABLE = "test-IdempotencyTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
+WEBHOOK_SECRET_PREFIX = "smtp-hub-test/api/webhook/"
 TABLES = {
     "AppsTable": APPS_TABLE,
     "SmtpsTable": SMTPS_TABLE,

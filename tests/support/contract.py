@@ -16,5 +16,12 @@ APP_KEYS = frozenset(
     {"_id", "iduser", "name", "strategy", "testemail", "defaultfromemail", "defaultfromname",
      "created", "modified", "status", "retaindata", "useblacklist", "useautoblacklist", "timebetweenemails",
      "originserver", "origindomain", "webhook_sending_finished", "webhook_sending_error",
-     "webhook_tracking_opened", "webhook_tracking_clicked", "webhook_blacklisted_added"}
+     "webhook_tracking_opened", "webhook_tracking_clicked", "webhook_blacklisted_added", "haswebhooksecret"}
 )  # fmt: skip
+# apps/save's answer: the app, and the webhook secret it generated (null but that once).
+APP_SAVED_KEYS = APP_KEYS | {"webhooksecret"}
+
+
+def as_read(saved: dict[str, object]) -> dict[str, object]:
+    """apps/save's answer as apps/findById answers it: without the one-time `webhooksecret`."""
+    return {name: value for name, value in saved.items() if name != "webhooksecret"}

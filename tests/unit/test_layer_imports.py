@@ -43,6 +43,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("check",),
     ("emails",),
     ("sending",),
+    ("webhooks",),
     ("http",),
     ("wiring",),
 )

@@ -102,6 +102,7 @@ KINDS: list[tuple[str, Any]] = [
     ("host", lambda s: s.get("type") == "string" and s.get("maxLength") == MAX_HOST and "format" not in s),
     ("hosts", lambda s: s.get("type") == "string" and s.get("maxLength") == MAX_HOSTS * (MAX_HOST + 1)),
     ("url", lambda s: s.get("format") == "uri"),
+    ("key", lambda s: s.get("pattern") == "^[!-~]+$" and "minLength" in s),
 ]
 
 
@@ -139,6 +140,11 @@ def typical(model: type[RequestModel], name: str) -> st.SearchStrategy[str]:
             st.sampled_from(
                 ["http://x.example", "https://u:p@x.example", "https://x y", "https://[::1", "ftp://x"]
             ),
+        ),
+        "key": st.text(
+            st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+            min_size=schema.get("minLength", 1) - 2,
+            max_size=50,
         ),
         "text": ANY_TEXT,
     }
@@ -410,6 +416,7 @@ def test_every_parameter_has_a_strategy_of_its_kind() -> None:
     assert kinds[("GET /private/apps/findAll", "size")] == "integer"
     assert kinds[("POST /private/apps/save", "webhook_sending_error")] == "url"
     assert kinds[("POST /private/apps/save", "originserver")] == "hosts"
+    assert kinds[("POST /private/apps/save", "webhooksecret")] == "key"
     for (where, name), found in kinds.items():
         schema = schema_of(endpoint(where.split(" ", 1)[1], where.split(" ", 1)[0]).model, name)
         if found == "text":  # only what has no rule beyond a length: a name, a user, a secret

@@ -220,13 +220,28 @@ def test_reads_are_single_items_or_the_index_never_a_scan() -> None:
     assert resources(query) == [{"Fn::Sub": "${SmtpsTable.Arn}/index/byApp"}]
 
 
+SMTP_SECRETS = "secret:${AWS::StackName}/${StageName}/smtp/*"
+WEBHOOK_SECRETS = "secret:${AWS::StackName}/${StageName}/webhook/*"
+ARN_PREFIX = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
+# Who may touch the apps' webhook secrets: apps/save writes them, the apps cleanup deletes a removed app's,
+# the webhooks' sender reads them to sign; none of them touches an SMTP server's.
+WEBHOOK_SECRET_USERS = {"AppsSaveFunction", "AppsCleanupFunction", "WebhooksSenderFunction"}
+
+
+def secret_resources(name: str) -> set[str]:
+    return {
+        resource["Fn::Sub"]
+        for statement in statements(name)
+        if any(action.startswith("secretsmanager:") for action in actions(statement))
+        for resource in resources(statement)
+    }
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_secrets_only_under_the_stage_prefix(name: str) -> None:
-    prefix = "secret:${AWS::StackName}/${StageName}/smtp/*"
-    for statement in statements(name):
-        if any(action.startswith("secretsmanager:") for action in actions(statement)):
-            for resource in resources(statement):
-                assert resource["Fn::Sub"].endswith(prefix), name
+    expected = WEBHOOK_SECRETS if name in WEBHOOK_SECRET_USERS else SMTP_SECRETS
+    for resource in secret_resources(name):
+        assert resource.endswith(expected), name
 
 
 def test_dynamodb_only_on_the_templates_tables() -> None:
@@ -436,13 +451,15 @@ def test_the_apps_cleanup_may_read_its_stream_query_and_delete_servers_and_write
         # each server's account slot given back (quota#* items only: tests/integration/test_policies.py)
         ("dynamodb:UpdateItem", json.dumps({"Fn::GetAtt": ["AccountsTable", "Arn"]})),
         ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["AppsCleanupDeadLetterQueue", "Arn"]})),
+        # the removed apps' webhook secrets (never an SMTP server's: test_secrets_only_under_the_stage_prefix)
+        ("secretsmanager:DeleteSecret", json.dumps({"Fn::Sub": ARN_PREFIX + WEBHOOK_SECRETS})),
     }
 
 
 @pytest.mark.parametrize("name", ["SmtpsRemoveFunction", "AppsRemoveFunction", "AppsCleanupFunction"])
-def test_removes_never_touch_secrets(name: str) -> None:
-    granted = [action for statement in statements(name) for action in actions(statement)]
-    assert not any(action.startswith("secretsmanager:") for action in granted)
+def test_removes_never_touch_smtp_secrets(name: str) -> None:
+    """An SMTP server's secret goes from the servers' stream (SecretsCleanupFunction), after its record."""
+    assert not any(resource.endswith(SMTP_SECRETS) for resource in secret_resources(name))
 
 
 def test_save_writes_secrets_and_unlabels_a_lost_edits_version_but_leaves_the_tidying_to_the_stream() -> None:

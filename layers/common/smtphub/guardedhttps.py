@@ -1,9 +1,10 @@
 """One HTTPS request to a user-supplied URL: resolved once through the SSRF guard, connected to an address
 that passed, the certificate verified for the URL's host, every byte under a deadline and a size bound.
 
-Used by the check (XOAUTH2's token endpoints, smtphub.smtp.https) and by the sender (URL attachments,
-smtphub.sending.attachments); neither follows redirects here (a redirect is an answer like another: the
-caller decides, and a URL it follows goes through `request`, and so through the guard, again).
+Used by the check (XOAUTH2's token endpoints, smtphub.smtp.https), by the sender (URL attachments,
+smtphub.sending.attachments) and by the webhooks' sender (smtphub.webhooks.sender); none follows redirects
+here (a redirect is an answer like another: the caller decides, and a URL it follows goes through
+`request`, and so through the guard, again).
 
 Why not urllib.request: it resolves the host itself (the caller must connect to what smtphub.netguard
 resolved and allowed), it follows redirects to wherever they point, and its only bound is the socket timeout
@@ -73,6 +74,9 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     user_agent: str = "smtp-hub"
+    # False: only the status and headers count; the answer's body is not read (a webhook receiver's page of
+    # any length after its 200), and the Answer's is empty.
+    read_body: bool = True
 
 
 def size(count: int) -> str:
@@ -134,6 +138,9 @@ def _exchange(
         answering = _Answering(tls, until, peer, bounds.max_read)
         response = http.client.HTTPResponse(answering, method=request.method)  # type: ignore[arg-type]
         response.begin()
+        if not request.read_body:
+            tls.close()
+            return Answer(response.status, response.msg, b"")
         if response.length is not None and response.length > bounds.max_body:
             raise HttpProblem(f"The {peer}'s answer is longer than {size(bounds.max_body)}", "size")
         data = response.read(bounds.max_body + 1)

@@ -34,6 +34,9 @@ MAX_PROBES_PER_DAY = 100_000_000
 SEND_MAX_AGE_HOURS = (24, 1, 720)  # (default, lowest, highest): a failing e-mail is retried this long
 MONTHLY_EMAILS = (10_000, 0, 100_000_000)  # upstream's free tier; 0: no limit
 CONTENT_MAX_AGE_DAYS = (400, 33, 3650)  # the template's ContentMaxAgeDays
+# Webhooks (smtphub.webhooks.sender): the waits between a delivery's attempts; the last one repeats.
+DEFAULT_WEBHOOK_BACKOFF = (60, 300, 900, 1800, 3600, 7200, 14400, 21600)  # 1 min ... 6 h
+MAX_WEBHOOK_WAIT = 43_200
 
 
 class SettingsError(ValueError):
@@ -99,6 +102,11 @@ class Settings:
     dns_nameservers: tuple[tuple[str, int], ...] = ()  # DNS_NAMESERVERS
     # Days the content bucket keeps an object at most: bounds how far ahead `senddate` may be.
     content_max_age_days: int = CONTENT_MAX_AGE_DAYS[0]  # CONTENT_MAX_AGE_DAYS
+    # Webhooks (smtphub.webhooks): each app's webhook secret is the secret named this prefix + app id.
+    webhook_secret_prefix: str = ""  # WEBHOOK_SECRET_PREFIX (required by what reads or writes one)
+    webhook_queue_url: str = ""  # WEBHOOK_QUEUE_URL: deliveries to POST (and their retries)
+    webhook_dead_letter_queue_url: str = ""  # WEBHOOK_DEAD_LETTER_QUEUE_URL: deliveries given up on
+    webhook_backoff_seconds: tuple[int, ...] = DEFAULT_WEBHOOK_BACKOFF  # WEBHOOK_BACKOFF_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -134,6 +142,7 @@ class Settings:
         health = _health(environ, errors)
         quotas = _quotas(environ, errors)
         sending = _sending(environ, errors)
+        webhooks = _webhooks(environ, errors)
         if errors:
             raise SettingsError("; ".join(f"{name} {problem}" for name, problem in sorted(errors.items())))
         return cls(
@@ -152,6 +161,7 @@ class Settings:
             **health,
             **quotas,
             **sending,
+            **webhooks,
         )
 
     @property
@@ -238,6 +248,26 @@ def _sending(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, An
     }
 
 
+def _webhooks(environ: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """WEBHOOK_SECRET_PREFIX (as SECRET_PREFIX), the queues, WEBHOOK_BACKOFF_SECONDS (seconds, at most 12 h
+    each, comma-separated)."""
+    prefix = environ.get("WEBHOOK_SECRET_PREFIX", "")
+    if prefix and not _SECRET_PREFIX.fullmatch(prefix):
+        problem = "must be letters, digits or /_+=.@- and end with /"  # a message, not a secret
+        errors["WEBHOOK_SECRET_PREFIX"] = problem
+    raw = environ.get("WEBHOOK_BACKOFF_SECONDS", "").strip() or ",".join(map(str, DEFAULT_WEBHOOK_BACKOFF))
+    steps = [part.strip() for part in raw.split(",")]
+    if not all(step.isascii() and step.isdigit() and 0 < int(step) <= MAX_WEBHOOK_WAIT for step in steps):
+        errors["WEBHOOK_BACKOFF_SECONDS"] = f"must be seconds from 1 to {MAX_WEBHOOK_WAIT}, comma-separated"
+        steps = []
+    return {
+        "webhook_secret_prefix": prefix,
+        "webhook_queue_url": environ.get("WEBHOOK_QUEUE_URL", ""),
+        "webhook_dead_letter_queue_url": environ.get("WEBHOOK_DEAD_LETTER_QUEUE_URL", ""),
+        "webhook_backoff_seconds": tuple(int(step) for step in steps),
+    }
+
+
 def _overrides(raw: str, errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """`provider=https-url` pairs, comma-separated, each provider once (microsoft, google)."""
     pairs: dict[str, str] = {}
@@ -260,6 +290,7 @@ _VARIABLES = (
     "EMAILS_TABLE", "EMAIL_LOGS_TABLE", "EMAILS_BUCKET", "SEND_QUEUE_URL", "SEND_STATE_TABLE",
     "SEND_MAX_AGE_HOURS",
     "IDEMPOTENCY_TABLE", "MONTHLY_EMAIL_LIMIT", "DNS_CHECKS", "DNS_NAMESERVERS", "CONTENT_MAX_AGE_DAYS",
+    "WEBHOOK_SECRET_PREFIX", "WEBHOOK_QUEUE_URL", "WEBHOOK_DEAD_LETTER_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
 )  # fmt: skip
 
 

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from smtphub.smtps.repository import SmtpRepository
     from smtphub.smtps.secrets import SecretRepository
     from smtphub.smtps.service import SmtpService
+    from smtphub.webhooks.notified import Notified
+    from smtphub.webhooks.outbox import Outbox
+    from smtphub.webhooks.secret import WebhookSecretRepository
+    from smtphub.webhooks.sender import WebhookSender
 
 T = TypeVar("T")
 _BUILT: list[Callable[..., Any]] = []
@@ -198,7 +202,68 @@ def health_worker() -> HealthWorker:
 def app_service() -> AppService:
     from smtphub.apps.service import AppService  # noqa: PLC0415
 
-    return AppService(app_repository(), smtp_repository(), allow_private=settings().allow_private_addresses)
+    return AppService(
+        app_repository(),
+        smtp_repository(),
+        webhook_secrets(),
+        allow_private=settings().allow_private_addresses,
+    )
+
+
+def _required(value: str, name: str) -> str:
+    if not value:
+        raise SettingsError(f"{name} is required")
+    return value
+
+
+@_component
+def webhook_secrets() -> WebhookSecretRepository:
+    from smtphub.webhooks.secret import WebhookSecretRepository  # noqa: PLC0415
+
+    config = settings()
+    prefix = _required(config.webhook_secret_prefix, "WEBHOOK_SECRET_PREFIX")
+    # The client is built on the first call that needs it: apps/findAll never builds one.
+    return WebhookSecretRepository(lambda: aws.client("secretsmanager"), prefix, config.secret_recovery_days)
+
+
+@_component
+def outbox() -> Outbox:
+    """What tracking, blacklists and the e-mails' outcomes fire their events through:
+    `outbox().notify(app, event, params, key=...)` (smtphub.webhooks.outbox)."""
+    from smtphub.webhooks.outbox import Outbox  # noqa: PLC0415
+    from smtphub.webhooks.queue import DeliveryQueue  # noqa: PLC0415
+
+    queue = DeliveryQueue(
+        lambda: aws.client("sqs"), _required(settings().webhook_queue_url, "WEBHOOK_QUEUE_URL")
+    )
+    return Outbox(queue, lambda: aws.client("events"), clock=clock())
+
+
+@_component
+def notified() -> Notified:
+    from smtphub.webhooks.notified import Notified  # noqa: PLC0415
+
+    table = _required(settings().send_state_table, "SEND_STATE_TABLE")
+    return Notified(aws.client("dynamodb"), table, clock=clock())
+
+
+@_component
+def webhook_sender() -> WebhookSender:
+    from smtphub.webhooks.queue import DeliveryQueue  # noqa: PLC0415
+    from smtphub.webhooks.sender import Poster, WebhookSender  # noqa: PLC0415
+
+    config = settings()
+    queue = _required(config.webhook_queue_url, "WEBHOOK_QUEUE_URL")
+    dead = _required(config.webhook_dead_letter_queue_url, "WEBHOOK_DEAD_LETTER_QUEUE_URL")
+    return WebhookSender(
+        app_repository(),
+        webhook_secrets(),
+        DeliveryQueue(lambda: aws.client("sqs"), queue),
+        DeliveryQueue(lambda: aws.client("sqs"), dead),
+        Poster(allow_private=config.allow_private_addresses),
+        waits=config.webhook_backoff_seconds,
+        clock=clock(),
+    )
 
 
 @_component

@@ -1,4 +1,5 @@
-"""The servers an app's removal missed, removed from the apps table's stream (KEYS_ONLY).
+"""The servers an app's removal missed, and its webhook secret, removed from the apps table's stream
+(KEYS_ONLY).
 
 apps/remove finds the app's servers through the byApp index, which DynamoDB updates asynchronously (an
 index cannot be read consistently): a server whose create committed just before the app was flagged
@@ -9,6 +10,11 @@ deleted (conditionally: a server moved to another app meanwhile stays), giving i
 back in the same transaction (the app's counter went with the app: smtphub.smtps.slots): a GetItem and
 a TransactWriteItems each. Their secrets then go the usual way, through the servers' table stream
 (smtphub.smtps.cleanup). Nearly always the query finds nothing: one Query per removed app.
+
+Every removed app's webhook secret is scheduled for deletion too (recoverable for SECRET_RECOVERY_DAYS,
+then purged by AWS), whether or not the app had one, as the SMTP servers' secrets are (a save that failed
+half way can leave a secret its record does not name): one DeleteSecret per removed app. A secret already
+gone or scheduled counts as done.
 
 The name-lock items (`#name#...`) share the apps table; their REMOVE records (renames, removals) are
 skipped without a call. Idempotent: a server already gone counts as done. Powertools' BatchProcessor
@@ -28,23 +34,25 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from smtphub.apps.repository import NAME_LOCK_PREFIX
 from smtphub.apps.servers import AppServers
+from smtphub.apps.webhooks import WebhookSecrets
 from smtphub.observability import logger
 
 # How long after a removal the index is asked again. DynamoDB updates an index within a second nearly
 # always; the function waits, once per batch, only for what is left of this since the newest removal.
 SETTLE_SECONDS = 5.0
-COUNTS = ("apps", "deleted", "skipped", "failed")
+COUNTS = ("apps", "deleted", "secrets", "skipped", "failed")
 _CREATED = "ApproximateCreationDateTime"  # epoch seconds
 
 
 def clean(
     event: dict[str, Any],
     smtps: AppServers,
+    hooks: WebhookSecrets,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Delete the servers that outlived the apps removed in a DynamoDB stream event; the partial batch
-    response."""
+    """Delete the servers that outlived the apps removed in a DynamoDB stream event, and the apps' webhook
+    secrets; the partial batch response."""
     apps = [r for r in event.get("Records") or [] if _removed_app(r)]
     newest = max((float(r.get("dynamodb", {}).get(_CREATED) or 0) for r in apps), default=0.0)
     wait = min(newest + SETTLE_SECONDS - clock(), SETTLE_SECONDS) if apps else 0.0
@@ -65,6 +73,12 @@ def clean(
         except Exception:  # counted, its trace logged, re-raised: the batch reports the record
             tally["failed"] += 1
             logger.exception("could not remove the servers an app's removal missed", extra={"idapp": app_id})
+            raise
+        try:
+            tally["secrets"] += hooks.delete(app_id)
+        except Exception:  # as above (the servers' part is idempotent: a retry finds them gone)
+            tally["failed"] += 1
+            logger.exception("could not delete the webhook secret of a removed app", extra={"idapp": app_id})
             raise
         if left:
             tally["deleted"] += len(left)

@@ -2,13 +2,16 @@
 
 Besides this service's own fields an app carries upstream's (QueueMail's `AppDTO`): what its senders
 would use (`retaindata`, `useblacklist`, `useautoblacklist`, `timebetweenemails`, `originserver`,
-`origindomain`) and the webhook URLs called on its events. They are stored and returned with upstream's
-defaults; nothing here sends mail or calls a webhook yet.
+`origindomain`) and the webhook URLs called on its events (smtphub.webhooks), with upstream's defaults.
+
+An app that has a webhook URL has a webhook secret: the key its webhooks are signed with. Write-only like a
+password: it lives in Secrets Manager only (smtphub.webhooks.secret), and the app's record names the one
+version of it that belongs to the app (`webhook_secret_version`), never the secret itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 from smtphub.record import ACTIVE, Record
@@ -70,7 +73,22 @@ class App(Record):
     webhook_tracking_opened: str | None = None
     webhook_tracking_clicked: str | None = None
     webhook_blacklisted_added: str | None = None
+    # The version of the app's webhook secret that signs its webhooks (never the secret: smtphub.webhooks).
+    webhook_secret_version: str | None = None
     deleting: bool = False  # set while apps/remove cascades; no SMTP server can be added meanwhile
+
+    @property
+    def has_webhooks(self) -> bool:
+        """Whether any event of the app has a webhook URL."""
+        return any(getattr(self, name) for name in WEBHOOKS)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedApp:
+    """What apps/save made: the app, and the webhook secret it generated, the one time it is shown."""
+
+    app: App
+    generated_secret: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +114,14 @@ class SaveApp:
     """apps/save: a create when `app_id` is None (then `fields` has a name), else an edit.
 
     `account_email` is the caller's e-mail, when known: a create fills in ACCOUNT_DEFAULTS with it.
+    `webhook_secret`, when given, becomes the app's webhook secret (write-only, never stored in the record).
     """
 
     account_id: str
     fields: AppFields
     app_id: str | None = None
     account_email: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

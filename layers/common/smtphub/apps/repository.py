@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from smtphub.accounts.quotas import Quotas
 
 NAME_LOCK_PREFIX = "#name#"  # the name-lock items; app ids are hex
-APP_CODEC = Codec(App, {"id": "_id", "account_id": "iduser"})
+APP_CODEC = Codec(
+    App,
+    {
+        "id": "_id",
+        "account_id": "iduser",
+        "webhook_secret_version": "webhookSecretVersion",  # nosec B105 - an attribute name, not a secret
+    },
+)
 _NEW = {"ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": "_id"}}
 
 
@@ -107,6 +114,47 @@ class AppRepository:
             return
         unlock: Any = {"Delete": {"TableName": self.table, "Key": self._lock(app.account_id, old_name)}}
         transact(self.client, [put, unlock, self._put_lock(app)], failures=(Conflict, Conflict, AppNameTaken))
+
+    def name_webhook_secret(self, app: App, version_id: str, modified: str) -> App:
+        """A new app's record names its first webhook secret version (one more record version), only while
+        it is still as created (else Conflict: edited, being removed or gone)."""
+        try:
+            item = self.client.update_item(
+                TableName=self.table,
+                Key=self._key(app.account_id, app.id),
+                UpdateExpression="SET webhookSecretVersion = :secret, version = :next, modified = :at",
+                ConditionExpression="version = :version AND attribute_not_exists(deleting)",
+                ExpressionAttributeValues={
+                    ":secret": {"S": version_id},
+                    ":version": {"N": str(app.version)},
+                    ":next": {"N": str(app.version + 1)},
+                    ":at": {"S": modified},
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if condition_failed(error):
+                raise Conflict() from None
+            raise
+        return APP_CODEC.decode(item)
+
+    def undo_create(self, app: App) -> None:
+        """Delete a new app again (its name lock, its quota slot and counter with it), only while it is still
+        as created; Conflict when it is not."""
+        delete: Any = {
+            "Delete": {
+                "TableName": self.table,
+                "Key": self._key(app.account_id, app.id),
+                "ConditionExpression": "version = :version AND attribute_not_exists(deleting)",
+                "ExpressionAttributeValues": {":version": {"N": str(app.version)}},
+            }
+        }
+        unlock: Any = {"Delete": {"TableName": self.table, "Key": self._lock(app.account_id, app.name)}}
+        counts = [
+            *self.quotas.release(app.account_id, apps=1),
+            self.quotas.forget_app(app.account_id, app.id),
+        ]
+        transact_steps(self.client, [(delete, Conflict), (unlock, Conflict), *counts])
 
     def mark_deleting(self, account_id: str, app_id: str) -> App:
         """Flag an app as being removed (idempotent), so that no SMTP server can be added to it."""

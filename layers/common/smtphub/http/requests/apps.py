@@ -2,7 +2,8 @@
 
 apps/save takes this service's fields and upstream's (QueueMail's `AppDTO`, by its names): the booleans
 `retaindata`, `useblacklist`, `useautoblacklist`, `timebetweenemails` in seconds, `originserver` and
-`origindomain` (host names or IPs, comma-separated) and five webhook URLs. What a request alone decides is
+`origindomain` (host names or IPs, comma-separated), five webhook URLs and the webhook secret that signs
+their calls (write-only, like a password). What a request alone decides is
 judged here (syntax: an https URL, no credentials, a host); whether an IP literal may be called depends on
 the deployment and is the service's (`smtphub.apps.webhooks`).
 """
@@ -19,6 +20,7 @@ from pydantic_core import PydanticCustomError
 from smtphub.addresses import MAX_HOST, is_dns_name
 from smtphub.apps.models import AppFields, AppRef, ListApps, SaveApp
 from smtphub.http.fields import (
+    SECRET_SCHEMA,
     Boolean,
     Email,
     Id,
@@ -31,6 +33,7 @@ from smtphub.http.fields import (
     invalid,
     parse_host,
     text_of,
+    text_schema,
 )
 from smtphub.http.requests import REQUIRED, RequestModel
 
@@ -40,6 +43,7 @@ MAX_URL = 2048
 SECONDS = f"must be an integer from 0 to {MAX_SECONDS}"
 HOSTS = "must be host names or IP addresses separated by commas"
 HTTPS = "must be an https URL"
+MIN_SECRET, MAX_SECRET = 32, 256  # a webhook secret's characters (printable ASCII: at least 192 bits)
 
 
 def _seconds(value: Any) -> int:
@@ -91,6 +95,16 @@ def _webhook(value: Any) -> str:
     return text
 
 
+def _webhook_secret(value: Any) -> str:
+    """32 to 256 printable ASCII characters, no spaces: the HMAC key is their bytes, read alike everywhere."""
+    text = text_of(value)
+    if not MIN_SECRET <= len(text) <= MAX_SECRET:
+        raise invalid(f"must be {MIN_SECRET} to {MAX_SECRET} characters")
+    if not all("!" <= character <= "~" for character in text):
+        raise invalid("must be printable ASCII characters without spaces")
+    return text
+
+
 def _is_host(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -115,6 +129,11 @@ WebhookUrl = Annotated[
     WithJsonSchema(
         {"type": "string", "format": "uri", "maxLength": MAX_URL, "pattern": "^[Hh][Tt][Tt][Pp][Ss]://"}
     ),
+]
+WebhookSecret = Annotated[
+    str,
+    PlainValidator(_webhook_secret),
+    text_schema(MAX_SECRET, minLength=MIN_SECRET, pattern="^[!-~]+$", **SECRET_SCHEMA),
 ]
 _WEBHOOK = (
     "An https URL (no user name or password in it) called {when}. A host that is an IP literal must be "
@@ -179,13 +198,23 @@ class AppSave(RequestModel):
     webhook_blacklisted_added: WebhookUrl | None = Field(
         None, description=_WEBHOOK.format(when="when an address is added to the blacklist")
     )
+    webhook_secret: WebhookSecret | None = Field(
+        None,
+        alias="webhooksecret",
+        description='The key the app\'s webhooks are signed with (HMAC-SHA256; README, "Webhooks"). '
+        "Write-only: kept in AWS Secrets Manager, never returned (the JSON says `haswebhooksecret`). "
+        "Without it, the save that leaves the app with a webhook URL and no secret generates one and "
+        "returns it in `webhooksecret`, that once. Changing a URL does not need it again: the secret is "
+        "never sent anywhere, only signatures made with it.",
+    )
 
     def problems(self) -> dict[str, str]:
         return {"name": REQUIRED} if self.app_id is None and self.name is None else {}
 
     def command(self, account_id: str, account_email: str | None = None) -> SaveApp:
         """The save; a create fills in the test recipient and the sender with `account_email`."""
-        return SaveApp(account_id, cast(AppFields, self.given("app_id")), self.app_id, account_email)
+        fields = cast(AppFields, self.given("app_id", "webhook_secret"))
+        return SaveApp(account_id, fields, self.app_id, account_email, self.webhook_secret)
 
 
 class AppById(RequestModel):

@@ -11,14 +11,14 @@ from smtphub.http.requests.apps import HostList, Seconds, WebhookUrl
 from smtphub.http.responses import Id, OneOf, Timestamp
 
 if TYPE_CHECKING:
-    from smtphub.apps.models import App, AppPage
+    from smtphub.apps.models import App, AppPage, SavedApp
 
 Count = Annotated[int, Ge(0)]
 
 
 class AppJson(TypedDict):
     """An app: the SMTP servers of one sender, where their test e-mails go, and upstream's `AppDTO`
-    settings (stored and returned; nothing sends mail or calls a webhook yet)."""
+    settings: how its e-mails are sent, and the webhooks called on its events."""
 
     _id: Id
     iduser: str
@@ -39,9 +39,20 @@ class AppJson(TypedDict):
     webhook_tracking_opened: WebhookUrl | None
     webhook_tracking_clicked: WebhookUrl | None
     webhook_blacklisted_added: WebhookUrl | None
+    haswebhooksecret: bool
+    """Whether the app has a webhook secret (the secret itself is never returned, but once by the
+    apps/save that generated it)."""
     created: Timestamp
     modified: Timestamp
     status: Annotated[str, OneOf("smtphub.apps.models", "STATUS_ACTIVE")]
+
+
+class AppSavedJson(AppJson):
+    """The app apps/save stored, and the webhook secret it generated, if it did."""
+
+    webhooksecret: str | None
+    """The webhook secret this save generated (the app got its first webhook URL without one): shown here
+    once, never again. Null in every other answer, a secret the request gave included."""
 
 
 class SortJson(TypedDict):
@@ -106,10 +117,16 @@ def app_json(app: "App") -> AppJson:
         "webhook_tracking_opened": app.webhook_tracking_opened,
         "webhook_tracking_clicked": app.webhook_tracking_clicked,
         "webhook_blacklisted_added": app.webhook_blacklisted_added,
+        "haswebhooksecret": app.webhook_secret_version is not None,
         "created": app.created,
         "modified": app.modified,
         "status": app.status,
     }
+
+
+def app_saved_json(saved: "SavedApp") -> AppSavedJson:
+    """apps/save's answer: the app, then the secret it generated (null but that once)."""
+    return {**app_json(saved.app), "webhooksecret": saved.generated_secret}
 
 
 def _unsorted() -> SortJson:
