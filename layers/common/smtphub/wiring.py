@@ -210,12 +210,6 @@ def app_service() -> AppService:
     )
 
 
-def _required(value: str, name: str) -> str:
-    if not value:
-        raise SettingsError(f"{name} is required")
-    return value
-
-
 @_component
 def webhook_secrets() -> WebhookSecretRepository:
     from smtphub.webhooks.secret import WebhookSecretRepository  # noqa: PLC0415
