@@ -103,6 +103,8 @@ KINDS: list[tuple[str, Any]] = [
     ("hosts", lambda s: s.get("type") == "string" and s.get("maxLength") == MAX_HOSTS * (MAX_HOST + 1)),
     ("url", lambda s: s.get("format") == "uri"),
     ("key", lambda s: s.get("pattern") == "^[!-~]+$" and "minLength" in s),
+    ("token", lambda s: s.get("pattern") == "^[!-~]{1,255}$"),  # emails/send's Idempotency-Key header
+    ("datetime", lambda s: str(s.get("pattern", "")).startswith("\\d{4}-")),  # emails/send's senddate
 ]
 
 
@@ -145,6 +147,14 @@ def typical(model: type[RequestModel], name: str) -> st.SearchStrategy[str]:
             st.characters(min_codepoint=0x20, max_codepoint=0x7E),
             min_size=schema.get("minLength", 1) - 2,
             max_size=50,
+        ),
+        "token": st.one_of(
+            st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=256),
+            st.sampled_from(["", "has space", "caf\u00e9", "tab\tkey"]),
+        ),
+        "datetime": st.one_of(
+            st.datetimes(timezones=st.timezones()).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S%z")),
+            st.sampled_from(["2026-12-24 10:00", "2099-02-30T10:00:00+0100", "2099-01-01T25:00:00Z"]),
         ),
         "text": ANY_TEXT,
     }
