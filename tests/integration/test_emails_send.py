@@ -109,14 +109,17 @@ def test_a_senddate_within_fifteen_minutes_is_the_messages_delay(
     mail: Mail, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batches = sent_batches(monkeypatch)
+    before = time.time()
     reply = ok(send(basic(mail, senddate=send_date(600))))
+    after = time.time()
     ((entry,),) = [batch["Entries"] for batch in batches]
-    assert entry["DelaySeconds"] == pytest.approx(600, abs=2)
     assert json.loads(entry["MessageBody"]) == {"idemail": reply["id"], "turn": 0}
     record = mail.record(reply["id"])
     assert record is not None
     due = datetime.fromisoformat(reply["inittime"]).timestamp()
-    assert due == pytest.approx(time.time() + 600, abs=2)
+    # Bounded by the clock before and after the request, which a loaded machine may make slow.
+    assert before + 600 - 1 <= due <= after + 600 + 1
+    assert due - after - 1 <= entry["DelaySeconds"] <= due - before + 1  # the wait left when it was queued
     assert int(record["wakeat"]["N"]) == pytest.approx(due + 120, abs=1)  # the safety net, after it is due
 
 
