@@ -317,8 +317,17 @@ def main() -> int:
     (EVENTS_DIR / "apps_cleanup.json").write_text(json.dumps(sample_apps_stream_event(), indent=2) + "\n")
     from local_runtime import health_events  # noqa: PLC0415
 
+    # The sender's: SendQueue's batch of one `{idemail, turn}`; the sending sweep's schedule (empty).
+    send = health_events.sqs_record(
+        '{"idemail":"6741f0c3d4e5f6a7b8c9d0e1","turn":0}',
+        "1b2c3d4e-5f60-4718-9a2b-3c4d5e6f7081",
+        1795514400000,
+        queue_arn="arn:aws:sqs:us-east-1:123456789012:smtp-hub-send",
+    )
     for name, event in (("health_sweep", health_events.schedule_event()),
                         ("health_worker", health_events.sample_worker_event(_SMTP)),
+                        ("emails_sender", health_events.sqs_event([send])),
+                        ("emails_sweep", health_events.schedule_event()),
                         ("emails_outcomes", sample_outcome_event()),
                         ("webhooks_sender", sample_webhook_event())):  # fmt: skip
         (EVENTS_DIR / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n")

@@ -16,7 +16,9 @@ def schedule_event() -> dict[str, Any]:
     return {}
 
 
-def sqs_record(body: str, message_id: str, sent: int, receive_count: int = 1) -> dict[str, Any]:
+def sqs_record(
+    body: str, message_id: str, sent: int, receive_count: int = 1, queue_arn: str = QUEUE_ARN
+) -> dict[str, Any]:
     return {
         "messageId": message_id,
         "receiptHandle": f"handle-{message_id}",
@@ -30,7 +32,7 @@ def sqs_record(body: str, message_id: str, sent: int, receive_count: int = 1) ->
         "messageAttributes": {},
         "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
-        "eventSourceARN": QUEUE_ARN,
+        "eventSourceARN": queue_arn,
         "awsRegion": "us-east-1",
     }
 

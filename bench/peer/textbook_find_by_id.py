@@ -68,6 +68,8 @@ class Smtp(BaseModel):
     hasoauthclientsecret: bool = False
     hasoauthrefreshtoken: bool = False
     hasoauthserviceaccount: bool = False
+    maxperminute: int | None = None
+    maxperday: int | None = None
 
 
 def _write_only_flags(item: dict[str, Any]) -> dict[str, bool]:

@@ -14,12 +14,14 @@ from tests.support.lambdas import call
 
 def test_the_template_s_schedule_and_consumer_are_found():
     document = template.default()
-    assert scheduler.scheduled_functions(document) == ["HealthSweepFunction"]
+    assert scheduler.scheduled_functions(document) == ["HealthSweepFunction", "EmailsSweepFunction"]
     resolver = Resolver(document)
     resolver.physical["HealthQueue"] = "https://sqs.local/health"
+    resolver.physical["SendQueue"] = "https://sqs.local/send"
     resolver.physical["WebhookQueue"] = "https://sqs.local/webhooks"
     assert scheduler.queue_consumers(document, resolver) == [
         ("https://sqs.local/health", "HealthWorkerFunction", 10),
+        ("https://sqs.local/send", "EmailsSenderFunction", 10),
         ("https://sqs.local/webhooks", "WebhooksSenderFunction", 10),
     ]
 
