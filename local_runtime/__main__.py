@@ -71,6 +71,28 @@ def curl_session(runtime: LocalRuntime) -> list[str]:
     return lines
 
 
+def schedule_lines(runtime: LocalRuntime) -> list[str]:
+    """The banner's lines for the scheduled functions, the queues polled and the health backoff."""
+    schedule = runtime.schedule
+    if schedule is None:
+        return []
+    out = [
+        f"  Schedule   {timer.name} every {timer.period:g} s ({timer.expression or 'no expression'}; "
+        "LOCAL_SCHEDULE_SECONDS)"
+        for timer in schedule.timers
+    ]
+    for poller in schedule.pollers:
+        window = f", window {poller.window:g} s" if poller.window else ""
+        out.append(
+            f"  Queue      {poller.name} (batches of {poller.batch_size}{window}, {poller.workers} at once)"
+        )
+    if schedule.timers and "HealthBackoffSeconds" in runtime.document.get("Parameters", {}):
+        backoff = runtime.resolver.parameter("HealthBackoffSeconds")
+        out.append(f"  Health     disabled servers re-probed after {backoff} s (HEALTH_BACKOFF_SECONDS);")
+        out.append("             changes printed here")
+    return out
+
+
 def banner(runtime: LocalRuntime) -> str:
     routes = runtime.routes()
     width = max((len(f"{method} {path}") for method, path, _ in routes), default=0)
@@ -95,12 +117,7 @@ def banner(runtime: LocalRuntime) -> str:
         )
     for poller in runtime.streams.pollers:
         out.append(f"  Stream     {poller.name} (polled every {runtime.streams.interval} s)")
-    if runtime.health is not None and runtime.health.active:
-        backoff = runtime.resolver.parameter("HealthBackoffSeconds")
-        out.append(
-            f"  Health     sweep every {runtime.health.interval:g} s (HEALTH_SWEEP_SECONDS), disabled servers"
-        )
-        out.append(f"             re-probed after {backoff} s (HEALTH_BACKOFF_SECONDS); changes printed here")
+    out += schedule_lines(runtime)
     if runtime.seeded is not None:
         out.append(f"  Demo data  app {runtime.seeded.idapp} (test mails go to {DEMO_INBOX})")
         out.append(f"             SMTP server {runtime.seeded.idsmtp} -> the sink (no auth, no TLS)")

@@ -100,7 +100,7 @@ class MotoBackend:
 
     # --- resources from the template ----------------------------------------------------------------
     def create_resources(self, document: Mapping[str, Any], resolver: Resolver) -> list[str]:
-        """Tables, then user pools, then their clients; physical ids recorded in the resolver."""
+        """Tables, buckets, then user pools, then their clients; physical ids recorded in the resolver."""
         created = []
         dynamodb = self.client("dynamodb")
         for name, resource in template.resources(dict(document), "AWS::DynamoDB::Table").items():
@@ -121,6 +121,16 @@ class MotoBackend:
             if described.get("LatestStreamArn"):
                 resolver.attributes[name, "StreamArn"] = described["LatestStreamArn"]
             created.append(f"table {table}")
+        s3 = self.client("s3")
+        for name, resource in template.resources(dict(document), "AWS::S3::Bucket").items():
+            if not self._wanted(resource, resolver):
+                continue  # the lifecycle, encryption and policy are not emulated: moto keeps what is put
+            props = resolver.resolve(resource.get("Properties", {}))
+            bucket = str(props.get("BucketName") or f"{resolver.stack_name}-{name}").lower()
+            s3.create_bucket(Bucket=bucket)
+            resolver.physical[name] = bucket
+            resolver.attributes[name, "Arn"] = f"arn:aws:s3:::{bucket}"
+            created.append(f"bucket {bucket}")
         cognito = self.client("cognito-idp")
         for name, resource in template.resources(dict(document), "AWS::Cognito::UserPool").items():
             if not self._wanted(resource, resolver):
