@@ -68,6 +68,21 @@ def curl_session(runtime: LocalRuntime) -> list[str]:
                     f'IDSMTP=$(curl -s "$API/private/smtps/findByApp?idapp=$IDAPP"{auth} | {first_smtp})'
                 )
                 lines.append(f'curl -s -i -X POST "$API/private/smtps/check"{auth} -d idsmtp=$IDSMTP')
+            lines += _send_lines(runtime, auth)
+    return lines
+
+
+def _send_lines(runtime: LocalRuntime, auth: str) -> list[str]:
+    """An e-mail of the demo app to the inbox (multipart, as QueueMail's Java client sends), then its info."""
+    if not runtime.has_route("POST", "/private/emails/send"):
+        return []
+    text = " ".join(f"-F {shlex.quote(field)}" for field in ("subject=Hello from make run", "body=It works."))
+    fields = f"-F idapp=$IDAPP -F tos={DEMO_INBOX} {text}"
+    lines = [f'SENT=$(curl -s -X POST "$API/private/emails/send"{auth} {fields}); echo "$SENT"']
+    if runtime.has_route("GET", "/private/emails/info"):
+        email_id = _EXTRACT.format('["id"]')
+        lines.append(f'IDEMAIL=$(echo "$SENT" | {email_id})')
+        lines.append(f'sleep 2; curl -s "$API/private/emails/info?idemail=$IDEMAIL"{auth}; echo')
     return lines
 
 
@@ -136,6 +151,11 @@ def banner(runtime: LocalRuntime) -> str:
         out += [f"  {line}" for line in session]
         if runtime.has_route("POST", "/private/smtps/check") and runtime.seeded is not None:
             out += ["", "The check answers 200 with an empty body, and the test mail appears below."]
+        if runtime.has_route("POST", "/private/emails/send") and runtime.seeded is not None:
+            out += [
+                "The send answers status Q; the sender hands the e-mail to the sink (printed below) within",
+                "a second or two, and info then answers status F.",
+            ]
     out += ["", "Ctrl-C to stop.", ""]
     return "\n".join(out)
 
