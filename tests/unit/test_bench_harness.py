@@ -590,3 +590,46 @@ def test_one_warm_run_measures_each_planned_scenario_with_the_real_sdk(
         Path(measured["imported_from"]["smtps_find_by_id"]) == lambdas.ROOT / "functions" / "smtps_find_by_id"
     )
     assert Path(measured["imported_from"]["smtphub"]) == lambdas.ROOT / "layers" / "common" / "smtphub"
+
+
+# --- delivery: queued to delivered in make run (issue 24) -----------------------------------------------
+
+
+def test_delivery_is_not_measured_until_the_template_has_emails_send_and_the_sender() -> None:
+    from bench import delivery
+    from local_runtime import template
+
+    document = template.default()
+    for name in ("EmailsSendFunction", "EmailsSenderFunction"):  # as before issue 24's functions
+        document["Resources"].pop(name, None)
+    assert delivery.missing(document) == ["emails_send", "EmailsSenderFunction"]
+    document["Resources"]["EmailsSenderFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {"CodeUri": "functions/emails_sender/"},
+    }
+    document["Resources"]["EmailsSendFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": "functions/emails_send/",
+            "Events": {
+                "Api": {"Type": "Api", "Properties": {"Path": "/private/emails/send", "Method": "POST"}}
+            },
+        },
+    }
+    assert delivery.missing(document) == []
+    text = delivery.render({"measured": False, "missing": ["emails_send", "EmailsSenderFunction"]})
+    assert "not measured: emails_send, EmailsSenderFunction missing" in text
+    assert delivery.missed({"measured": False, "missing": ["emails_send"]}) == []
+
+
+def test_delivery_judges_every_e_mail_against_the_target() -> None:
+    from bench import delivery
+
+    fast = delivery.figures(1.9, [0.4, 0.3, 0.5])
+    assert (fast["median_s"], fast["max_s"], fast["cold_s"], fast["met"]) == (0.4, 0.5, 1.9, True)
+    assert delivery.missed(fast) == []
+    assert "median 0.400 s, max 0.500 s (the first, a cold start: 1.900 s)" in delivery.render(fast)
+    slow = delivery.figures(0.5, [0.4, 2.0])
+    assert slow["met"] is False  # one e-mail at the target misses it
+    assert delivery.missed(slow) == ["make run: queued to delivered"]
+    assert "MISSED" in delivery.render(slow)
