@@ -633,3 +633,45 @@ def test_delivery_judges_every_e_mail_against_the_target() -> None:
     assert slow["met"] is False  # one e-mail at the target misses it
     assert delivery.missed(slow) == ["make run: queued to delivered"]
     assert "MISSED" in delivery.render(slow)
+
+
+def test_the_wire_answers_sqs_and_s3_through_the_real_sdk_signed() -> None:
+    """What emails/send and the sender call (issue 24): SendMessage(Batch), DeleteMessageBatch, PutObject,
+    GetObject, DeleteObjects, through botocore's serialization, signing and parsing (its MD5 check of a
+    sent message included)."""
+    import boto3
+
+    aws = wire.InMemoryAws({})
+    with wire.installed(aws):
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        sqs, s3 = session.client("sqs"), session.client("s3")
+        url = "https://sqs.us-east-1.amazonaws.com/123456789012/smtp-hub-send"
+        assert sqs.send_message(QueueUrl=url, MessageBody='{"idemail":"a","turn":0}')["MessageId"]
+        batch = sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "b", "DelaySeconds": 5}]
+        )
+        assert [entry["Id"] for entry in batch["Successful"]] == ["1"]
+        assert sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "x", "ReceiptHandle": "h"}])[
+            "Successful"
+        ]
+        s3.put_object(Bucket="smtp-hub-local-emailsbucket", Key="content/a", Body=b"\x00bundle\xff")
+        got = s3.get_object(Bucket="smtp-hub-local-emailsbucket", Key="content/a")["Body"].read()
+        assert got == b"\x00bundle\xff"
+        deleted = s3.delete_objects(
+            Bucket="smtp-hub-local-emailsbucket", Delete={"Objects": [{"Key": "content/a"}], "Quiet": False}
+        )
+        assert [d["Key"] for d in deleted["Deleted"]] == ["content/a"]
+        with pytest.raises(s3.exceptions.NoSuchKey):
+            s3.get_object(Bucket="smtp-hub-local-emailsbucket", Key="content/a")
+    assert aws.services["sqs"].messages[url] == ['{"idemail":"a","turn":0}', "b"]
+    assert aws.calls() == {
+        "sqs:SendMessage": 1,
+        "sqs:SendMessageBatch": 1,
+        "sqs:DeleteMessageBatch": 1,
+        "s3:PutObject": 1,
+        "s3:GetObject": 2,
+        "s3:DeleteObjects": 1,
+    }
+    assert aws.signed == aws.sends == 7
