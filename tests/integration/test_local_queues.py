@@ -251,7 +251,7 @@ def test_new_consumers_in_the_template_are_found_queues_and_the_emails_table_s_s
     """What the sender and a stream consumer of EmailsTable will declare is found with no runtime change."""
     from local_runtime import template
 
-    document = template.default()
+    document = template.load()  # a copy of its own: template.default() is shared by every test
     resources = document["Resources"]
     resources["SendQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
     function = {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "functions/x/"}}
