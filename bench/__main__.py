@@ -7,12 +7,14 @@ bench/results/latest.json. Options:
   --iterations N   warm-overhead calls per scenario in total, split evenly among the warm runs
                    (default 2000: 2 runs of 1000)
   --warm-runs N    warm-overhead runs, each a process of its own, for the spread (default 2)
-  --only A,B       run only these parts: cold, calls, warm, scaling, check, size, sweep, runstart
+  --only A,B       run only these parts: cold, calls, warm, scaling, check, size, sweep, runstart,
+                   delivery
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -30,7 +32,7 @@ from bench.lambdas import BUILD, RESULTS, ROOT
 if str(ROOT / "layers" / "common") not in sys.path:
     sys.path.insert(0, str(ROOT / "layers" / "common"))
 
-PARTS = ("cold", "calls", "warm", "scaling", "check", "size", "sweep", "runstart")
+PARTS = ("cold", "calls", "warm", "scaling", "check", "size", "sweep", "runstart", "delivery")
 
 
 def log(message: str) -> None:
@@ -126,6 +128,11 @@ def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Calla
 
         return runstart.run(log)
 
+    def delivery_part() -> Any:
+        from bench import delivery  # make run: queued to delivered (issue 24)
+
+        return delivery.run(log)
+
     return [
         ("cold", cold_part),
         ("calls", calls_part),
@@ -135,6 +142,7 @@ def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Calla
         ("size", size_part),
         ("sweep", sweep_part),
         ("runstart", runstart_part),
+        ("delivery", delivery_part),
     ]
 
 
@@ -157,6 +165,28 @@ def _exclusive(log: Any) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     with _exclusive(log):
         return _main(argv)
+
+
+def _modules(results: dict[str, Any]) -> list[Any]:
+    """The parts that render their own section (bench.sweep, bench.runstart, bench.delivery) that ran."""
+    return [
+        importlib.import_module(f"bench.{name}")
+        for name in ("sweep", "runstart", "delivery")
+        if name in results
+    ]
+
+
+def _rendered(results: dict[str, Any]) -> list[str]:
+    return [module.render(results[module.__name__.rsplit(".", 1)[1]]) for module in _modules(results)]
+
+
+def _missed(results: dict[str, Any]) -> list[str]:
+    return [
+        miss
+        for module in _modules(results)
+        if hasattr(module, "missed")
+        for miss in module.missed(results[module.__name__.rsplit(".", 1)[1]])
+    ]
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -203,21 +233,14 @@ def _main(argv: list[str] | None = None) -> int:
     from bench import report
 
     text, failures = report.render(results)
-    if "runstart" in results:
-        from bench import runstart
-
-        failures = [*failures, *runstart.missed(results["runstart"])]
+    failures = [*failures, *_missed(results)]
     results["targets_missed"] = failures
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "latest.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(text)
-    if "sweep" in results:
-        from bench import sweep
-
-        print(sweep.render(results["sweep"]))
-    if "runstart" in results:
-        print(runstart.render(results["runstart"]))
+    for rendered in _rendered(results):
+        print(rendered)
     where = Path(path).relative_to(ROOT)
     took = ", ".join(f"{name} {value:g}" for name, value in seconds.items())
     print(f"\n{len(failures)} target(s) missed. Written: {where} ({results['seconds']} s: {took})")

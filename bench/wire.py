@@ -415,28 +415,40 @@ _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 _TARGETS = {
     "DynamoDB_20120810": ("dynamodb", "application/x-amz-json-1.0", "com.amazonaws.dynamodb.v20120810#"),
     "secretsmanager": ("secretsmanager", "application/x-amz-json-1.1", ""),
+    "AmazonSQS": ("sqs", "application/x-amz-json-1.0", "com.amazonaws.sqs#"),
 }
 
 
 class _Raw:
     """What AWSResponse reads a body from (`raw.stream()`)."""
 
-    __slots__ = ("body",)
+    __slots__ = ("at", "body")
 
     def __init__(self, body: bytes) -> None:
         self.body = body
+        self.at = 0
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self.body
+
+    def read(self, amt: int | None = None) -> bytes:
+        """For a streaming body (S3's GetObject): botocore's StreamingBody reads the raw response."""
+        end = len(self.body) if amt is None else self.at + amt
+        chunk, self.at = self.body[self.at : end], min(end, len(self.body))
+        return chunk
 
 
 class InMemoryAws:
     """The in-memory services, by boto3 service name, and the `before-send` answer built from them."""
 
     def __init__(self, schemas: Schemas) -> None:
+        from bench.wire_storage import FakeS3, FakeSQS
+
         self.services: dict[str, Any] = {
             "dynamodb": FakeDynamoDB(schemas),
             "secretsmanager": FakeSecretsManager(),
+            "sqs": FakeSQS(),
+            "s3": FakeS3(),
         }
         self.answer_ns = 0  # CPU time spent building answers here (the stand-in for the network exchange)
         self.sends = 0
@@ -491,8 +503,12 @@ class InMemoryAws:
         if isinstance(target, bytes):
             target = target.decode()
         prefix, _, operation = target.partition(".")
+        if not target and ".amazonaws.com" in request.url and "s3" in request.url.split("/")[2]:
+            return self._answer_s3(request, started)
         if prefix not in _TARGETS:
-            raise RuntimeError(f"bench.wire answers DynamoDB and Secrets Manager only, not {request.url}")
+            raise RuntimeError(
+                f"bench.wire answers DynamoDB, Secrets Manager, SQS and S3 only, not {request.url}"
+            )
         service, content_type, namespace = _TARGETS[prefix]
         authorization = request.headers.get("Authorization") or b""
         if (authorization.decode() if isinstance(authorization, bytes) else authorization).startswith(
@@ -523,6 +539,31 @@ class InMemoryAws:
         self.sends += 1
         self.answer_ns += time.process_time_ns() - started
         return response
+
+    def _answer_s3(self, request: Any, started: int) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        body = request.body
+        if hasattr(body, "read"):
+            body = body.read()
+        if isinstance(body, str):
+            body = body.encode()
+        authorization = request.headers.get("Authorization") or b""
+        if (authorization.decode() if isinstance(authorization, bytes) else authorization).startswith(
+            "AWS4-"
+        ):
+            self.signed += 1
+        status, headers, payload = self.services["s3"].answer(
+            request.method, request.url, request.headers, body or b""
+        )
+        headers = {
+            "x-amz-request-id": f"{next(self._requests):016d}",
+            "Content-Length": str(len(payload)),
+            **headers,
+        }
+        self.sends += 1
+        self.answer_ns += time.process_time_ns() - started
+        return AWSResponse(request.url, status, headers, _Raw(payload))
 
 
 # -- wiring the answer into botocore --------------------------------------------------------------

@@ -68,7 +68,44 @@ def curl_session(runtime: LocalRuntime) -> list[str]:
                     f'IDSMTP=$(curl -s "$API/private/smtps/findByApp?idapp=$IDAPP"{auth} | {first_smtp})'
                 )
                 lines.append(f'curl -s -i -X POST "$API/private/smtps/check"{auth} -d idsmtp=$IDSMTP')
+            lines += _send_lines(runtime, auth)
     return lines
+
+
+def _send_lines(runtime: LocalRuntime, auth: str) -> list[str]:
+    """An e-mail of the demo app to the inbox (multipart, as QueueMail's Java client sends), then its info."""
+    if not runtime.has_route("POST", "/private/emails/send"):
+        return []
+    text = " ".join(f"-F {shlex.quote(field)}" for field in ("subject=Hello from make run", "body=It works."))
+    fields = f"-F idapp=$IDAPP -F tos={DEMO_INBOX} {text}"
+    lines = [f'SENT=$(curl -s -X POST "$API/private/emails/send"{auth} {fields}); echo "$SENT"']
+    if runtime.has_route("GET", "/private/emails/info"):
+        email_id = _EXTRACT.format('["id"]')
+        lines.append(f'IDEMAIL=$(echo "$SENT" | {email_id})')
+        lines.append(f'sleep 2; curl -s "$API/private/emails/info?idemail=$IDEMAIL"{auth}; echo')
+    return lines
+
+
+def schedule_lines(runtime: LocalRuntime) -> list[str]:
+    """The banner's lines for the scheduled functions, the queues polled and the health backoff."""
+    schedule = runtime.schedule
+    if schedule is None:
+        return []
+    out = [
+        f"  Schedule   {timer.name} every {timer.period:g} s ({timer.expression or 'no expression'}; "
+        "LOCAL_SCHEDULE_SECONDS)"
+        for timer in schedule.timers
+    ]
+    for poller in schedule.pollers:
+        window = f", window {poller.window:g} s" if poller.window else ""
+        out.append(
+            f"  Queue      {poller.name} (batches of {poller.batch_size}{window}, {poller.workers} at once)"
+        )
+    if schedule.timers and "HealthBackoffSeconds" in runtime.document.get("Parameters", {}):
+        backoff = runtime.resolver.parameter("HealthBackoffSeconds")
+        out.append(f"  Health     disabled servers re-probed after {backoff} s (HEALTH_BACKOFF_SECONDS);")
+        out.append("             changes printed here")
+    return out
 
 
 def banner(runtime: LocalRuntime) -> str:
@@ -95,12 +132,7 @@ def banner(runtime: LocalRuntime) -> str:
         )
     for poller in runtime.streams.pollers:
         out.append(f"  Stream     {poller.name} (polled every {runtime.streams.interval} s)")
-    if runtime.health is not None and runtime.health.active:
-        backoff = runtime.resolver.parameter("HealthBackoffSeconds")
-        out.append(
-            f"  Health     sweep every {runtime.health.interval:g} s (HEALTH_SWEEP_SECONDS), disabled servers"
-        )
-        out.append(f"             re-probed after {backoff} s (HEALTH_BACKOFF_SECONDS); changes printed here")
+    out += schedule_lines(runtime)
     if runtime.seeded is not None:
         out.append(f"  Demo data  app {runtime.seeded.idapp} (test mails go to {DEMO_INBOX})")
         out.append(f"             SMTP server {runtime.seeded.idsmtp} -> the sink (no auth, no TLS)")
@@ -119,6 +151,11 @@ def banner(runtime: LocalRuntime) -> str:
         out += [f"  {line}" for line in session]
         if runtime.has_route("POST", "/private/smtps/check") and runtime.seeded is not None:
             out += ["", "The check answers 200 with an empty body, and the test mail appears below."]
+        if runtime.has_route("POST", "/private/emails/send") and runtime.seeded is not None:
+            out += [
+                "The send answers status Q; the sender hands the e-mail to the sink (printed below) within",
+                "a second or two, and info then answers status F.",
+            ]
     out += ["", "Ctrl-C to stop.", ""]
     return "\n".join(out)
 

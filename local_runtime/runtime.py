@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from local_runtime import demo, say, scheduler, template, token_endpoint
+from local_runtime import demo, queues, say, scheduler, template, token_endpoint
 from local_runtime.authorizer import TokenAuthorizer
 from local_runtime.cfn import Resolver, TemplateError
 from local_runtime.events import DEMO_ACCOUNT, DEMO_USERNAME, build_event, demo_authorizer
@@ -98,7 +98,7 @@ class LocalRuntime:
         self.load_errors: dict[str, str] = {}
         self.streams = StreamPumps([])
         self.environments = ExecutionEnvironments()
-        self.health: scheduler.HealthSchedule | None = None  # the template's (local_runtime.scheduler)
+        self.schedule: scheduler.Schedule | None = None  # the template's (local_runtime.scheduler)
 
     def _parameters(self, settings: Settings) -> dict[str, str]:
         """The template parameters: --parameter values, and CHECKS_PER_MINUTE's unless one was given."""
@@ -143,15 +143,15 @@ class LocalRuntime:
             self.aws.start()
             self._isolate_environment()
             self.aws.create_resources(self.document, self.resolver)
-            scheduler.create_queues(self.aws.client("sqs"), self.document, self.resolver)
+            queues.create_queues(self.aws.client("sqs"), self.document, self.resolver)
             self._add_layers()
             self.functions = self._functions()
             self.stages = self._stages()
             self._load_handlers()
             self.streams = StreamPumps(self._stream_pollers())
             self.streams.start()
-            self.health = scheduler.for_runtime(self, os.environ)
-            self.health.start()
+            self.schedule = scheduler.for_runtime(self, os.environ)
+            self.schedule.start()
             self._accounts()
         except BaseException:
             self.stop()
@@ -164,8 +164,8 @@ class LocalRuntime:
             self.http.stop()
             self.http = None
         self.streams.stop()
-        if self.health is not None:
-            self.health.stop()
+        if self.schedule is not None:
+            self.schedule.stop()
         for function in self.functions.values():
             function.stop()
         self.environments.stop()
@@ -256,7 +256,7 @@ class LocalRuntime:
                     f"{source.table} -> {source.function}",
                     client,
                     arn,
-                    _invoker(function),
+                    scheduler.invoker(function),
                     properties,
                     log=log,
                 )
@@ -420,16 +420,6 @@ class LocalRuntime:
 
     def has_route(self, method: str, path: str) -> bool:
         return any(stage.match(method, path)[0] is not None for stage in self.stages)
-
-
-def _invoker(function: LocalFunction) -> Any:
-    def deliver(event: dict[str, Any]) -> Any:
-        outcome = function.invoke(event)
-        if not outcome.ok:
-            raise RuntimeError(outcome.error or f"{function.name} timed out")
-        return outcome.value
-
-    return deliver
 
 
 def _env_value(value: Any) -> str:

@@ -1,11 +1,13 @@
-"""`make run`'s schedule (issue 13): the template's scheduled functions and queues, through the functions.
+"""`make run`'s schedule (issues 13, 24): the template's scheduled functions, its queues' consumers, alerts.
 
-- Every AWS::SQS::Queue of the template is created in moto (its `!Ref` is the queue's URL, `!GetAtt .Arn`
-  its ARN), before the functions' variables are resolved.
-- Every HEALTH_SWEEP_SECONDS (default 30) the functions with a `Schedule`/`ScheduleV2` event are invoked
-  (the sweep), then each queue feeding a function through an AWS::Lambda::EventSourceMapping is drained
-  into it as Lambda would: batches of its BatchSize, the entries of `batchItemFailures` left on the queue
-  (received again at the next round).
+- Every AWS::SQS::Queue of the template is created in moto (local_runtime.queues.create_queues), before the
+  functions' variables are resolved, and each SQS event source is polled into its function
+  (local_runtime.queues.QueuePoller).
+- Every function with a `Schedule`/`ScheduleV2` event runs on its `rate(...)` expression, shortened to
+  LOCAL_SCHEDULE_SECONDS (default 30; HEALTH_SWEEP_SECONDS is its former name) when that is shorter; a
+  `cron(...)` expression runs every LOCAL_SCHEDULE_SECONDS (cron is not emulated). The first run is one
+  period after start. A ScheduleV2 target gets its `Input` (SAM's default: `{}`), a Schedule rule's its
+  `Input` or EventBridge's "Scheduled Event".
 - A rule on moto's default event bus catches the template's alerts (source `smtp-hub`) into a queue of
   its own; each is printed: "[health] SMTP server disabled: 127.0.0.1:2525 (smtp ...) RCPT 550: ...".
 - HEALTH_BACKOFF_SECONDS (default `10,30,60,300` here) becomes the template parameter HealthBackoffSeconds
@@ -15,18 +17,20 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
-import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from local_runtime import say, template
-from local_runtime.cfn import Resolver
-from local_runtime.health_events import sqs_event, sqs_record
+from local_runtime import queues, say, template
+from local_runtime.queues import QueuePoller
 
 BACKOFF_PARAMETER = "HealthBackoffSeconds"
 LOCAL_BACKOFF = "10,30,60,300"
-DEFAULT_SWEEP_SECONDS = 30.0
+DEFAULT_SCHEDULE_SECONDS = 30.0
 ALERTS = "smtp-hub-local-alerts"
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -43,143 +47,159 @@ def local_parameters(
     return found
 
 
-def sweep_seconds(text: str | None) -> float:
-    """HEALTH_SWEEP_SECONDS: unset for 30, else seconds above 0."""
+def schedule_seconds(environ: Mapping[str, str]) -> float:
+    """LOCAL_SCHEDULE_SECONDS (or its former name, HEALTH_SWEEP_SECONDS): unset for 30, else seconds
+    above 0."""
+    name = "LOCAL_SCHEDULE_SECONDS" if "LOCAL_SCHEDULE_SECONDS" in environ else "HEALTH_SWEEP_SECONDS"
+    text = environ.get(name)
     if text is None or not text.strip():
-        return DEFAULT_SWEEP_SECONDS
+        return DEFAULT_SCHEDULE_SECONDS
     try:
         value = float(text)
     except ValueError:
         value = 0.0
     if not value > 0:
-        raise ValueError(f"HEALTH_SWEEP_SECONDS must be seconds above 0, not {text!r}")
+        raise ValueError(f"{name} must be seconds above 0, not {text!r}")
     return value
 
 
-def create_queues(sqs: Any, document: Mapping[str, Any], resolver: Resolver) -> list[str]:
-    """The template's queues in moto; their URLs and ARNs recorded for !Ref and !GetAtt."""
-    created = []
-    for name, resource in template.resources(dict(document), "AWS::SQS::Queue").items():
-        props = resolver.resolve(resource.get("Properties", {}))
-        queue = str(props.get("QueueName") or f"{resolver.stack_name}-{name}")
-        url = sqs.create_queue(QueueName=queue)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        resolver.physical[name] = url
-        resolver.attributes.update({(name, "Arn"): arn, (name, "QueueName"): queue})
-        created.append(f"queue {queue}")
-    return created
+_RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
+_UNIT = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float | None:
+    """The period of a `rate(N unit)` expression in seconds; None for anything else (cron, at)."""
+    found = _RATE.fullmatch(expression.strip())
+    return None if found is None else float(int(found[1]) * _UNIT[found[2].rstrip("s")])
+
+
+def schedule_event(kind: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """What the target receives: its Input, else `{}` (ScheduleV2) or EventBridge's Scheduled Event."""
+    if properties.get("Input"):
+        value: dict[str, Any] = json.loads(str(properties["Input"]))
+        return value
+    if kind == "ScheduleV2":
+        return {}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
 
 
 def scheduled_functions(document: Mapping[str, Any]) -> list[str]:
     """The functions the template runs on a schedule (EventBridge Scheduler or a schedule rule)."""
-    return [
-        name
-        for name, resource in template.resources(dict(document), "AWS::Serverless::Function").items()
-        if any(
-            event.get("Type") in ("Schedule", "ScheduleV2")
-            for event in (resource["Properties"].get("Events") or {}).values()
-        )
-    ]
+    return sorted({source.function for source in template.schedule_sources(dict(document))})
 
 
-def queue_consumers(document: Mapping[str, Any], resolver: Resolver) -> list[tuple[str, str, int]]:
-    """(queue URL, function, batch size) of every event source mapping that reads a queue."""
+@dataclass
+class Timer:
+    """One scheduled function: invoked every `period` seconds with `event`."""
+
+    name: str
+    invoke: Invoke
+    period: float
+    event: dict[str, Any]
+    expression: str
+
+
+def timers(
+    document: Mapping[str, Any], resolver: Any, functions: Mapping[str, Invoke], cap: float
+) -> list[Timer]:
     found = []
-    for resource in template.resources(dict(document), "AWS::Lambda::EventSourceMapping").values():
-        props = resource["Properties"]
-        source, function = props.get("EventSourceArn"), props.get("FunctionName")
-        if not (isinstance(source, dict) and "Fn::GetAtt" in source and isinstance(function, dict)):
+    for source in template.schedule_sources(dict(document)):
+        if source.function not in functions:
             continue
-        queue = source["Fn::GetAtt"][0]
-        if document["Resources"][queue]["Type"] == "AWS::SQS::Queue":
-            batch = int(resolver.resolve(props.get("BatchSize", 10)))
-            found.append((str(resolver.ref(queue)), str(function.get("Ref")), batch))
+        props = resolver.resolve(source.properties)
+        if props.get("Enabled", True) in (False, "false") or props.get("State") == "DISABLED":
+            continue
+        expression = str(props.get("ScheduleExpression") or props.get("Schedule") or "")
+        period = rate_seconds(expression)
+        found.append(
+            Timer(
+                source.function,
+                functions[source.function],
+                min(period, cap) if period is not None else cap,
+                schedule_event(source.kind, props),
+                expression,
+            )
+        )
     return found
 
 
-class HealthSchedule:
-    """The sweep every `interval` seconds, the queues drained into their consumers, the alerts printed."""
+class Schedule:
+    """The scheduled functions each on its timer, the queues polled into their consumers, alerts printed."""
 
     def __init__(
         self,
         sqs: Any,
         events: Any,
         *,
-        sweeps: list[Invoke],
-        consumers: list[tuple[str, Invoke, int]],
-        interval: float,
+        timers: Sequence[Timer],
+        pollers: Sequence[QueuePoller],
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.sqs = sqs
         self.events = events
-        self.sweeps = sweeps
-        self.consumers = consumers
-        self.interval = interval
+        self.timers = list(timers)
+        self.pollers = list(pollers)
         self.log = log or (lambda line: None)
-        self.alerts_url = ""
+        self.alerts: QueuePoller | None = None
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     @property
     def active(self) -> bool:
-        return bool(self.sweeps)
+        return bool(self.timers or self.pollers)
 
     def start(self) -> None:
         if not self.active:
             return
-        self.alerts_url = self.sqs.create_queue(QueueName=ALERTS)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.alerts_url, AttributeNames=["QueueArn"])
+        url = self.sqs.create_queue(QueueName=ALERTS)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.events.put_rule(Name=ALERTS, EventPattern=json.dumps({"source": ["smtp-hub"]}))
-        self.events.put_targets(Rule=ALERTS, Targets=[{"Id": "print", "Arn": arn["Attributes"]["QueueArn"]}])
-        self._thread = threading.Thread(target=self._run, name="health-schedule", daemon=True)
-        self._thread.start()
+        self.events.put_targets(Rule=ALERTS, Targets=[{"Id": "print", "Arn": arn}])
+        self.alerts = QueuePoller(
+            "alerts", self.sqs, url, arn, self._print, properties={}, workers=1, log=self.log
+        )
+        for poller in [*self.pollers, self.alerts]:
+            poller.start()
+        for timer in self.timers:
+            thread = threading.Thread(
+                target=self._run, args=(timer,), name=f"schedule-{timer.name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for poller in [*self.pollers, *([self.alerts] if self.alerts else [])]:
+            poller.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.round()
-            except Exception as error:  # the next round tries again; the runtime goes on
-                self.log(f"[health] round failed: {type(error).__name__}: {error}")
+    def _run(self, timer: Timer) -> None:
+        while not self._stop.wait(timer.period):
+            self.fire(timer)
 
-    def round(self) -> None:
-        """One sweep, its queues drained, the alerts printed (also called by the tests)."""
-        for sweep in self.sweeps:
-            sweep({})
-        for url, consumer, batch in self.consumers:
-            self._drain(url, consumer, batch)
-        self.print_alerts()
+    def fire(self, timer: Timer) -> None:
+        """One scheduled invocation (also called by the tests); a failure is printed, the next one comes."""
+        try:
+            timer.invoke(dict(timer.event))
+        except Exception as error:
+            self.log(f"[schedule] {timer.name} failed: {type(error).__name__}: {error}")
 
-    def _drain(self, url: str, consumer: Invoke, batch: int) -> None:
-        for _ in range(1000):  # bounded: failures stay for the next round
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(batch, 10)).get(
-                "Messages", []
-            )
-            if not messages:
-                return
-            now = int(time.time() * 1000)
-            answer = consumer(sqs_event([sqs_record(m["Body"], m["MessageId"], now) for m in messages]))
-            failed = {item["itemIdentifier"] for item in (answer or {}).get("batchItemFailures", [])}
-            for message in messages:
-                if message["MessageId"] not in failed:
-                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if failed:
-                return
-
-    def print_alerts(self) -> None:
-        while self.alerts_url:
-            messages = self.sqs.receive_message(QueueUrl=self.alerts_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-            if not messages:
-                return
-            for message in messages:
-                self.log(alert_line(json.loads(message["Body"])))
-                self.sqs.delete_message(QueueUrl=self.alerts_url, ReceiptHandle=message["ReceiptHandle"])
+    def _print(self, event: Mapping[str, Any]) -> None:
+        for record in event["Records"]:
+            self.log(alert_line(json.loads(record["body"])))
 
 
 def alert_line(event: Mapping[str, Any]) -> str:
@@ -194,31 +214,27 @@ def alert_line(event: Mapping[str, Any]) -> str:
     return f"[health] {event.get('detail-type')}: {where}{stage}: {detail.get('message')}"
 
 
-def for_runtime(runtime: Any, environ: Mapping[str, str]) -> HealthSchedule:
+def invoker(function: Any) -> Invoke:
+    """Invoke a LocalFunction as an event source does: its answer, or an error when the invocation failed."""
+
+    def deliver(event: dict[str, Any]) -> Any:
+        outcome = function.invoke(event)
+        if not outcome.ok:
+            raise RuntimeError(outcome.error or f"{function.name} timed out")
+        return outcome.value
+
+    return deliver
+
+
+def for_runtime(runtime: Any, environ: Mapping[str, str]) -> Schedule:
     """The schedule of a started LocalRuntime (its functions, its moto, its template)."""
-
-    def invoker(function: Any) -> Invoke:
-        def deliver(event: dict[str, Any]) -> Any:
-            outcome = function.invoke(event)
-            if not outcome.ok:
-                raise RuntimeError(outcome.error or f"{function.name} timed out")
-            return outcome.value
-
-        return deliver
-
-    functions = runtime.functions
-    sweeps = [invoker(functions[name]) for name in scheduled_functions(runtime.document) if name in functions]
-    consumers = [
-        (url, invoker(functions[name]), batch)
-        for url, name, batch in queue_consumers(runtime.document, runtime.resolver)
-        if name in functions
-    ]
     log = None if runtime.settings.quiet else say
-    return HealthSchedule(
+    functions = {name: invoker(function) for name, function in runtime.functions.items()}
+    cap = queues.window_cap(environ.get("LOCAL_BATCH_WINDOW_SECONDS"))
+    return Schedule(
         runtime.aws.client("sqs"),
         runtime.aws.client("events"),
-        sweeps=sweeps,
-        consumers=consumers,
-        interval=sweep_seconds(environ.get("HEALTH_SWEEP_SECONDS")),
+        timers=timers(runtime.document, runtime.resolver, functions, schedule_seconds(environ)),
+        pollers=queues.pollers(runtime, invoker, cap, log),
         log=log,
     )

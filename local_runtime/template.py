@@ -19,7 +19,7 @@ class _Loader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"  # the long forms' names
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
@@ -156,12 +156,14 @@ class StreamSource:
     properties: dict[str, Any]  # the event's or mapping's properties, intrinsics unresolved
 
 
-def _stream_table(template: dict[str, Any], arn: Any) -> str | None:
+def _source_of(template: dict[str, Any], arn: Any, kind: str, attribute: str) -> str | None:
+    """The logical id of the `kind` resource `arn` names as `!GetAtt <resource>.<attribute>`."""
     if not isinstance(arn, dict) or "Fn::GetAtt" not in arn:
         return None
-    name, attribute = arn["Fn::GetAtt"]
-    kind = template["Resources"].get(name, {}).get("Type")
-    return str(name) if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn" else None
+    getatt = arn["Fn::GetAtt"]
+    name, named = getatt.split(".", 1) if isinstance(getatt, str) else getatt
+    found = template["Resources"].get(name, {}).get("Type")
+    return str(name) if found == kind and named == attribute else None
 
 
 def _function_of(template: dict[str, Any], value: Any) -> str | None:
@@ -175,20 +177,74 @@ def _function_of(template: dict[str, Any], value: Any) -> str | None:
     return str(name) if name in resources(template, "AWS::Serverless::Function") else None
 
 
-def stream_sources(template: dict[str, Any]) -> list[StreamSource]:
-    found = []
+_Found = tuple[str, str, str, dict[str, Any], str | None]  # name, function, source, properties, condition
+
+
+def _event_sources(
+    template: dict[str, Any], event_type: str, key: str, kind: str, attribute: str
+) -> list[_Found]:
+    """Functions fed by `kind` resources (named as `!GetAtt <resource>.<attribute>`): through a SAM event of
+    `event_type` (the resource in its property `key`), or an AWS::Lambda::EventSourceMapping."""
+    found: list[_Found] = []
     for name, res in resources(template, "AWS::Serverless::Function").items():
         for event_name, event in (res["Properties"].get("Events") or {}).items():
-            if event.get("Type") != "DynamoDB":
+            if event.get("Type") != event_type:
                 continue
             props = dict(event.get("Properties") or {})
-            table = _stream_table(template, props.get("Stream"))
-            if table is not None:
-                found.append(StreamSource(f"{name}{event_name}", name, table, props))
+            source = _source_of(template, props.get(key), kind, attribute)
+            if source is not None:
+                found.append((f"{name}{event_name}", name, source, props, res.get("Condition")))
     for name, res in resources(template, "AWS::Lambda::EventSourceMapping").items():
         props = dict(res.get("Properties") or {})
-        table = _stream_table(template, props.get("EventSourceArn"))
+        source = _source_of(template, props.get("EventSourceArn"), kind, attribute)
         function = _function_of(template, props.get("FunctionName"))
-        if table is not None and function is not None:
-            found.append(StreamSource(name, function, table, props))
+        if source is not None and function is not None:
+            found.append((name, function, source, props, res.get("Condition")))
     return found
+
+
+def stream_sources(template: dict[str, Any]) -> list[StreamSource]:
+    return [
+        StreamSource(name, function, table, props)
+        for name, function, table, props, _ in _event_sources(
+            template, "DynamoDB", "Stream", "AWS::DynamoDB::Table", "StreamArn"
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """A function fed by an SQS queue: a SAM `SQS` event (Properties.Queue), or an
+    AWS::Lambda::EventSourceMapping whose EventSourceArn is !GetAtt <Queue>.Arn."""
+
+    name: str  # the event's or the mapping's logical id
+    function: str  # logical id of the function
+    queue: str  # logical id of the queue
+    properties: dict[str, Any]  # the event's or mapping's properties, intrinsics unresolved
+    condition: str | None = None  # the mapping's Condition, when it has one
+
+
+def queue_sources(template: dict[str, Any]) -> list[QueueSource]:
+    return [
+        QueueSource(*found) for found in _event_sources(template, "SQS", "Queue", "AWS::SQS::Queue", "Arn")
+    ]
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    """A function run on a schedule: a SAM `Schedule` (EventBridge rule) or `ScheduleV2` (EventBridge
+    Scheduler) event."""
+
+    name: str  # the function's logical id and the event's
+    function: str
+    kind: str  # Schedule or ScheduleV2
+    properties: dict[str, Any]  # intrinsics unresolved
+
+
+def schedule_sources(template: dict[str, Any]) -> list[ScheduleSource]:
+    return [
+        ScheduleSource(f"{name}{event_name}", name, str(event["Type"]), dict(event.get("Properties") or {}))
+        for name, res in resources(template, "AWS::Serverless::Function").items()
+        for event_name, event in (res["Properties"].get("Events") or {}).items()
+        if event.get("Type") in ("Schedule", "ScheduleV2")
+    ]

@@ -590,3 +590,88 @@ def test_one_warm_run_measures_each_planned_scenario_with_the_real_sdk(
         Path(measured["imported_from"]["smtps_find_by_id"]) == lambdas.ROOT / "functions" / "smtps_find_by_id"
     )
     assert Path(measured["imported_from"]["smtphub"]) == lambdas.ROOT / "layers" / "common" / "smtphub"
+
+
+# --- delivery: queued to delivered in make run (issue 24) -----------------------------------------------
+
+
+def test_delivery_is_not_measured_until_the_template_has_emails_send_and_the_sender() -> None:
+    from bench import delivery
+    from local_runtime import template
+
+    document = template.load()  # a copy of its own: template.default() is shared by every test
+    for name in ("EmailsSendFunction", "EmailsSenderFunction"):  # as before issue 24's functions
+        document["Resources"].pop(name, None)
+    assert delivery.missing(document) == ["emails_send", "EmailsSenderFunction"]
+    document["Resources"]["EmailsSenderFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {"CodeUri": "functions/emails_sender/"},
+    }
+    document["Resources"]["EmailsSendFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": "functions/emails_send/",
+            "Events": {
+                "Api": {"Type": "Api", "Properties": {"Path": "/private/emails/send", "Method": "POST"}}
+            },
+        },
+    }
+    assert delivery.missing(document) == []
+    text = delivery.render({"measured": False, "missing": ["emails_send", "EmailsSenderFunction"]})
+    assert "not measured: emails_send, EmailsSenderFunction missing" in text
+    assert delivery.missed({"measured": False, "missing": ["emails_send"]}) == []
+
+
+def test_delivery_judges_every_e_mail_against_the_target() -> None:
+    from bench import delivery
+
+    fast = delivery.figures(1.9, [0.4, 0.3, 0.5])
+    assert (fast["median_s"], fast["max_s"], fast["cold_s"], fast["met"]) == (0.4, 0.5, 1.9, True)
+    assert delivery.missed(fast) == []
+    assert "median 0.400 s, max 0.500 s (the first, a cold start: 1.900 s)" in delivery.render(fast)
+    slow = delivery.figures(0.5, [0.4, 2.0])
+    assert slow["met"] is False  # one e-mail at the target misses it
+    assert delivery.missed(slow) == ["make run: queued to delivered"]
+    assert "MISSED" in delivery.render(slow)
+
+
+def test_the_wire_answers_sqs_and_s3_through_the_real_sdk_signed() -> None:
+    """What emails/send and the sender call (issue 24): SendMessage(Batch), DeleteMessageBatch, PutObject,
+    GetObject, DeleteObjects, through botocore's serialization, signing and parsing (its MD5 check of a
+    sent message included)."""
+    import boto3
+
+    aws = wire.InMemoryAws({})
+    with wire.installed(aws):
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        sqs, s3 = session.client("sqs"), session.client("s3")
+        url = "https://sqs.us-east-1.amazonaws.com/123456789012/smtp-hub-send"
+        assert sqs.send_message(QueueUrl=url, MessageBody='{"idemail":"a","turn":0}')["MessageId"]
+        batch = sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "b", "DelaySeconds": 5}]
+        )
+        assert [entry["Id"] for entry in batch["Successful"]] == ["1"]
+        assert sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "x", "ReceiptHandle": "h"}])[
+            "Successful"
+        ]
+        s3.put_object(Bucket="smtp-hub-local-emailsbucket", Key="content/a", Body=b"\x00bundle\xff")
+        got = s3.get_object(Bucket="smtp-hub-local-emailsbucket", Key="content/a")["Body"].read()
+        assert got == b"\x00bundle\xff"
+        deleted = s3.delete_objects(
+            Bucket="smtp-hub-local-emailsbucket", Delete={"Objects": [{"Key": "content/a"}], "Quiet": False}
+        )
+        assert [d["Key"] for d in deleted["Deleted"]] == ["content/a"]
+        with pytest.raises(s3.exceptions.NoSuchKey):
+            s3.get_object(Bucket="smtp-hub-local-emailsbucket", Key="content/a")
+    assert aws.services["sqs"].messages[url] == ['{"idemail":"a","turn":0}', "b"]
+    assert aws.calls() == {
+        "sqs:SendMessage": 1,
+        "sqs:SendMessageBatch": 1,
+        "sqs:DeleteMessageBatch": 1,
+        "s3:PutObject": 1,
+        "s3:GetObject": 2,
+        "s3:DeleteObjects": 1,
+    }
+    assert aws.signed == aws.sends == 7
