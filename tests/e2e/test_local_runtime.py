@@ -19,7 +19,6 @@ from local_runtime import template
 from tests.support.runtime import (
     Running,
     copy_template,
-    declared,
     gateway_status,
     has_authorizer,
     has_route,
@@ -849,16 +848,9 @@ def test_without_accounts_in_the_template_every_call_runs_as_the_demo_account(tm
 # Written against the design's names. Until emails_send and EmailsSenderFunction are in template.yaml this
 # is an expected failure (strict): once they are, the condition is false and it runs as any other test.
 SEND_BOUND = 15  # seconds: generous (2 CPUs shared); queued to delivered is make bench's figure
-SENDS = has_route("POST", "/private/emails/send") and "EmailsSenderFunction" in declared()["Resources"]
-
-
-@pytest.mark.xfail(
-    not SENDS, reason="issue 24's emails_send and EmailsSenderFunction not in template.yaml yet", strict=True
-)
 def test_a_send_from_the_banner_s_session_lands_in_the_sink_within_seconds(
     runtime: Running, session: requests.Session
 ) -> None:
-    assert SENDS, "emails_send and EmailsSenderFunction are not in template.yaml"
     tried = runtime.output.split("Try it")[1]
     assert "/private/emails/send" in tried
     assert "/private/emails/info" in tried
