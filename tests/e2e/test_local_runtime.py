@@ -848,6 +848,8 @@ def test_without_accounts_in_the_template_every_call_runs_as_the_demo_account(tm
 # Written against the design's names. Until emails_send and EmailsSenderFunction are in template.yaml this
 # is an expected failure (strict): once they are, the condition is false and it runs as any other test.
 SEND_BOUND = 15  # seconds: generous (2 CPUs shared); queued to delivered is make bench's figure
+
+
 def test_a_send_from_the_banner_s_session_lands_in_the_sink_within_seconds(
     runtime: Running, session: requests.Session
 ) -> None:
