@@ -202,11 +202,13 @@ def seed(runtime: Runtime, token: str, marker: str) -> dict[str, Any]:
         )
         return str(created["_id"])
 
-    def email(n: int) -> str:
+    def email(n: int, **later: str) -> str:
         params = {"idapp": runtime.idapp, "tos": f"fuzz{n}@example.com", "subject": "Fuzz", "body": "Seeded."}
-        return str(post("/private/emails/send", **params)["id"])
+        return str(post("/private/emails/send", **params, **later)["id"])
 
-    cancelled = [email(n) for n in (2, 3)]
+    # An hour ahead, so the local sender cannot take them before they are cancelled.
+    hour_ahead = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(time.time() + 3600))
+    cancelled = [email(n, senddate=hour_ahead) for n in (2, 3)]
     for idemail in cancelled:
         post("/private/emails/cancel", idemail=idemail)  # C: removable
     return {
