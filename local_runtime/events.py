@@ -228,6 +228,26 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "apps_find_by_id": {"method": "GET", "resource": "/private/apps/findById", "query": [("idapp", _APP)]},
     "apps_remove": {"method": "POST", "resource": "/private/apps/remove", "body": f"idapp={_APP}"},
+    "blacklist_add": {
+        "method": "POST",
+        "resource": "/private/blacklist/add",
+        "body": f"idapp={_APP}&email=unsubscribed%40example.org",
+    },
+    "blacklist_find_by_app": {
+        "method": "GET",
+        "resource": "/private/blacklist/findByApp",
+        "query": [("idapp", _APP), ("page", "0"), ("size", "20")],
+    },
+    "blacklist_is_black_listed": {
+        "method": "GET",
+        "resource": "/private/blacklist/isBlackListed",
+        "query": [("idapp", _APP), ("email", "unsubscribed@example.org")],
+    },
+    "blacklist_remove": {
+        "method": "POST",
+        "resource": "/private/blacklist/remove",
+        "body": f"idapp={_APP}&email=unsubscribed%40example.org",
+    },
     "auth_logout": {"method": "POST", "resource": "/private/auth/logout"},
     "auth_login": {
         "method": "POST",

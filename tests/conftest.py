@@ -13,6 +13,7 @@ from smtphub import wiring  # noqa: E402
 from tests.support.aws import (  # noqa: E402
     ACCOUNTS_TABLE,
     APPS_TABLE,
+    BLACKLIST_TABLE,
     HISTORY_TABLE,
     SECRET_PREFIX,
     SMTPS_TABLE,
@@ -42,6 +43,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "SECRET_PREFIX": SECRET_PREFIX,
         "ACCOUNTS_TABLE": ACCOUNTS_TABLE,
         "HISTORY_TABLE": HISTORY_TABLE,
+        "BLACKLIST_TABLE": BLACKLIST_TABLE,
         "POWERTOOLS_SERVICE_NAME": "smtp-hub",
         "POWERTOOLS_METRICS_NAMESPACE": "smtp-hub",
     }.items():

@@ -1,5 +1,5 @@
 """AppsTable stream: remove the SMTP servers an app's removal missed (REMOVE records of apps), once the
-byApp index has caught up; see smtphub.apps.cleanup."""
+byApp index has caught up, and the app's blacklist entries; see smtphub.apps.cleanup."""
 
 from typing import Any
 
@@ -12,4 +12,4 @@ from smtphub.observability import logger
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return clean(event, wiring.smtp_repository())
+    return clean(event, wiring.smtp_repository(), also=wiring.blacklist_repository().delete_app)

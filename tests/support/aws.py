@@ -20,6 +20,7 @@ ACCOUNTS_TABLE = "test-AccountsTable"
 HISTORY_TABLE = "test-HistoryTable"
 EMAILS_TABLE = "test-EmailsTable"
 EMAIL_LOGS_TABLE = "test-EmailLogsTable"
+BLACKLIST_TABLE = "test-BlacklistTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
 TABLES = {
     "AppsTable": APPS_TABLE,
@@ -28,6 +29,7 @@ TABLES = {
     "HistoryTable": HISTORY_TABLE,
     "EmailsTable": EMAILS_TABLE,
     "EmailLogsTable": EMAIL_LOGS_TABLE,
+    "BlacklistTable": BLACKLIST_TABLE,
 }
 
 

@@ -36,6 +36,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ),
     ("dynamo", "codec"),
     ("accounts", "apps"),
+    ("blacklists",),
     ("smtps",),
     ("health",),
     ("check",),

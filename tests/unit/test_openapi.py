@@ -441,7 +441,8 @@ def test_the_error_schema_takes_the_contracts_bodies_and_no_other_code() -> None
 
 @by_endpoint
 def test_the_200_response_has_the_handlers_shape(endpoint: Endpoint) -> None:
-    """Empty for a handler returning None (remove, check, logout), else JSON of the type it returns."""
+    """Empty for a handler returning None (remove, check, logout), else JSON of the type it returns (a bool:
+    `true` or `false`, blacklist/isBlackListed's plain answer)."""
     returns = typing.get_type_hints(endpoint.undecorated())["return"]
     ok = deref(operation_of(endpoint)["responses"]["200"])
     if is_typeddict(returns):
@@ -452,7 +453,7 @@ def test_the_200_response_has_the_handlers_shape(endpoint: Endpoint) -> None:
         )
         return
     schema = deref(ok["content"][JSON]["schema"])
-    expected = {dict: "object", list: "array"}[typing.get_origin(returns) or returns]
+    expected = {dict: "object", list: "array", bool: "boolean"}[typing.get_origin(returns) or returns]
     assert schema["type"] == expected, f"{endpoint} returns {returns}"
 
 

@@ -421,7 +421,7 @@ def test_the_cleanup_function_may_delete_and_relabel_secrets_read_its_stream_and
     }
 
 
-def test_the_apps_cleanup_may_read_its_stream_query_and_delete_servers_and_write_its_queue_only() -> None:
+def test_the_apps_cleanup_may_read_its_stream_query_delete_servers_and_entries_and_write_its_queue() -> None:
     stream = json.dumps({"Fn::GetAtt": ["AppsTable", "StreamArn"]})
     assert granted("AppsCleanupFunction") == {
         ("dynamodb:DescribeStream", stream),
@@ -433,6 +433,9 @@ def test_the_apps_cleanup_may_read_its_stream_query_and_delete_servers_and_write
         ("dynamodb:DeleteItem", json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})),
         # each server's account slot given back (quota#* items only: tests/integration/test_policies.py)
         ("dynamodb:UpdateItem", json.dumps({"Fn::GetAtt": ["AccountsTable", "Arn"]})),
+        # the removed app's blacklist entries
+        ("dynamodb:Query", json.dumps({"Fn::GetAtt": ["BlacklistTable", "Arn"]})),
+        ("dynamodb:BatchWriteItem", json.dumps({"Fn::GetAtt": ["BlacklistTable", "Arn"]})),
         ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["AppsCleanupDeadLetterQueue", "Arn"]})),
     }
 

@@ -78,6 +78,22 @@ OPERATIONS = {
     ),
     "/private/apps/findById": Operation("The app.", GONE, {"idapp": APP_ID}, {"idapp": "42"}),
     "/private/apps/remove": Operation(f"Removed. {EMPTY}", (e.AppNotFound(), e.Conflict()), {"idapp": APP}),
+    "/private/blacklist/add": Operation(
+        "The entry (the one already there when the address was listed).", GONE,
+        {"idapp": APP_ID, "email": "unsubscribed@example.org"}, {"idapp": APP_ID, "email": "nobody"},
+    ),
+    "/private/blacklist/findByApp": Operation(
+        "One page of the app's entries, by address.", GONE, {"idapp": APP_ID, "page": 0, "size": 20},
+        {"idapp": APP_ID, "size": "500"},
+    ),
+    "/private/blacklist/isBlackListed": Operation(
+        "`true` or `false`.", GONE, {"idapp": APP_ID, "email": "unsubscribed@example.org"},
+        {"idapp": APP_ID, "email": "nobody"},
+    ),
+    "/private/blacklist/remove": Operation(
+        f"Removed. {EMPTY}", (e.AppNotFound(), e.EmailNotFound(), e.ListedByRecipient()),
+        {"idapp": APP_ID, "email": "unsubscribed@example.org"},
+    ),
     "/private/smtps/save": Operation(
         "The SMTP server as saved (never its password).",
         (e.AppNotFound(), e.SmtpNotFound(), e.Conflict(), e.InvalidInput({"password": PASSWORD_AGAIN}),

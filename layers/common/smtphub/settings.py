@@ -75,6 +75,8 @@ class Settings:
     # Scheduled probes of one account per UTC day; beyond, a server waits for the next day. Unset or 0:
     # derived from the quota and the interval (`probe_budget`).
     probes_per_account_day: int = 0  # PROBES_PER_ACCOUNT_DAY
+    # Blacklists (smtphub.blacklists): each app's listed addresses.
+    blacklist_table: str = ""  # BLACKLIST_TABLE (required by the functions that use it)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -124,6 +126,7 @@ class Settings:
             oauth_endpoint_overrides=overrides,
             history_table=environ.get("HISTORY_TABLE", ""),
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
+            blacklist_table=environ.get("BLACKLIST_TABLE", ""),
             **health,
             **quotas,
         )
@@ -199,7 +202,7 @@ _VARIABLES = (
     "APPS_TABLE", "SMTPS_TABLE", "SECRET_PREFIX", "STAGE", "ALLOW_PRIVATE_ADDRESSES", "SECRET_RECOVERY_DAYS",
     "CHECK_DEADLINE_SECONDS", "ACCOUNTS_TABLE", "CHECKS_PER_MINUTE", "OAUTH_ENDPOINT_OVERRIDES",
     "HISTORY_TABLE", "HEALTH_INTERVAL_HOURS", "HEALTH_BACKOFF_SECONDS", "DISABLE_AFTER", "HEALTH_QUEUE_URL",
-    "APPS_PER_ACCOUNT", "SMTPS_PER_APP", "SMTPS_PER_ACCOUNT", "PROBES_PER_ACCOUNT_DAY",
+    "APPS_PER_ACCOUNT", "SMTPS_PER_APP", "SMTPS_PER_ACCOUNT", "PROBES_PER_ACCOUNT_DAY", "BLACKLIST_TABLE",
 )  # fmt: skip
 
 

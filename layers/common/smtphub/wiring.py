@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from smtphub.accounts.service import AccountService
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
+    from smtphub.blacklists.notices import Outbox
+    from smtphub.blacklists.repository import BlacklistRepository
+    from smtphub.blacklists.service import BlacklistService
     from smtphub.check.service import CheckService
     from smtphub.health.alerts import Alerts
     from smtphub.health.history import HistoryRepository, HistoryService
@@ -233,6 +236,31 @@ def account_service() -> AccountService:
     return AccountService(
         cognito, AccountsRepository(lambda: aws.client("dynamodb"), settings().accounts_table)
     )
+
+
+@_component
+def blacklist_repository() -> BlacklistRepository:
+    from smtphub.blacklists.repository import BlacklistRepository  # noqa: PLC0415
+
+    if not settings().blacklist_table:
+        raise SettingsError("BLACKLIST_TABLE is required")
+    return BlacklistRepository(aws.client("dynamodb"), settings().blacklist_table)
+
+
+@_component
+def events_outbox() -> Outbox:
+    """Where blacklists and tracking tell the apps what happened. Nobody yet: the webhooks' Outbox
+    (smtphub.webhooks.outbox, `wiring.outbox()` once merged) takes this place."""
+    from smtphub.blacklists.notices import NoOutbox  # noqa: PLC0415
+
+    return NoOutbox()
+
+
+@_component
+def blacklist_service() -> BlacklistService:
+    from smtphub.blacklists.service import BlacklistService  # noqa: PLC0415
+
+    return BlacklistService(app_repository(), blacklist_repository(), events_outbox())
 
 
 def override(name: str, instance: Any) -> None:

@@ -1,4 +1,5 @@
-"""The servers an app's removal missed, removed from the apps table's stream (KEYS_ONLY).
+"""The servers an app's removal missed, and the app's blacklist, removed from the apps table's stream
+(KEYS_ONLY).
 
 apps/remove finds the app's servers through the byApp index, which DynamoDB updates asynchronously (an
 index cannot be read consistently): a server whose create committed just before the app was flagged
@@ -9,6 +10,9 @@ deleted (conditionally: a server moved to another app meanwhile stays), giving i
 back in the same transaction (the app's counter went with the app: smtphub.smtps.slots): a GetItem and
 a TransactWriteItems each. Their secrets then go the usual way, through the servers' table stream
 (smtphub.smtps.cleanup). Nearly always the query finds nothing: one Query per removed app.
+
+What else belongs to the app goes too, handed in by the composition root: its blacklist's entries
+(smtphub.blacklists, a floor above: `also(app_id)`, a Query and a BatchWriteItem per 25 entries).
 
 The name-lock items (`#name#...`) share the apps table; their REMOVE records (renames, removals) are
 skipped without a call. Idempotent: a server already gone counts as done. Powertools' BatchProcessor
@@ -33,7 +37,7 @@ from smtphub.observability import logger
 # How long after a removal the index is asked again. DynamoDB updates an index within a second nearly
 # always; the function waits, once per batch, only for what is left of this since the newest removal.
 SETTLE_SECONDS = 5.0
-COUNTS = ("apps", "deleted", "skipped", "failed")
+COUNTS = ("apps", "deleted", "entries", "skipped", "failed")
 _CREATED = "ApproximateCreationDateTime"  # epoch seconds
 
 
@@ -42,6 +46,7 @@ def clean(
     smtps: AppServers,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    also: Callable[[str], int] | None = None,
 ) -> dict[str, Any]:
     """Delete the servers that outlived the apps removed in a DynamoDB stream event; the partial batch
     response."""
@@ -62,6 +67,7 @@ def clean(
         try:
             found = smtps.ids_by_app(account_id, app_id)
             left = [i for i in found if smtps.delete(account_id, i, app_id, app_gone=True)]
+            entries = also(app_id) if also else 0
         except Exception:  # counted, its trace logged, re-raised: the batch reports the record
             tally["failed"] += 1
             logger.exception("could not remove the servers an app's removal missed", extra={"idapp": app_id})
@@ -69,6 +75,8 @@ def clean(
         if left:
             tally["deleted"] += len(left)
             logger.warning("removed servers that outlived their app", extra={"idapp": app_id, "idsmtp": left})
+        if entries:
+            tally["entries"] += entries
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     response = process_partial_response(event=event, record_handler=handle, processor=processor)
