@@ -187,6 +187,11 @@ def demo_authorizer(account: str = DEMO_ACCOUNT, username: str = DEMO_USERNAME) 
 _FORM = ("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
 _APP = DEMO_APP_ID
 _SMTP = DEMO_SMTP_ID
+_EMAIL = "6741f0c9e8d7c6b5a4f3e2d1"
+# A tracking token of no key (refused): payload ["o", _EMAIL, 1800000000, "a@example.net", null], signature.
+_LINK_T = (
+    "WyJvIiwiNjc0MWYwYzllOGQ3YzZiNWE0ZjNlMmQxIiwxODAwMDAwMDAwLCJhQGV4YW1wbGUubmV0IixudWxsXQ.c2lnbmF0dXJl"
+)
 SAMPLES: dict[str, dict[str, Any]] = {
     "smtps_save": {
         "method": "POST",
@@ -247,6 +252,30 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "method": "POST",
         "resource": "/private/blacklist/remove",
         "body": f"idapp={_APP}&email=unsubscribed%40example.org",
+    },
+    "tracking_find_by_e_mail": {
+        "method": "GET",
+        "resource": "/private/tracking/findByEMail",
+        "query": [("idemail", _EMAIL)],
+    },
+    # The public routes' tokens are signed with the stack's key: this one is refused (a pixel all the same).
+    "tracking_open": {
+        "method": "GET",
+        "resource": "/public/tracking/open",
+        "query": [("t", _LINK_T)],
+        "public": True,
+    },
+    "tracking_click": {
+        "method": "GET",
+        "resource": "/public/tracking/click",
+        "query": [("t", _LINK_T)],
+        "public": True,
+    },
+    "blacklist_unsubscribe": {
+        "method": "GET",
+        "resource": "/public/blacklist/unsubscribe",
+        "query": [("t", _LINK_T)],
+        "public": True,
     },
     "auth_logout": {"method": "POST", "resource": "/private/auth/logout"},
     "auth_login": {

@@ -14,15 +14,18 @@ from tests.support.aws import (  # noqa: E402
     ACCOUNTS_TABLE,
     APPS_TABLE,
     BLACKLIST_TABLE,
+    EMAILS_TABLE,
     HISTORY_TABLE,
     SECRET_PREFIX,
     SMTPS_TABLE,
+    TRACKING_TABLE,
 )
 
 pytest_plugins = [
     "tests.support.aws",
     "tests.support.health",
     "tests.support.logs",
+    "tests.support.outbox",
     "tests.support.smtp_peers",
     "tests.support.xoauth2_checks",
 ]
@@ -44,6 +47,8 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "ACCOUNTS_TABLE": ACCOUNTS_TABLE,
         "HISTORY_TABLE": HISTORY_TABLE,
         "BLACKLIST_TABLE": BLACKLIST_TABLE,
+        "TRACKING_TABLE": TRACKING_TABLE,
+        "EMAILS_TABLE": EMAILS_TABLE,
         "POWERTOOLS_SERVICE_NAME": "smtp-hub",
         "POWERTOOLS_METRICS_NAMESPACE": "smtp-hub",
     }.items():

@@ -5,7 +5,6 @@ with it, and what sending and unsubscribing ask of the service (`listed`, `add_a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,29 +14,10 @@ from smtphub.apps.models import App
 from tests.support.api import ID, TIMESTAMP, bad, error, new_app, ok
 from tests.support.aws import BLACKLIST_TABLE, Stream
 from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, call
+from tests.support.outbox import Recording
 
 ADDRESS = "Someone@Example.org"
 SENDING = "6741f0a2c3d4e5f6a7b8c9d1"
-
-
-class Recording:
-    """An outbox that remembers what it was told (and can be made to fail)."""
-
-    def __init__(self, fails: bool = False) -> None:
-        self.told: list[tuple[str, str, dict[str, str], str | None]] = []
-        self.fails = fails
-
-    def notify(self, app: App, event: str, params: Mapping[str, str], *, key: str | None = None) -> None:
-        if self.fails:
-            raise RuntimeError("EventBridge said no")
-        self.told.append((app.id, event, dict(params), key))
-
-
-@pytest.fixture
-def outbox() -> Recording:
-    recording = Recording()
-    wiring.override("events_outbox", recording)
-    return recording
 
 
 def add(idapp: str, email: str = ADDRESS, account: str = ACCOUNT_A) -> dict[str, Any]:
@@ -139,8 +119,10 @@ def test_an_address_the_recipient_listed_cannot_be_removed(aws: Any, outbox: Rec
     }
     # the account adding it again changes nothing
     assert add(idapp)["addedby"] == "RECIPIENT"
-    events = [(event, params) for _, event, params, _ in outbox.told]
-    assert events[-1] == ("blacklisted_added", {"qm_email": "someone@example.org", "qm_idsending": SENDING})
+    assert outbox.events[-1] == (
+        "blacklisted_added",
+        {"qm_email": "someone@example.org", "qm_idsending": SENDING},
+    )
 
 
 @pytest.mark.parametrize(
@@ -214,7 +196,7 @@ def test_add_automatic_lists_once_with_the_sending(aws: Any, outbox: Recording) 
         "idsending": SENDING,
         "ip": None,
     }
-    assert [(e, p) for _, e, p, _ in outbox.told] == [
+    assert outbox.events == [
         ("blacklisted_added", {"qm_email": "bounced@example.org", "qm_idsending": SENDING})
     ]
 

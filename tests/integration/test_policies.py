@@ -61,6 +61,16 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
 }
 # Who may read a password: the check, and the worker of the scheduled probes.
 SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue")}
+# The tracking key (TrackingKeySecret): read, and only by the public routes that check a link's token.
+TRACKING_KEY = {"Ref": "TrackingKeySecret"}
+TRACKING_KEY_READERS = {
+    ("GET", "/public/tracking/open"),
+    ("GET", "/public/tracking/click"),
+    ("GET", "/public/blacklist/unsubscribe"),
+    ("POST", "/public/blacklist/unsubscribe"),
+}
+# GET routes that write: a recipient's first open or click, recorded in TrackingTable only.
+RECORDING_GETS = {("GET", "/public/tracking/open"), ("GET", "/public/tracking/click")}
 DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
 # Who may put events on the default bus (a result's status change, an expiring certificate).
 EVENT_PUBLISHERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue")}
@@ -233,6 +243,8 @@ def statement_violations(
                     yield f"{function}: {action} on {resource}, not one of the template's tables"
         if service == "secretsmanager":
             for resource in resources:
+                if resource == TRACKING_KEY and action == "secretsmanager:GetSecretValue":
+                    continue  # who may: tracking_key_violations
                 if resource != {"Fn::Sub": SECRET_ARN}:
                     yield f"{function}: {action} on {resource}, not under the stack's secret prefix"
         yield from queue_and_bus_violations(function, action, resources, queues)
@@ -252,18 +264,14 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
         statements, managed = statements_of(output, function)
         its_triggers = invoked_by.get(function, [])
         read_only = bool(its_triggers) and all(method in ("GET", "AUTHORIZER") for method, _ in its_triggers)
+        read_only = read_only and not set(its_triggers) & RECORDING_GETS
         for arn in managed:
             if arn not in MANAGED:
                 yield f"{function}: managed policy {arn}"
         for statement in statements:
             yield from statement_violations(function, statement, tables, read_only, queues)
-        secret_actions = {
-            str(action)
-            for statement in statements
-            if statement.get("Effect") == "Allow"
-            for action in as_list(statement.get("Action", []))
-            if str(action).startswith("secretsmanager:")
-        }
+        secret_actions = password_secret_actions(statements)
+        yield from tracking_key_violations(function, statements, its_triggers)
         allowed: set[str] = set()
         for trigger in its_triggers:
             allowed |= SECRET_ACTIONS.get(trigger, set())
@@ -271,6 +279,35 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
             yield f"{function}: {action} is not for {its_triggers or 'a function without a trigger'}"
         yield from accounts_violations(function, statements, its_triggers)
         yield from publisher_violations(function, statements, its_triggers)
+
+
+def password_secret_actions(statements: list[dict[str, Any]]) -> set[str]:
+    """The Secrets Manager actions a function's statements allow on the servers' secrets (not the tracking
+    key's)."""
+    return {
+        str(action)
+        for statement in statements
+        if statement.get("Effect") == "Allow" and as_list(statement.get("Resource", [])) != [TRACKING_KEY]
+        for action in as_list(statement.get("Action", []))
+        if str(action).startswith("secretsmanager:")
+    }
+
+
+def tracking_key_violations(
+    function: str, statements: list[dict[str, Any]], its_triggers: list[tuple[str, str]]
+) -> Iterator[str]:
+    """The tracking key: only its readers; a recording GET writes only its record (PutItem, TrackingTable)."""
+    for statement in statements:
+        resources = as_list(statement.get("Resource", []))
+        if TRACKING_KEY in resources and not set(its_triggers) <= TRACKING_KEY_READERS:
+            yield f"{function}: the tracking key is not for {its_triggers}"
+        if not set(its_triggers) & RECORDING_GETS:
+            continue
+        own = resources == [{"Fn::GetAtt": ["TrackingTable", "Arn"]}]
+        for action in map(str, as_list(statement.get("Action", []))):
+            service, _, verb = action.partition(":")
+            if service == "dynamodb" and not verb.startswith(READ_VERBS) and (verb != "PutItem" or not own):
+                yield f"{function}: {action} on {resources}, not its TrackingTable record"
 
 
 def publisher_violations(
@@ -346,9 +383,7 @@ def test_only_what_needs_it_reaches_secrets_manager() -> None:
     reaching: dict[tuple[str, str], set[str]] = {}
     for function, its_triggers in triggers(real_template()).items():
         statements, _ = statements_of(output, function)
-        actions = {
-            str(a) for s in statements for a in as_list(s.get("Action", [])) if "secretsmanager:" in str(a)
-        }
+        actions = password_secret_actions(statements)
         for trigger in its_triggers:
             if actions:
                 reaching[trigger] = actions
@@ -392,6 +427,7 @@ APPS, SMTPS, SECRETS = (
 FIND_APP, FIND_SMTP = ("GET", "/private/apps/findById"), ("GET", "/private/smtps/findById")
 SAVE_APP, SAVE_SMTP = ("POST", "/private/apps/save"), ("POST", "/private/smtps/save")
 CHECK, REMOVE_SMTP = ("POST", "/private/smtps/check"), ("POST", "/private/smtps/remove")
+PIXEL = ("GET", "/public/tracking/open")
 OTHER_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/other"
 ALL_SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
 
@@ -414,6 +450,15 @@ ALL_SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
         (CHECK, allow("secretsmanager:PutSecretValue", SECRETS), "is not for"),
         (CHECK, allow("secretsmanager:GetSecretValue", ALL_SECRETS), "not under the stack's secret prefix"),
         (REMOVE_SMTP, {"Effect": "Allow", "NotAction": "iam:PassRole", "Resource": SECRETS}, "NotAction"),
+        (SAVE_APP, allow("secretsmanager:GetSecretValue", TRACKING_KEY), "the tracking key is not for"),
+        (PIXEL, allow("secretsmanager:PutSecretValue", TRACKING_KEY), "not under the stack's secret prefix"),
+        (
+            PIXEL,
+            allow("dynamodb:DeleteItem", {"Fn::GetAtt": ["TrackingTable", "Arn"]}),
+            "not its TrackingTable",
+        ),
+        (PIXEL, allow("dynamodb:PutItem", APPS), "not its TrackingTable record"),
+        (PIXEL, allow("secretsmanager:GetSecretValue", SECRETS), "is not for"),
     ],
 )
 def test_a_broader_policy_is_caught(route: tuple[str, str], statement: dict[str, Any], expected: str) -> None:

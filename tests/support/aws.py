@@ -21,6 +21,7 @@ HISTORY_TABLE = "test-HistoryTable"
 EMAILS_TABLE = "test-EmailsTable"
 EMAIL_LOGS_TABLE = "test-EmailLogsTable"
 BLACKLIST_TABLE = "test-BlacklistTable"
+TRACKING_TABLE = "test-TrackingTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
 TABLES = {
     "AppsTable": APPS_TABLE,
@@ -30,6 +31,7 @@ TABLES = {
     "EmailsTable": EMAILS_TABLE,
     "EmailLogsTable": EMAIL_LOGS_TABLE,
     "BlacklistTable": BLACKLIST_TABLE,
+    "TrackingTable": TRACKING_TABLE,
 }
 
 

@@ -41,6 +41,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("health",),
     ("check",),
     ("emails",),
+    ("tracking",),
     ("sending",),
     ("http",),
     ("wiring",),

@@ -32,7 +32,7 @@ from smtphub.http.errors import _STATUS, INTERNAL
 from smtphub.http.fields import Boolean, Id
 from smtphub.http.requests import REQUIRED, RequestModel
 from smtphub.http.requests.smtps import SmtpById
-from tests.support.endpoints import Endpoint, endpoint_id, endpoints
+from tests.support.endpoints import Endpoint, endpoint_id, endpoints, pages
 from tests.support.openapi import FORM, JSON, MULTIPART, deref, document, operations, pointer_to, validator
 from tools.openapi import generate as openapi
 
@@ -194,12 +194,21 @@ def test_every_parameterised_operation_has_a_request_example() -> None:
 
 
 def test_every_template_route_is_described_and_nothing_else() -> None:
-    declared = {(endpoint.method, endpoint.path) for endpoint in ENDPOINTS}
+    declared = {(endpoint.method, endpoint.path) for endpoint in (*ENDPOINTS, *pages())}
     described = set(operations())
     assert declared - described == set(), "routes in template.yaml missing from openapi.yaml"
     assert described - declared == set(), "operations in openapi.yaml that template.yaml does not serve"
     ids = [operation["operationId"] for operation in operations().values()]
     assert len(ids) == len(set(ids))
+
+
+def test_the_public_pages_are_named_with_their_answers_and_no_authorization() -> None:
+    for page in pages():
+        described = operations()[page.method, page.path]
+        assert described["security"] == [], page
+        assert [parameter["name"] for parameter in described["parameters"]] == ["t"], page
+    assert set(operations()["GET", "/public/tracking/open"]["responses"]["200"]["content"]) == {"image/gif"}
+    assert set(operations()["GET", "/public/tracking/click"]["responses"]) == {"302", "404"}
 
 
 def test_security_is_the_templates_and_the_handlers() -> None:
@@ -382,6 +391,8 @@ def test_error_codes_are_the_codes_with_their_status() -> None:
     base = deref({"$ref": "#/components/schemas/Error"})
     assert set(base["properties"]["error"]["enum"]) == set(statuses), "the Error schema's codes"
     for (method, path), operation in operations().items():
+        if path.startswith("/public/"):  # a recipient's pages: plain HTML, no error body
+            continue
         for status, response in operation["responses"].items():
             if int(status) < 400:
                 continue

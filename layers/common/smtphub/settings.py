@@ -77,6 +77,10 @@ class Settings:
     probes_per_account_day: int = 0  # PROBES_PER_ACCOUNT_DAY
     # Blacklists (smtphub.blacklists): each app's listed addresses.
     blacklist_table: str = ""  # BLACKLIST_TABLE (required by the functions that use it)
+    # Tracking (smtphub.tracking): opens and clicks, the e-mails they belong to, the key of their tokens.
+    tracking_table: str = ""  # TRACKING_TABLE
+    emails_table: str = ""  # EMAILS_TABLE
+    tracking_key_secret: str = ""  # TRACKING_KEY_SECRET: the secret's ARN
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -127,6 +131,9 @@ class Settings:
             history_table=environ.get("HISTORY_TABLE", ""),
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
             blacklist_table=environ.get("BLACKLIST_TABLE", ""),
+            tracking_table=environ.get("TRACKING_TABLE", ""),
+            emails_table=environ.get("EMAILS_TABLE", ""),
+            tracking_key_secret=environ.get("TRACKING_KEY_SECRET", ""),
             **health,
             **quotas,
         )
@@ -203,6 +210,7 @@ _VARIABLES = (
     "CHECK_DEADLINE_SECONDS", "ACCOUNTS_TABLE", "CHECKS_PER_MINUTE", "OAUTH_ENDPOINT_OVERRIDES",
     "HISTORY_TABLE", "HEALTH_INTERVAL_HOURS", "HEALTH_BACKOFF_SECONDS", "DISABLE_AFTER", "HEALTH_QUEUE_URL",
     "APPS_PER_ACCOUNT", "SMTPS_PER_APP", "SMTPS_PER_ACCOUNT", "PROBES_PER_ACCOUNT_DAY", "BLACKLIST_TABLE",
+    "TRACKING_TABLE", "EMAILS_TABLE", "TRACKING_KEY_SECRET",
 )  # fmt: skip
 
 

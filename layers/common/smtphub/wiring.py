@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from smtphub.blacklists.repository import BlacklistRepository
     from smtphub.blacklists.service import BlacklistService
     from smtphub.check.service import CheckService
+    from smtphub.emails.repository import EmailRepository
     from smtphub.health.alerts import Alerts
     from smtphub.health.history import HistoryRepository, HistoryService
     from smtphub.health.recorder import Recorder
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from smtphub.smtps.repository import SmtpRepository
     from smtphub.smtps.secrets import SecretRepository
     from smtphub.smtps.service import SmtpService
+    from smtphub.tracking.repository import TrackingRepository
+    from smtphub.tracking.service import TrackingService
+    from smtphub.tracking.tokens import Tokens
 
 T = TypeVar("T")
 _BUILT: list[Callable[..., Any]] = []
@@ -242,9 +246,8 @@ def account_service() -> AccountService:
 def blacklist_repository() -> BlacklistRepository:
     from smtphub.blacklists.repository import BlacklistRepository  # noqa: PLC0415
 
-    if not settings().blacklist_table:
-        raise SettingsError("BLACKLIST_TABLE is required")
-    return BlacklistRepository(aws.client("dynamodb"), settings().blacklist_table)
+    table = _required(settings().blacklist_table, "BLACKLIST_TABLE")
+    return BlacklistRepository(aws.client("dynamodb"), table)
 
 
 @_component
@@ -261,6 +264,50 @@ def blacklist_service() -> BlacklistService:
     from smtphub.blacklists.service import BlacklistService  # noqa: PLC0415
 
     return BlacklistService(app_repository(), blacklist_repository(), events_outbox())
+
+
+def _required(value: str, name: str) -> str:
+    if not value:
+        raise SettingsError(f"{name} is required")
+    return value
+
+
+@_component
+def email_repository() -> EmailRepository:
+    from smtphub.emails.repository import EmailRepository  # noqa: PLC0415
+
+    return EmailRepository(aws.client("dynamodb"), _required(settings().emails_table, "EMAILS_TABLE"))
+
+
+@_component
+def tracking_repository() -> TrackingRepository:
+    from smtphub.tracking.repository import TrackingRepository  # noqa: PLC0415
+
+    return TrackingRepository(aws.client("dynamodb"), _required(settings().tracking_table, "TRACKING_TABLE"))
+
+
+@_component
+def tracking_tokens() -> Tokens:
+    """The tracking links' signer, its key read once per container (TrackingKeySecret)."""
+    from smtphub.tracking.key import read_key  # noqa: PLC0415
+    from smtphub.tracking.tokens import Tokens  # noqa: PLC0415
+
+    secret = _required(settings().tracking_key_secret, "TRACKING_KEY_SECRET")
+    return Tokens(read_key(aws.client("secretsmanager"), secret), clock=clock())
+
+
+@_component
+def tracking_service() -> TrackingService:
+    from smtphub.tracking.service import TrackingService  # noqa: PLC0415
+
+    return TrackingService(
+        tracking_tokens,
+        email_repository(),
+        app_repository(),
+        tracking_repository(),
+        blacklist_service(),
+        events_outbox(),
+    )
 
 
 def override(name: str, instance: Any) -> None:

@@ -9,14 +9,14 @@ that the recipient's own unsubscribe replaces another kind of entry (it must sur
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from smtphub.blacklists.models import BY_RECIPIENT, Entry
 from smtphub.codec import Codec
-from smtphub.dynamo import condition_failed, read_item, transact_steps
+from smtphub.dynamo import condition_failed, delete_keys, query_items, read_item, transact_steps
 from smtphub.errors import AppNotFound, Conflict, DomainError, EmailNotFound, ListedByRecipient
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 ENTRY_CODEC = Codec(Entry, {"id": "_id", "app_id": "idapp", "sending_id": "idsending"})
 BATCH_GET = 100  # BatchGetItem's keys a call
-BATCH_WRITE = 25  # BatchWriteItem's requests a call
 # Put only when the address is not listed yet; the recipient's put also over another kind of entry.
 _NEW = "attribute_not_exists(email)"
 _NEW_OR_NOT_RECIPIENT = "attribute_not_exists(email) OR addedby <> :recipient"
@@ -86,7 +85,8 @@ class BlacklistRepository:
                 answer = self.client.batch_get_item(RequestItems=request)
                 found.update(item["email"]["S"] for item in answer["Responses"].get(self.table, []))
                 request = answer.get("UnprocessedKeys") or None
-                _pause(request)
+                if request:
+                    time.sleep(0.05)
         return found
 
     def entries(self, app_id: str, projection: str | None = None) -> list[dict[str, Any]]:
@@ -98,13 +98,7 @@ class BlacklistRepository:
         }
         if projection:
             request["ProjectionExpression"] = projection
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self.client.query(**request)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_items(self.client, dict, **request)
 
     def remove(self, app_id: str, email: str) -> None:
         """Delete an entry the account may remove: EmailNotFound when it is not listed, ListedByRecipient
@@ -127,18 +121,5 @@ class BlacklistRepository:
         keys = [
             {"idapp": item["idapp"], "email": item["email"]} for item in self.entries(app_id, "idapp, email")
         ]
-        for start in range(0, len(keys), BATCH_WRITE):
-            self._delete_batch(keys[start : start + BATCH_WRITE])
+        delete_keys(self.client, self.table, keys)
         return len(keys)
-
-    def _delete_batch(self, keys: Sequence[dict[str, Any]]) -> None:
-        request: Any = {self.table: [{"DeleteRequest": {"Key": key}} for key in keys]}
-        while request:
-            request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
-            _pause(request)
-
-
-def _pause(unprocessed: object) -> None:
-    """A short wait before a batch's unprocessed part is asked again (DynamoDB throttled it)."""
-    if unprocessed:
-        time.sleep(0.05)
