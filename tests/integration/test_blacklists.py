@@ -184,11 +184,19 @@ def test_listed_answers_the_addresses_as_given(aws: Any) -> None:
     assert wiring.blacklist_service().listed(new_app("Other"), ["a@example.org"]) == set()
 
 
-def test_add_automatic_lists_once_with_the_sending(aws: Any, outbox: Recording) -> None:
+def auto_app() -> str:
     idapp = new_app()
+    ok(call("apps_save", {"idapp": idapp, "useautoblacklist": True}))
+    return idapp
+
+
+def test_add_automatic_lists_once_with_the_sending(aws: Any, outbox: Recording) -> None:
+    idapp = auto_app()
     service = wiring.blacklist_service()
-    assert service.add_automatic(app_of(idapp), "Bounced@example.org", SENDING) is True
-    assert service.add_automatic(app_of(idapp), "bounced@example.org", "6741f0a2c3d4e5f6a7b8c9d2") is False
+    assert service.add_automatic(app_of(idapp), "Bounced@example.org", SENDING, 550) is True
+    assert (
+        service.add_automatic(app_of(idapp), "bounced@example.org", "6741f0a2c3d4e5f6a7b8c9d2", 550) is False
+    )
     (entry,) = page(idapp)["content"]
     assert {k: entry[k] for k in ("email", "addedby", "idsending", "ip")} == {
         "email": "bounced@example.org",
@@ -199,6 +207,26 @@ def test_add_automatic_lists_once_with_the_sending(aws: Any, outbox: Recording) 
     assert outbox.events == [
         ("blacklisted_added", {"qm_email": "bounced@example.org", "qm_idsending": SENDING})
     ]
+
+
+@pytest.mark.parametrize("code", [550, 551, 553])
+def test_a_reply_that_names_the_mailbox_blacklists(aws: Any, code: int) -> None:
+    idapp = auto_app()
+    assert wiring.blacklist_service().add_automatic(app_of(idapp), "gone@example.org", SENDING, code) is True
+    assert is_listed(idapp, "gone@example.org") == "true"
+
+
+@pytest.mark.parametrize("code", [421, 450, 451, 452, 500, 501, 552, 554, 535])
+def test_a_server_fault_or_another_reply_never_blacklists(aws: Any, code: int) -> None:
+    idapp = auto_app()
+    assert wiring.blacklist_service().add_automatic(app_of(idapp), "kept@example.org", SENDING, code) is False
+    assert is_listed(idapp, "kept@example.org") == "false"
+
+
+def test_an_app_without_useautoblacklist_lists_nothing(aws: Any) -> None:
+    idapp = new_app()
+    assert wiring.blacklist_service().add_automatic(app_of(idapp), "gone@example.org", SENDING, 550) is False
+    assert is_listed(idapp, "gone@example.org") == "false"
 
 
 def test_an_outbox_failure_is_logged_and_the_entry_stays(aws: Any, json_logs: Any) -> None:

@@ -35,6 +35,16 @@ if TYPE_CHECKING:
     from smtphub.apps.models import App
     from smtphub.apps.repository import AppRepository
 
+# The replies that name the mailbox as the reason a recipient is refused for good (RFC 5321): 550 mailbox
+# unavailable, 551 user not local, 553 mailbox name not allowed. Any other code, a 4xx, a 5xx to the whole
+# message, or no reply (a server fault) never blacklists anyone.
+AUTOBLACKLIST_CODES = frozenset({550, 551, 553})
+
+
+def rejects_the_mailbox(code: int | None) -> bool:
+    """Whether an SMTP reply to a recipient's RCPT TO says the mailbox is refused for good."""
+    return code in AUTOBLACKLIST_CODES
+
 
 class BlacklistService:
     def __init__(
@@ -74,9 +84,12 @@ class BlacklistService:
         given = {normalized(address): address for address in addresses}
         return {given[email] for email in self.entries.listed(app_id, given)}
 
-    def add_automatic(self, app: App, email: str, sending_id: str) -> bool:
+    def add_automatic(self, app: App, email: str, sending_id: str, code: int | None = None) -> bool:
         """List a recipient its server rejected for good (the sender's hook, for an app with
-        useautoblacklist); whether it is newly listed."""
+        useautoblacklist: `code` the reply to its RCPT TO, which must name the mailbox); whether it is newly
+        listed. An app without useautoblacklist, or another code, lists nothing."""
+        if not app.useautoblacklist or (code is not None and not rejects_the_mailbox(code)):
+            return False
         entry = Entry(new_id(), app.id, normalized(email), now_iso(), AUTOMATIC, sending_id)
         return self._added(app, entry, self.entries.add(entry)) is entry
 
