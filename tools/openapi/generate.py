@@ -387,8 +387,18 @@ def page_operation(page: Endpoint) -> dict[str, Any]:
         str(status): {"description": text, "content": {media: {}}}
         for status, (text, media) in prose.PAGES[(page.method, page.path)].items()
     }
+    # What API Gateway (and the local runtime's server) answer before the function: JSON, as for every route.
+    shared = {"400": "BadRequest", "429": "TooManyRequests", "500": "InternalError"}
+    if page.method == "POST":
+        shared |= {"413": "PayloadTooLarge"}
+    responses = {
+        code: responses.get(code) or ref(name, RESPONSES) for code, name in shared.items()
+    } | responses
+    long_url = "The URL is too long (a token is at most 8,192 characters): refused before the function."
+    responses.setdefault("414", {"description": long_url, "content": {JSON: {}}})
     built = {"tags": ["public"], "operationId": operation_id, "summary": summary, "description": description}
-    return built | {"security": [], "parameters": [token], "responses": responses}
+    ordered_responses = {code: responses[code] for code in sorted(responses)}
+    return built | {"security": [], "parameters": [token], "responses": ordered_responses}
 
 
 def document() -> dict[str, Any]:
