@@ -383,7 +383,7 @@ def page_operation(page: Endpoint) -> dict[str, Any]:
         "description": "The signed token of the link, as the e-mail gave it.",
         "schema": {"type": "string", "maxLength": 8192},
     }
-    responses = {
+    responses: dict[str, Any] = {
         str(status): {"description": text, "content": {media: {}}}
         for status, (text, media) in prose.PAGES[(page.method, page.path)].items()
     }
