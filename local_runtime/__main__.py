@@ -130,6 +130,11 @@ def banner(runtime: LocalRuntime) -> str:
         out.append(
             f"  Checks     at most {runtime.checks_per_minute} a minute per account (CHECKS_PER_MINUTE)"
         )
+    if runtime.has_route("GET", "/public/tracking/open"):
+        out.append(
+            f"  Links      e-mails' tracking and unsubscribe links point at {runtime.base_url}/public/..."
+        )
+        out.append("             (no token needed: the pixel, tracked links, the unsubscribe page and POST)")
     for poller in runtime.streams.pollers:
         out.append(f"  Stream     {poller.name} (polled every {runtime.streams.interval} s)")
     out += schedule_lines(runtime)

@@ -210,6 +210,10 @@ _FORM = ("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
 _APP = DEMO_APP_ID
 _SMTP = DEMO_SMTP_ID
 _EMAIL = DEMO_EMAIL_ID
+# A tracking token of no key (refused): payload ["o", "6741f0c9e8d7c6b5a4f3e2d1", 1800000000, "a@example.net", null], signature.
+_LINK_T = (
+    "WyJvIiwiNjc0MWYwYzllOGQ3YzZiNWE0ZjNlMmQxIiwxODAwMDAwMDAwLCJhQGV4YW1wbGUubmV0IixudWxsXQ.c2lnbmF0dXJl"
+)
 SAMPLES: dict[str, dict[str, Any]] = {
     "smtps_save": {
         "method": "POST",
@@ -266,6 +270,50 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "method": "GET",
         "resource": "/private/logs/findByEMail",
         "query": [("idemail", _EMAIL)],
+    },
+    "blacklist_add": {
+        "method": "POST",
+        "resource": "/private/blacklist/add",
+        "body": f"idapp={_APP}&email=unsubscribed%40example.org",
+    },
+    "blacklist_find_by_app": {
+        "method": "GET",
+        "resource": "/private/blacklist/findByApp",
+        "query": [("idapp", _APP), ("page", "0"), ("size", "20")],
+    },
+    "blacklist_is_black_listed": {
+        "method": "GET",
+        "resource": "/private/blacklist/isBlackListed",
+        "query": [("idapp", _APP), ("email", "unsubscribed@example.org")],
+    },
+    "blacklist_remove": {
+        "method": "POST",
+        "resource": "/private/blacklist/remove",
+        "body": f"idapp={_APP}&email=unsubscribed%40example.org",
+    },
+    "tracking_find_by_e_mail": {
+        "method": "GET",
+        "resource": "/private/tracking/findByEMail",
+        "query": [("idemail", _EMAIL)],
+    },
+    # The public routes' tokens are signed with the stack's key: this one is refused (a pixel all the same).
+    "tracking_open": {
+        "method": "GET",
+        "resource": "/public/tracking/open",
+        "query": [("t", _LINK_T)],
+        "public": True,
+    },
+    "tracking_click": {
+        "method": "GET",
+        "resource": "/public/tracking/click",
+        "query": [("t", _LINK_T)],
+        "public": True,
+    },
+    "blacklist_unsubscribe": {
+        "method": "GET",
+        "resource": "/public/blacklist/unsubscribe",
+        "query": [("t", _LINK_T)],
+        "public": True,
     },
     "auth_logout": {"method": "POST", "resource": "/private/auth/logout"},
     "auth_login": {

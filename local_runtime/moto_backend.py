@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -161,6 +163,25 @@ class MotoBackend:
             if request["UserPoolId"] == self.user_pool_id:
                 self.client_id = self.client_id or client["ClientId"]
             created.append(f"user pool client {client['ClientId']}")
+        created += self._generated_secrets(document, resolver)
+        return created
+
+    def _generated_secrets(self, document: Mapping[str, Any], resolver: Resolver) -> list[str]:
+        """Secrets the template has CloudFormation generate (GenerateSecretString): a random value of the
+        length asked for, letters and digits (the tracking key)."""
+        created = []
+        secrets_manager = self.client("secretsmanager")
+        for name, resource in template.resources(dict(document), "AWS::SecretsManager::Secret").items():
+            generate = (resource.get("Properties") or {}).get("GenerateSecretString")
+            if not self._wanted(resource, resolver) or not isinstance(generate, Mapping):
+                continue
+            length = int(resolver.resolve(generate.get("PasswordLength", 32)))
+            value = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+            arn = secrets_manager.create_secret(Name=f"{resolver.stack_name}-{name}", SecretString=value)[
+                "ARN"
+            ]
+            resolver.physical[name] = arn
+            created.append(f"secret {name}")
         return created
 
     @staticmethod

@@ -13,11 +13,14 @@ from smtphub import wiring  # noqa: E402
 from tests.support.aws import (  # noqa: E402
     ACCOUNTS_TABLE,
     APPS_TABLE,
+    BLACKLIST_TABLE,
+    EMAILS_TABLE,
     HISTORY_TABLE,
     SECRET_PREFIX,
     SEND_STATE_TABLE,
     SMTPS_TABLE,
     WEBHOOK_SECRET_PREFIX,
+    TRACKING_TABLE,
 )
 
 pytest_plugins = [
@@ -25,6 +28,7 @@ pytest_plugins = [
     "tests.support.health",
     "tests.support.logs",
     "tests.support.sending",
+    "tests.support.outbox",
     "tests.support.smtp_peers",
     "tests.support.xoauth2_checks",
 ]
@@ -47,6 +51,9 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "ACCOUNTS_TABLE": ACCOUNTS_TABLE,
         "HISTORY_TABLE": HISTORY_TABLE,
         "SEND_STATE_TABLE": SEND_STATE_TABLE,
+        "BLACKLIST_TABLE": BLACKLIST_TABLE,
+        "TRACKING_TABLE": TRACKING_TABLE,
+        "EMAILS_TABLE": EMAILS_TABLE,
         "POWERTOOLS_SERVICE_NAME": "smtp-hub",
         "POWERTOOLS_METRICS_NAMESPACE": "smtp-hub",
     }.items():

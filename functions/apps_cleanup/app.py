@@ -1,5 +1,6 @@
 """AppsTable stream: remove the SMTP servers an app's removal missed (REMOVE records of apps), once the
-byApp index has caught up, and delete the removed apps' webhook secrets; see smtphub.apps.cleanup."""
+byApp index has caught up, and delete the removed apps' webhook secrets and blacklist entries; see
+smtphub.apps.cleanup."""
 
 from typing import Any
 
@@ -12,4 +13,6 @@ from smtphub.observability import logger
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return clean(event, wiring.smtp_repository(), wiring.webhook_secrets())
+    return clean(
+        event, wiring.smtp_repository(), wiring.webhook_secrets(), also=wiring.blacklist_repository().delete_app
+    )

@@ -342,3 +342,70 @@ def test_the_content_type_the_client_sends_is_the_one_replayed() -> None:
     """A guard on this module: every POST above carries HttpClient's form type with its charset."""
     request = post_request("h", "/p", [("a", "b")])
     assert f"Content-Type: {FORM_CONTENT_TYPE}\r\n".encode() in request
+
+
+# --- getTracking (issue 25) ---------------------------------------------------------------------------
+
+TRACKING_DTO = {
+    "_id": "String",
+    "idsending": "String",
+    "email": "String",
+    "type": "String",
+    "url": "String",
+    "created": "LocalDateTime",
+    "ip": "String",
+}
+
+
+def test_get_tracking_binds_to_the_clients_tracking_dtos(client: Client, runtime: Running) -> None:
+    """An e-mail of the client's app opened and clicked through the public routes (tokens signed with the
+    runtime's own key), then BasicService.getTracking's GET, byte for byte."""
+    import boto3
+
+    from smtphub.emails.models import QUEUED, Email
+    from smtphub.emails.repository import EmailRepository
+    from smtphub.ids import new_id
+    from smtphub.tracking.links import Links
+    from smtphub.tracking.tokens import Tokens
+
+    moto = re.search(r"AWS        moto on (\S+)", runtime.output).group(1)  # type: ignore[union-attr]
+    aws = {"endpoint_url": moto, "region_name": "us-east-1"}
+    key = boto3.client("secretsmanager", **aws).get_secret_value(SecretId="smtp-hub-local-TrackingKeySecret")
+    app = ok_json(client.post("/private/apps/save", create_app_form("Tracked")))
+    email = Email(
+        id=new_id(),
+        account_id=app["iduser"],
+        created="2026-11-24T10:00:00.000Z",
+        modified="2026-11-24T10:00:00.000Z",
+        status=QUEUED,
+        app_id=app["_id"],
+        sender="shop@example.com",
+        tos=["ann@example.net"],
+        tonames=[""],
+        includetracking=True,
+        inittime="2026-11-24T10:00:00.000Z",
+        logsdeleledby="2026-12-24T10:00:00.000Z",
+        expires=1_900_000_000,
+    )
+    EmailRepository(boto3.client("dynamodb", **aws), "smtp-hub-local-EmailsTable").create(email)
+    links = Links(runtime.api, Tokens(key["SecretString"].encode()), email.id, "ann@example.net", ("", ""))
+    for url in (links.pixel(), links.click("https://shop.example/sale")):
+        target = urlsplit(url)
+        answer = send(
+            client.address,
+            f"GET {target.path}?{target.query} HTTP/1.1\r\nHost: {client.host}\r\n\r\n".encode(),
+        )
+        assert answer.status in (200, 302), answer.body
+    request = get_request(
+        client.host, f"{client.base}/private/tracking/findByEMail?idemail={email.id}", client.token or ""
+    )
+    assert request.startswith(
+        f"GET /api/private/tracking/findByEMail?idemail={email.id} HTTP/1.1\r\n".encode()
+    )
+    tracked = ok_json(send(client.address, request))
+    assert [(item["type"], item["url"]) for item in tracked] == [
+        ("OPEN", None),
+        ("CLICK", "https://shop.example/sale"),
+    ]
+    for item in tracked:
+        assert dto_problems(item, TRACKING_DTO) == []

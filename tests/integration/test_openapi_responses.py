@@ -202,6 +202,27 @@ def test_the_check_answers_as_described(world: auth_support.Cognito) -> None:
     assert stored["lastcheck"]["stage"] == "AUTH"
 
 
+def test_the_blacklist_operations_answer_as_described(world: auth_support.Cognito) -> None:
+    app = answer("apps_save", 200, {"name": "Shop", "testemail": "ops@example.net"})
+    entry = {"idapp": app["_id"], "email": "gone@example.org"}
+    assert answer("blacklist_add", 200, entry)["addedby"] == "ACCOUNT"
+    answer("blacklist_add", 400, {"idapp": app["_id"], "email": "nobody"})
+    assert error_of("blacklist_add", 406, entry, account=ACCOUNT_B) == "APP_NOT_FOUND"
+    assert answer("blacklist_is_black_listed", 200, entry) is True
+    answer("blacklist_is_black_listed", 400, {"idapp": app["_id"]})
+    assert answer("blacklist_find_by_app", 200, {"idapp": app["_id"]})["totalElements"] == 1
+    answer("blacklist_find_by_app", 400, {"idapp": app["_id"], "size": "500"})
+    assert error_of("blacklist_find_by_app", 406, {"idapp": app["_id"]}, account=ACCOUNT_B) == "APP_NOT_FOUND"
+    assert answer("blacklist_remove", 200, entry) is None
+    assert error_of("blacklist_remove", 406, entry) == "EMAIL_NOT_FOUND"
+    answer("blacklist_remove", 400, {"idapp": app["_id"]})
+
+
+def test_tracking_find_by_email_answers_as_described(world: auth_support.Cognito) -> None:
+    assert error_of("tracking_find_by_e_mail", 406, {"idemail": "e" * 24}) == "EMAIL_NOT_FOUND"
+    answer("tracking_find_by_e_mail", 400, {"idemail": "42"})
+
+
 def test_the_history_answers_as_described(world: auth_support.Cognito) -> None:
     app = answer("apps_save", 200, {"name": "Shop", "testemail": "ops@example.net"})
     with running_smtpd() as peer:
@@ -279,6 +300,11 @@ def test_every_operation_was_checked_here() -> None:
         "emails_cancel",
         "emails_remove",
         "logs_find_by_email",
+        "blacklist_add",
+        "blacklist_find_by_app",
+        "blacklist_is_black_listed",
+        "blacklist_remove",
+        "tracking_find_by_e_mail",
     }
     assert {endpoint.function for endpoint in endpoints()} == driven
 

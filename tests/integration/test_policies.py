@@ -78,6 +78,16 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
 }
 # Who may read a password: the check, the worker of the scheduled probes, and the sender.
 SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue"), ("QUEUE", "SendQueue")}
+# The tracking key (TrackingKeySecret): read, and only by the public routes that check a link's token.
+TRACKING_KEY = {"Ref": "TrackingKeySecret"}
+TRACKING_KEY_READERS = {
+    ("GET", "/public/tracking/open"),
+    ("GET", "/public/tracking/click"),
+    ("GET", "/public/blacklist/unsubscribe"),
+    ("POST", "/public/blacklist/unsubscribe"),
+}
+# GET routes that write: a recipient's first open or click, recorded in TrackingTable only.
+RECORDING_GETS = {("GET", "/public/tracking/open"), ("GET", "/public/tracking/click")}
 DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
 # Who may put events on the default bus (a result's status change, an expiring certificate; a server the
 # sender disabled after DISABLE_AFTER faults in a row; an e-mail's outcome, smtphub/webhooks/outbox.py).
@@ -259,6 +269,8 @@ def statement_violations(
                     yield f"{function}: {action} on {resource}, not one of the template's tables"
         if service == "secretsmanager":
             for resource in resources:
+                if resource == TRACKING_KEY and action == "secretsmanager:GetSecretValue":
+                    continue  # who may: tracking_key_violations
                 if resource not in ({"Fn::Sub": SECRET_ARN}, {"Fn::Sub": WEBHOOK_SECRET_ARN}):
                     yield f"{function}: {action} on {resource}, not under the stack's secret prefix"
         yield from queue_and_bus_violations(function, action, resources, queues)
@@ -278,11 +290,13 @@ def violations(source: dict[str, Any]) -> Iterator[str]:
         statements, managed = statements_of(output, function)
         its_triggers = invoked_by.get(function, [])
         read_only = bool(its_triggers) and all(method in ("GET", "AUTHORIZER") for method, _ in its_triggers)
+        read_only = read_only and not set(its_triggers) & RECORDING_GETS
         for arn in managed:
             if arn not in MANAGED:
                 yield f"{function}: managed policy {arn}"
         for statement in statements:
             yield from statement_violations(function, statement, tables, read_only, queues)
+        yield from tracking_key_violations(function, statements, its_triggers)
         for arn, granted in ((SECRET_ARN, SECRET_ACTIONS), (WEBHOOK_SECRET_ARN, WEBHOOK_SECRET_ACTIONS)):
             allowed: set[str] = set()
             for trigger in its_triggers:
@@ -302,6 +316,23 @@ def secret_actions_on(statements: list[dict[str, Any]], arn: str) -> set[str]:
         for action in as_list(statement.get("Action", []))
         if str(action).startswith("secretsmanager:")
     }
+
+
+def tracking_key_violations(
+    function: str, statements: list[dict[str, Any]], its_triggers: list[tuple[str, str]]
+) -> Iterator[str]:
+    """The tracking key: only its readers; a recording GET writes only its record (PutItem, TrackingTable)."""
+    for statement in statements:
+        resources = as_list(statement.get("Resource", []))
+        if TRACKING_KEY in resources and not set(its_triggers) <= TRACKING_KEY_READERS:
+            yield f"{function}: the tracking key is not for {its_triggers}"
+        if not set(its_triggers) & RECORDING_GETS:
+            continue
+        own = resources == [{"Fn::GetAtt": ["TrackingTable", "Arn"]}]
+        for action in map(str, as_list(statement.get("Action", []))):
+            service, _, verb = action.partition(":")
+            if service == "dynamodb" and not verb.startswith(READ_VERBS) and (verb != "PutItem" or not own):
+                yield f"{function}: {action} on {resources}, not its TrackingTable record"
 
 
 def publisher_violations(
@@ -437,6 +468,7 @@ APPS, SMTPS, SECRETS = (
 FIND_APP, FIND_SMTP = ("GET", "/private/apps/findById"), ("GET", "/private/smtps/findById")
 SAVE_APP, SAVE_SMTP = ("POST", "/private/apps/save"), ("POST", "/private/smtps/save")
 CHECK, REMOVE_SMTP = ("POST", "/private/smtps/check"), ("POST", "/private/smtps/remove")
+PIXEL = ("GET", "/public/tracking/open")
 OTHER_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/other"
 ALL_SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
 
@@ -461,6 +493,15 @@ ALL_SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"
         (CHECK, allow("secretsmanager:PutSecretValue", SECRETS), "is not for"),
         (CHECK, allow("secretsmanager:GetSecretValue", ALL_SECRETS), "not under the stack's secret prefix"),
         (REMOVE_SMTP, {"Effect": "Allow", "NotAction": "iam:PassRole", "Resource": SECRETS}, "NotAction"),
+        (SAVE_APP, allow("secretsmanager:GetSecretValue", TRACKING_KEY), "the tracking key is not for"),
+        (PIXEL, allow("secretsmanager:PutSecretValue", TRACKING_KEY), "not under the stack's secret prefix"),
+        (
+            PIXEL,
+            allow("dynamodb:DeleteItem", {"Fn::GetAtt": ["TrackingTable", "Arn"]}),
+            "not its TrackingTable",
+        ),
+        (PIXEL, allow("dynamodb:PutItem", APPS), "not its TrackingTable record"),
+        (PIXEL, allow("secretsmanager:GetSecretValue", SECRETS), "is not for"),
     ],
 )
 def test_a_broader_policy_is_caught(route: tuple[str, str], statement: dict[str, Any], expected: str) -> None:

@@ -22,6 +22,8 @@ EMAILS_TABLE = "test-EmailsTable"
 EMAIL_LOGS_TABLE = "test-EmailLogsTable"
 SEND_STATE_TABLE = "test-SendStateTable"
 IDEMPOTENCY_TABLE = "test-IdempotencyTable"
+BLACKLIST_TABLE = "test-BlacklistTable"
+TRACKING_TABLE = "test-TrackingTable"
 SECRET_PREFIX = "smtp-hub-test/api/smtp/"
 WEBHOOK_SECRET_PREFIX = "smtp-hub-test/api/webhook/"
 TABLES = {
@@ -33,6 +35,8 @@ TABLES = {
     "EmailLogsTable": EMAIL_LOGS_TABLE,
     "SendStateTable": SEND_STATE_TABLE,
     "IdempotencyTable": IDEMPOTENCY_TABLE,
+    "BlacklistTable": BLACKLIST_TABLE,
+    "TrackingTable": TRACKING_TABLE,
 }
 
 

@@ -65,6 +65,18 @@ class Endpoint:
 
 @cache
 def endpoints() -> tuple[Endpoint, ...]:
+    """The JSON API's routes: not the public pages a recipient's mail client reaches (`pages`)."""
+    return tuple(endpoint for endpoint in _all() if not getattr(endpoint.handler, "public_page", False))
+
+
+@cache
+def pages() -> tuple[Endpoint, ...]:
+    """The public routes of smtphub.http.public (the open pixel, tracked links, unsubscribing)."""
+    return tuple(endpoint for endpoint in _all() if getattr(endpoint.handler, "public_page", False))
+
+
+@cache
+def _all() -> tuple[Endpoint, ...]:
     return tuple(
         Endpoint(route, load_handler(route.code_uri, route.handler))
         for route in template.routes(template.default())

@@ -32,7 +32,7 @@ from smtphub.http.errors import _STATUS, INTERNAL
 from smtphub.http.fields import Boolean, Id
 from smtphub.http.requests import REQUIRED, RequestModel
 from smtphub.http.requests.smtps import SmtpById
-from tests.support.endpoints import Endpoint, endpoint_id, endpoints
+from tests.support.endpoints import Endpoint, endpoint_id, endpoints, pages
 from tests.support.openapi import FORM, JSON, MULTIPART, deref, document, operations, pointer_to, validator
 from tools.openapi import generate as openapi
 
@@ -194,12 +194,29 @@ def test_every_parameterised_operation_has_a_request_example() -> None:
 
 
 def test_every_template_route_is_described_and_nothing_else() -> None:
-    declared = {(endpoint.method, endpoint.path) for endpoint in ENDPOINTS}
+    declared = {(endpoint.method, endpoint.path) for endpoint in (*ENDPOINTS, *pages())}
     described = set(operations())
     assert declared - described == set(), "routes in template.yaml missing from openapi.yaml"
     assert described - declared == set(), "operations in openapi.yaml that template.yaml does not serve"
     ids = [operation["operationId"] for operation in operations().values()]
     assert len(ids) == len(set(ids))
+
+
+def test_the_public_pages_are_named_with_their_answers_and_no_authorization() -> None:
+    for page in pages():
+        described = operations()[page.method, page.path]
+        assert described["security"] == [], page
+        assert [parameter["name"] for parameter in described["parameters"]] == ["t"], page
+    assert set(operations()["GET", "/public/tracking/open"]["responses"]["200"]["content"]) == {"image/gif"}
+    # the function's answers, and API Gateway's before it (a URL too long, throttling, a failure)
+    assert set(operations()["GET", "/public/tracking/click"]["responses"]) == {
+        "302",
+        "404",
+        "400",
+        "414",
+        "429",
+        "500",
+    }
 
 
 def test_security_is_the_templates_and_the_handlers() -> None:
@@ -392,6 +409,8 @@ def test_error_codes_are_the_codes_with_their_status() -> None:
     base = deref({"$ref": "#/components/schemas/Error"})
     assert set(base["properties"]["error"]["enum"]) == set(statuses), "the Error schema's codes"
     for (method, path), operation in operations().items():
+        if path.startswith("/public/"):  # a recipient's pages: plain HTML, no error body
+            continue
         for status, response in operation["responses"].items():
             if int(status) < 400:
                 continue
@@ -451,7 +470,8 @@ def test_the_error_schema_takes_the_contracts_bodies_and_no_other_code() -> None
 
 @by_endpoint
 def test_the_200_response_has_the_handlers_shape(endpoint: Endpoint) -> None:
-    """Empty for a handler returning None (remove, check, logout), else JSON of the type it returns."""
+    """Empty for a handler returning None (remove, check, logout), else JSON of the type it returns (a bool:
+    `true` or `false`, blacklist/isBlackListed's plain answer)."""
     returns = typing.get_type_hints(endpoint.undecorated())["return"]
     ok = deref(operation_of(endpoint)["responses"]["200"])
     if is_typeddict(returns):
@@ -462,7 +482,7 @@ def test_the_200_response_has_the_handlers_shape(endpoint: Endpoint) -> None:
         )
         return
     schema = deref(ok["content"][JSON]["schema"])
-    expected = {dict: "object", list: "array"}[typing.get_origin(returns) or returns]
+    expected = {dict: "object", list: "array", bool: "boolean"}[typing.get_origin(returns) or returns]
     assert schema["type"] == expected, f"{endpoint} returns {returns}"
 
 

@@ -94,7 +94,8 @@ def test_every_route_has_its_event_matching_the_template(route: template.Route) 
     assert name == route_folder(route.path), "functions are named after their route"
     event = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     assert event["resource"] == route.path
-    assert event["httpMethod"] == route.method
+    # one event per function: a function serving two methods of its path (a page and its form) has one
+    assert event["httpMethod"] in {other.method for other in ROUTES if other.function == route.function}
     assert event["requestContext"]["resourcePath"] == route.path
     assert event["requestContext"]["stage"] == "api"
 
@@ -105,9 +106,14 @@ def test_every_function_has_one_event_and_every_event_a_function() -> None:
 
 
 def test_one_function_per_route() -> None:
+    """One function per path: two methods of one path only where they are one page (GET) and its form's
+    POST (the unsubscribe page, whose URL RFC 8058's one-click POST must reach too)."""
     keys = [(route.method, route.path) for route in ROUTES]
     assert len(keys) == len(set(keys))
-    assert len({route.function for route in ROUTES}) == len(ROUTES)
+    assert len({route.function for route in ROUTES}) == len({route.path for route in ROUTES})
+    assert {route.function for route in ROUTES if route.method == "POST" and ("GET", route.path) in keys} == {
+        "BlacklistUnsubscribeFunction"
+    }
 
 
 # --- API and runtime ----------------------------------------------------------------------------------
@@ -204,7 +210,17 @@ def test_no_wildcard_actions_or_resources(name: str) -> None:
             assert resource != "*", name
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "GET"], ids=lambda route: route.path)
+# GET routes that record what they see (a recipient's open or click) and check a token with the tracking key,
+# and the unsubscribe page, whose function also serves its form's POST: tested below.
+RECORDING_GETS = {"/public/tracking/open", "/public/tracking/click", "/public/blacklist/unsubscribe"}
+TRACKING_KEY = {"Ref": "TrackingKeySecret"}
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in ROUTES if r.method == "GET" and r.path not in RECORDING_GETS],
+    ids=lambda route: route.path,
+)
 def test_read_only_functions_only_read_and_never_touch_secrets(route: template.Route) -> None:
     granted = [action for statement in statements(route.function) for action in actions(statement)]
     assert granted
@@ -237,11 +253,37 @@ def secret_resources(name: str) -> set[str]:
     }
 
 
+@pytest.mark.parametrize("path", sorted(RECORDING_GETS))
+def test_the_public_routes_read_the_tracking_key_and_write_only_their_own_record(path: str) -> None:
+    (function,) = {route.function for route in ROUTES if route.path == path}
+    granted = {
+        (action, json.dumps(resource))
+        for s in statements(function)
+        for action in actions(s)
+        for resource in resources(s)
+    }
+    writes = {(action, resource) for action, resource in granted if action not in READ_ACTIONS}
+    own = "BlacklistTable" if "unsubscribe" in path else "TrackingTable"
+    assert writes == {
+        ("secretsmanager:GetSecretValue", json.dumps(TRACKING_KEY)),
+        ("dynamodb:PutItem", json.dumps({"Fn::GetAtt": [own, "Arn"]})),
+    }
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_secrets_only_under_the_stage_prefix(name: str) -> None:
+    """A server's secret under the stage's prefix, a webhook secret under its own; the tracking key only read,
+    by the public routes."""
     expected = WEBHOOK_SECRETS if name in WEBHOOK_SECRET_USERS else SMTP_SECRETS
-    for resource in secret_resources(name):
-        assert resource.endswith(expected), name
+    public = {route.function for route in ROUTES if route.path in RECORDING_GETS}
+    for statement in statements(name):
+        if any(action.startswith("secretsmanager:") for action in actions(statement)):
+            for resource in resources(statement):
+                if resource == TRACKING_KEY:
+                    assert name in public, name
+                    assert actions(statement) == ["secretsmanager:GetSecretValue"], name
+                    continue
+                assert resource["Fn::Sub"].endswith(expected), name
 
 
 def test_dynamodb_only_on_the_templates_tables() -> None:
@@ -438,7 +480,7 @@ def test_the_cleanup_function_may_delete_and_relabel_secrets_read_its_stream_and
     }
 
 
-def test_the_apps_cleanup_may_read_its_stream_query_and_delete_servers_and_write_its_queue_only() -> None:
+def test_the_apps_cleanup_may_read_its_stream_query_delete_servers_and_entries_and_write_its_queue() -> None:
     stream = json.dumps({"Fn::GetAtt": ["AppsTable", "StreamArn"]})
     assert granted("AppsCleanupFunction") == {
         ("dynamodb:DescribeStream", stream),
@@ -450,6 +492,9 @@ def test_the_apps_cleanup_may_read_its_stream_query_and_delete_servers_and_write
         ("dynamodb:DeleteItem", json.dumps({"Fn::GetAtt": ["SmtpsTable", "Arn"]})),
         # each server's account slot given back (quota#* items only: tests/integration/test_policies.py)
         ("dynamodb:UpdateItem", json.dumps({"Fn::GetAtt": ["AccountsTable", "Arn"]})),
+        # the removed app's blacklist entries
+        ("dynamodb:Query", json.dumps({"Fn::GetAtt": ["BlacklistTable", "Arn"]})),
+        ("dynamodb:BatchWriteItem", json.dumps({"Fn::GetAtt": ["BlacklistTable", "Arn"]})),
         ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["AppsCleanupDeadLetterQueue", "Arn"]})),
         # the removed apps' webhook secrets (never an SMTP server's: test_secrets_only_under_the_stage_prefix)
         ("secretsmanager:DeleteSecret", json.dumps({"Fn::Sub": ARN_PREFIX + WEBHOOK_SECRETS})),

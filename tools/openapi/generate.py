@@ -136,20 +136,24 @@ class Endpoint:
         return typing.get_type_hints(inspect.unwrap(self.handler))["return"]
 
     def words(self) -> tuple[str, str]:
-        """(summary, description): the handler's module docstring, `METHOD /path: summary.` first."""
+        """(summary, description): the handler's module docstring, `METHOD /path: summary.` first (a page
+        serving two methods: `GET, POST /path: summary.`)."""
         first, _, rest = (sys.modules[self.handler.__module__].__doc__ or "").strip().partition("\n\n")
         route, _, summary = " ".join(first.split()).partition(": ")
-        if route != f"{self.method} {self.path}":
+        methods, _, path = route.rpartition(" ")
+        if path != self.path or self.method not in methods.split(", "):
             raise SystemExit(f"openapi: {self.path}: its handler's docstring must start `{route}: `")
         return summary[:1].upper() + summary[1:].removesuffix("."), " ".join(rest.split())
 
 
 def endpoints() -> list[Endpoint]:
-    """Every API route of template.yaml, in the order of prose.OPERATIONS."""
+    """Every API route of template.yaml, in the order of prose.OPERATIONS (not the public pages: `pages`)."""
     document, found = template.default(), []
     apis = template.resources(document, "AWS::Serverless::Api")
     for route in template.routes(document):
         handler: Any = load_handler(route.code_uri, route.handler)
+        if getattr(handler, "public_page", False):
+            continue
         if not hasattr(handler, "request_model") or route.path not in prose.OPERATIONS:
             raise SystemExit(f"openapi: {route.path} needs api(Model) and an entry in tools/openapi/prose.py")
         api = apis.get(route.api or next(iter(apis), ""), {}).get("Properties", {})
@@ -377,6 +381,50 @@ def operation(endpoint: Endpoint, named: dict[str, Any], examples: Mapping[Any, 
     return built
 
 
+def pages() -> list[Endpoint]:
+    """The public routes a recipient's mail client reaches (smtphub.http.public): not JSON, no model."""
+    found = []
+    for route in template.routes(template.default()):
+        handler: Any = load_handler(route.code_uri, route.handler)
+        if getattr(handler, "public_page", False):
+            if (route.method, route.path) not in prose.PAGES:
+                raise SystemExit(f"openapi: {route.method} {route.path} needs an entry in prose.PAGES")
+            found.append(Endpoint(route.method, route.path, handler, True))
+    return sorted(found, key=lambda page: list(prose.PAGES).index((page.method, page.path)))
+
+
+def page_operation(page: Endpoint) -> dict[str, Any]:
+    """A public page: its token parameter and its answers (media types and headers, no schema)."""
+    summary, description = page.words()
+    first, *rest = page.path.removeprefix("/public").strip("/").split("/")
+    operation_id = "public" + "".join(part[:1].upper() + part[1:] for part in [first, *rest])
+    if page.method != "GET":
+        operation_id += page.method.capitalize()
+    token = {
+        "name": "t",
+        "in": "query",
+        "required": True,
+        "description": "The signed token of the link, as the e-mail gave it.",
+        "schema": {"type": "string", "maxLength": 8192},
+    }
+    responses: dict[str, Any] = {
+        str(status): {"description": text, "content": {media: {}}}
+        for status, (text, media) in prose.PAGES[(page.method, page.path)].items()
+    }
+    # What API Gateway (and the local runtime's server) answer before the function: JSON, as for every route.
+    shared = {"400": "BadRequest", "429": "TooManyRequests", "500": "InternalError"}
+    if page.method == "POST":
+        shared |= {"413": "PayloadTooLarge"}
+    responses = {
+        code: responses.get(code) or ref(name, RESPONSES) for code, name in shared.items()
+    } | responses
+    long_url = "The URL is too long (a token is at most 8,192 characters): refused before the function."
+    responses.setdefault("414", {"description": long_url, "content": {JSON: {}}})
+    built = {"tags": ["public"], "operationId": operation_id, "summary": summary, "description": description}
+    ordered_responses = {code: responses[code] for code in sorted(responses)}
+    return built | {"security": [], "parameters": [token], "responses": ordered_responses}
+
+
 def document() -> dict[str, Any]:
     """The whole description, as a mapping in the order it is written."""
     named: dict[str, Any] = {}
@@ -384,6 +432,8 @@ def document() -> dict[str, Any]:
     examples = prose.examples()
     for endpoint in endpoints():
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation(endpoint, named, examples)
+    for page in pages():
+        paths.setdefault(page.path, {})[page.method.lower()] = page_operation(page)
     response_schema(errors.ErrorJson, named)
     error = named.pop("Error")
     error["properties"]["error"]["enum"] = error_codes()

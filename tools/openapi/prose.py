@@ -90,6 +90,26 @@ OPERATIONS = {
     ),
     "/private/apps/findById": Operation("The app.", GONE, {"idapp": APP_ID}, {"idapp": "42"}),
     "/private/apps/remove": Operation(f"Removed. {EMPTY}", (e.AppNotFound(), e.Conflict()), {"idapp": APP}),
+    "/private/blacklist/add": Operation(
+        "The entry (the one already there when the address was listed).", GONE,
+        {"idapp": APP_ID, "email": "unsubscribed@example.org"}, {"idapp": APP_ID, "email": "nobody"},
+    ),
+    "/private/blacklist/findByApp": Operation(
+        "One page of the app's entries, by address.", GONE, {"idapp": APP_ID, "page": 0, "size": 20},
+        {"idapp": APP_ID, "size": "500"},
+    ),
+    "/private/blacklist/isBlackListed": Operation(
+        "`true` or `false`.", GONE, {"idapp": APP_ID, "email": "unsubscribed@example.org"},
+        {"idapp": APP_ID, "email": "nobody"},
+    ),
+    "/private/blacklist/remove": Operation(
+        f"Removed. {EMPTY}", (e.AppNotFound(), e.EmailNotFound(), e.ListedByRecipient()),
+        {"idapp": APP_ID, "email": "unsubscribed@example.org"},
+    ),
+    "/private/tracking/findByEMail": Operation(
+        "The e-mail's opens and clicks, oldest first.", (e.EmailNotFound(),),
+        {"idemail": "6741f0c9e8d7c6b5a4f3e2d1"}, {"idemail": "42"},
+    ),
     "/private/smtps/save": Operation(
         "The SMTP server as saved (never its password).",
         (e.AppNotFound(), e.SmtpNotFound(), e.Conflict(), e.InvalidInput({"password": PASSWORD_AGAIN}),
@@ -211,3 +231,28 @@ def examples() -> dict[Any, Any]:
         EmailInfoJson: email_info_json(EmailInfo(sample_email(), sample_log())),
         list[LogJson]: logs_json(sample_log()),
     }
+
+
+# The public routes (smtphub.http.public): by (method, path), each answer's status, words and media type.
+HTML = "text/html"
+PAGES: dict[tuple[str, str], dict[int, tuple[str, str]]] = {
+    ("GET", "/public/tracking/open"): {
+        200: (
+            "A 1x1 transparent GIF, never cached, whatever the token (a bad one records nothing).",
+            "image/gif",
+        )
+    },
+    ("GET", "/public/tracking/click"): {
+        302: ("To the link the token names (`Location`): the one that was in the message.", "text/plain"),
+        404: ("A bad, altered or expired token: a plain page, no redirect.", HTML),
+    },
+    ("GET", "/public/blacklist/unsubscribe"): {
+        200: ("The confirmation page: a button that POSTs `List-Unsubscribe=One-Click` here.", HTML),
+        404: ("A bad, altered or expired token: a plain page.", HTML),
+    },
+    ("POST", "/public/blacklist/unsubscribe"): {
+        200: ("Unsubscribed (RFC 8058's one-click POST, or the page's button): a plain page.", HTML),
+        404: ("A bad, altered or expired token: a plain page; nothing listed.", HTML),
+        500: ("Not done (retry): a plain page.", HTML),
+    },
+}

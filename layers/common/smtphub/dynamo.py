@@ -188,3 +188,17 @@ def _transact_or_failed(client: DynamoDBClient, steps: list[TransactWriteItemTyp
 def condition_failed(error: ClientError) -> bool:
     """A single-item write refused by its ConditionExpression."""
     return error_code(error) == CONDITION_FAILED
+
+
+BATCH_WRITE = 25  # BatchWriteItem's requests a call
+
+
+def delete_keys(client: DynamoDBClient, table: str, keys: Sequence[Item]) -> None:
+    """Delete items by key, 25 a BatchWriteItem, asking again (after a short wait) for what DynamoDB left
+    unprocessed."""
+    for start in range(0, len(keys), BATCH_WRITE):
+        request: Any = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE]]}
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
+            if request:
+                time.sleep(0.05)

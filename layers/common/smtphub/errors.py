@@ -46,6 +46,12 @@ class EmailNotFound(NotFound):
     default_message = "Email not found"
 
 
+class ListedByRecipient(DomainError):
+    """blacklist/remove of an address the recipient listed by unsubscribing (upstream's words)."""
+
+    default_message = "Email was added by the recipient and cannot be removed"
+
+
 class AppNameTaken(DomainError):
     default_message = "An app with this name already exists"
 

@@ -107,6 +107,11 @@ class Settings:
     webhook_queue_url: str = ""  # WEBHOOK_QUEUE_URL: deliveries to POST (and their retries)
     webhook_dead_letter_queue_url: str = ""  # WEBHOOK_DEAD_LETTER_QUEUE_URL: deliveries given up on
     webhook_backoff_seconds: tuple[int, ...] = DEFAULT_WEBHOOK_BACKOFF  # WEBHOOK_BACKOFF_SECONDS
+    # Blacklists (smtphub.blacklists): each app's listed addresses.
+    blacklist_table: str = ""  # BLACKLIST_TABLE (required by the functions that use it)
+    # Tracking (smtphub.tracking): opens and clicks, the e-mails they belong to, the key of their tokens.
+    tracking_table: str = ""  # TRACKING_TABLE
+    tracking_key_secret: str = ""  # TRACKING_KEY_SECRET: the secret's ARN
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -158,6 +163,10 @@ class Settings:
             oauth_endpoint_overrides=overrides,
             history_table=environ.get("HISTORY_TABLE", ""),
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
+            blacklist_table=environ.get("BLACKLIST_TABLE", ""),
+            tracking_table=environ.get("TRACKING_TABLE", ""),
+            emails_table=environ.get("EMAILS_TABLE", ""),
+            tracking_key_secret=environ.get("TRACKING_KEY_SECRET", ""),
             **health,
             **quotas,
             **sending,
@@ -291,6 +300,7 @@ _VARIABLES = (
     "SEND_MAX_AGE_HOURS",
     "IDEMPOTENCY_TABLE", "MONTHLY_EMAIL_LIMIT", "DNS_CHECKS", "DNS_NAMESERVERS", "CONTENT_MAX_AGE_DAYS",
     "WEBHOOK_SECRET_PREFIX", "WEBHOOK_QUEUE_URL", "WEBHOOK_DEAD_LETTER_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
+    "BLACKLIST_TABLE", "TRACKING_TABLE", "TRACKING_KEY_SECRET",
 )  # fmt: skip
 
 

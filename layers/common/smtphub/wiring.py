@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from smtphub.accounts.service import AccountService
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
+    from smtphub.blacklists.repository import BlacklistRepository
+    from smtphub.blacklists.service import BlacklistService
     from smtphub.check.service import CheckService
     from smtphub.emails.content import ContentStore
     from smtphub.emails.dns import Resolver
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
     from smtphub.webhooks.outbox import Outbox
     from smtphub.webhooks.secret import WebhookSecretRepository
     from smtphub.webhooks.sender import WebhookSender
+    from smtphub.tracking.repository import TrackingRepository
+    from smtphub.tracking.service import TrackingService
+    from smtphub.tracking.tokens import Tokens
 
 T = TypeVar("T")
 _BUILT: list[Callable[..., Any]] = []
@@ -306,6 +311,20 @@ def account_service() -> AccountService:
 
 
 @_component
+def blacklist_repository() -> BlacklistRepository:
+    from smtphub.blacklists.repository import BlacklistRepository  # noqa: PLC0415
+
+    table = _required(settings().blacklist_table, "BLACKLIST_TABLE")
+    return BlacklistRepository(aws.client("dynamodb"), table)
+
+
+@_component
+def blacklist_service() -> BlacklistService:
+    from smtphub.blacklists.service import BlacklistService  # noqa: PLC0415
+
+    return BlacklistService(app_repository(), blacklist_repository(), outbox())
+
+
 def email_repository() -> EmailRepository:
     from smtphub.emails.repository import EmailRepository  # noqa: PLC0415
 
@@ -428,6 +447,37 @@ def email_service() -> EmailService:
 
     return EmailService(
         app_repository(), email_repository(), log_repository(), content_store(), clock=clock()
+    )
+
+
+@_component
+def tracking_repository() -> TrackingRepository:
+    from smtphub.tracking.repository import TrackingRepository  # noqa: PLC0415
+
+    return TrackingRepository(aws.client("dynamodb"), _required(settings().tracking_table, "TRACKING_TABLE"))
+
+
+@_component
+def tracking_tokens() -> Tokens:
+    """The tracking links' signer, its key read once per container (TrackingKeySecret)."""
+    from smtphub.tracking.key import read_key  # noqa: PLC0415
+    from smtphub.tracking.tokens import Tokens  # noqa: PLC0415
+
+    secret = _required(settings().tracking_key_secret, "TRACKING_KEY_SECRET")
+    return Tokens(read_key(aws.client("secretsmanager"), secret), clock=clock())
+
+
+@_component
+def tracking_service() -> TrackingService:
+    from smtphub.tracking.service import TrackingService  # noqa: PLC0415
+
+    return TrackingService(
+        tracking_tokens,
+        email_repository(),
+        app_repository(),
+        tracking_repository(),
+        blacklist_service(),
+        outbox(),
     )
 
 

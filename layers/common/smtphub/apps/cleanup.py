@@ -1,4 +1,4 @@
-"""The servers an app's removal missed, and its webhook secret, removed from the apps table's stream
+"""The servers an app's removal missed, its webhook secret and its blacklist, removed from the apps table's stream
 (KEYS_ONLY).
 
 apps/remove finds the app's servers through the byApp index, which DynamoDB updates asynchronously (an
@@ -15,6 +15,9 @@ Every removed app's webhook secret is scheduled for deletion too (recoverable fo
 then purged by AWS), whether or not the app had one, as the SMTP servers' secrets are (a save that failed
 half way can leave a secret its record does not name): one DeleteSecret per removed app. A secret already
 gone or scheduled counts as done.
+
+What else belongs to the app goes too, handed in by the composition root: its blacklist's entries
+(smtphub.blacklists, a floor above: `also(app_id)`, a Query and a BatchWriteItem per 25 entries).
 
 The name-lock items (`#name#...`) share the apps table; their REMOVE records (renames, removals) are
 skipped without a call. Idempotent: a server already gone counts as done. Powertools' BatchProcessor
@@ -40,7 +43,7 @@ from smtphub.observability import logger
 # How long after a removal the index is asked again. DynamoDB updates an index within a second nearly
 # always; the function waits, once per batch, only for what is left of this since the newest removal.
 SETTLE_SECONDS = 5.0
-COUNTS = ("apps", "deleted", "secrets", "skipped", "failed")
+COUNTS = ("apps", "deleted", "secrets", "entries", "skipped", "failed")
 _CREATED = "ApproximateCreationDateTime"  # epoch seconds
 
 
@@ -50,9 +53,10 @@ def clean(
     hooks: WebhookSecrets,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    also: Callable[[str], int] | None = None,
 ) -> dict[str, Any]:
-    """Delete the servers that outlived the apps removed in a DynamoDB stream event, and the apps' webhook
-    secrets; the partial batch response."""
+    """Delete the servers that outlived the apps removed in a DynamoDB stream event, the apps' webhook
+    secrets and (`also`) their blacklist entries; the partial batch response."""
     apps = [r for r in event.get("Records") or [] if _removed_app(r)]
     newest = max((float(r.get("dynamodb", {}).get(_CREATED) or 0) for r in apps), default=0.0)
     wait = min(newest + SETTLE_SECONDS - clock(), SETTLE_SECONDS) if apps else 0.0
@@ -70,6 +74,7 @@ def clean(
         try:
             found = smtps.ids_by_app(account_id, app_id)
             left = [i for i in found if smtps.delete(account_id, i, app_id, app_gone=True)]
+            entries = also(app_id) if also else 0
         except Exception:  # counted, its trace logged, re-raised: the batch reports the record
             tally["failed"] += 1
             logger.exception("could not remove the servers an app's removal missed", extra={"idapp": app_id})
@@ -83,6 +88,8 @@ def clean(
         if left:
             tally["deleted"] += len(left)
             logger.warning("removed servers that outlived their app", extra={"idapp": app_id, "idsmtp": left})
+        if entries:
+            tally["entries"] += entries
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     response = process_partial_response(event=event, record_handler=handle, processor=processor)

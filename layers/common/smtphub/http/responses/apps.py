@@ -1,7 +1,7 @@
 """The JSON of an app (upstream's AppDTO) and of a page of apps (a Spring Data Page)."""
 
 import math
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from annotated_types import Ge
 from typing_extensions import TypedDict
@@ -135,26 +135,33 @@ def _unsorted() -> SortJson:
 
 
 def app_page_json(page: "AppPage") -> AppPageJson:
+    """A Spring Data `Page` of apps (spring_page)."""
+    return cast(
+        AppPageJson, spring_page([app_json(app) for app in page.content], page.total, page.number, page.size)
+    )
+
+
+def spring_page(content: list[Any], total: int, number: int, size: int) -> dict[str, Any]:
     """A Spring Data `Page` as PageImpl serializes it (member order included), which upstream's
     RestResponsePageDTO and a generic Spring client both parse."""
-    pages = math.ceil(page.total / page.size)
+    pages = math.ceil(total / size)
     return {
-        "content": [app_json(app) for app in page.content],
+        "content": content,
         "pageable": {
             "sort": _unsorted(),
-            "offset": page.number * page.size,
-            "pageNumber": page.number,
-            "pageSize": page.size,
+            "offset": number * size,
+            "pageNumber": number,
+            "pageSize": size,
             "paged": True,
             "unpaged": False,
         },
-        "last": page.number >= pages - 1,
+        "last": number >= pages - 1,
         "totalPages": pages,
-        "totalElements": page.total,
-        "size": page.size,
-        "number": page.number,
+        "totalElements": total,
+        "size": size,
+        "number": number,
         "sort": _unsorted(),
-        "first": page.number == 0,
-        "numberOfElements": len(page.content),
-        "empty": not page.content,
+        "first": number == 0,
+        "numberOfElements": len(content),
+        "empty": not content,
     }
