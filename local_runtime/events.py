@@ -210,7 +210,8 @@ _FORM = ("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
 _APP = DEMO_APP_ID
 _SMTP = DEMO_SMTP_ID
 _EMAIL = DEMO_EMAIL_ID
-# A tracking token of no key (refused): payload ["o", "6741f0c9e8d7c6b5a4f3e2d1", 1800000000, "a@example.net", null], signature.
+# A tracking token of no key (refused): payload ["o", "6741f0c9e8d7c6b5a4f3e2d1", 1800000000,
+# "a@example.net", null], then a signature.
 _LINK_T = (
     "WyJvIiwiNjc0MWYwYzllOGQ3YzZiNWE0ZjNlMmQxIiwxODAwMDAwMDAwLCJhQGV4YW1wbGUubmV0IixudWxsXQ.c2lnbmF0dXJl"
 )

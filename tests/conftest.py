@@ -19,8 +19,8 @@ from tests.support.aws import (  # noqa: E402
     SECRET_PREFIX,
     SEND_STATE_TABLE,
     SMTPS_TABLE,
-    WEBHOOK_SECRET_PREFIX,
     TRACKING_TABLE,
+    WEBHOOK_SECRET_PREFIX,
 )
 
 pytest_plugins = [

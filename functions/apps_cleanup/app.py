@@ -13,6 +13,5 @@ from smtphub.observability import logger
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return clean(
-        event, wiring.smtp_repository(), wiring.webhook_secrets(), also=wiring.blacklist_repository().delete_app
-    )
+    entries = wiring.blacklist_repository()
+    return clean(event, wiring.smtp_repository(), wiring.webhook_secrets(), also=entries.delete_app)

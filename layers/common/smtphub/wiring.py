@@ -42,13 +42,13 @@ if TYPE_CHECKING:
     from smtphub.smtps.repository import SmtpRepository
     from smtphub.smtps.secrets import SecretRepository
     from smtphub.smtps.service import SmtpService
+    from smtphub.tracking.repository import TrackingRepository
+    from smtphub.tracking.service import TrackingService
+    from smtphub.tracking.tokens import Tokens
     from smtphub.webhooks.notified import Notified
     from smtphub.webhooks.outbox import Outbox
     from smtphub.webhooks.secret import WebhookSecretRepository
     from smtphub.webhooks.sender import WebhookSender
-    from smtphub.tracking.repository import TrackingRepository
-    from smtphub.tracking.service import TrackingService
-    from smtphub.tracking.tokens import Tokens
 
 T = TypeVar("T")
 _BUILT: list[Callable[..., Any]] = []

@@ -1,5 +1,5 @@
-"""The servers an app's removal missed, its webhook secret and its blacklist, removed from the apps table's stream
-(KEYS_ONLY).
+"""The servers an app's removal missed, its webhook secret and its blacklist, removed from the apps table's
+stream (KEYS_ONLY).
 
 apps/remove finds the app's servers through the byApp index, which DynamoDB updates asynchronously (an
 index cannot be read consistently): a server whose create committed just before the app was flagged
@@ -51,6 +51,7 @@ def clean(
     event: dict[str, Any],
     smtps: AppServers,
     hooks: WebhookSecrets,
+    *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     also: Callable[[str], int] | None = None,
