@@ -212,8 +212,8 @@ def seed(runtime: Runtime, token: str, marker: str) -> dict[str, Any]:
     for idemail in cancelled:
         post("/private/emails/cancel", idemail=idemail)  # C: removable
     return {
-        # Read and cancelled: e-mails of the demo app (the sender may take them); removed: cancelled ones.
-        "emails": [email(0), email(1)],
+        # Read and cancelled: e-mails of the demo app, due in an hour; removed: cancelled ones.
+        "emails": [email(0, senddate=hour_ahead), email(1, senddate=hour_ahead)],
         "emails_to_remove": cancelled,
         # Read, edited, checked: the apps and servers a request may be pointed at, by what it does.
         "apps": [runtime.idapp, edited["_id"]],
