@@ -292,7 +292,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "resource": "/private/blacklist/remove",
         "body": f"idapp={_APP}&email=unsubscribed%40example.org",
     },
-    "tracking_find_by_e_mail": {
+    "tracking_find_by_email": {
         "method": "GET",
         "resource": "/private/tracking/findByEMail",
         "query": [("idemail", _EMAIL)],

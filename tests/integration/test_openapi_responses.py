@@ -219,8 +219,8 @@ def test_the_blacklist_operations_answer_as_described(world: auth_support.Cognit
 
 
 def test_tracking_find_by_email_answers_as_described(world: auth_support.Cognito) -> None:
-    assert error_of("tracking_find_by_e_mail", 406, {"idemail": "e" * 24}) == "EMAIL_NOT_FOUND"
-    answer("tracking_find_by_e_mail", 400, {"idemail": "42"})
+    assert error_of("tracking_find_by_email", 406, {"idemail": "e" * 24}) == "EMAIL_NOT_FOUND"
+    answer("tracking_find_by_email", 400, {"idemail": "42"})
 
 
 def test_the_history_answers_as_described(world: auth_support.Cognito) -> None:
@@ -304,7 +304,7 @@ def test_every_operation_was_checked_here() -> None:
         "blacklist_find_by_app",
         "blacklist_is_black_listed",
         "blacklist_remove",
-        "tracking_find_by_e_mail",
+        "tracking_find_by_email",
     }
     assert {endpoint.function for endpoint in endpoints()} == driven
 

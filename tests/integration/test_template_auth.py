@@ -120,14 +120,23 @@ def test_outputs_give_the_pool_and_client_ids(document: dict[str, Any]) -> None:
 # --- Authorizer --------------------------------------------------------------------------------
 
 
-def test_every_route_but_login_is_behind_the_token_authorizer(document: dict[str, Any]) -> None:
+def test_every_route_but_login_and_the_e_mails_links_is_behind_the_token_authorizer(document: dict[str, Any]) -> None:
     auth = api_props(document)["Auth"]
     assert auth["DefaultAuthorizer"] == "TokenAuthorizer"
     routes = template.routes(document)
     assert routes, "no routes found"
+    # Without a token: login, and the links in e-mails (the pixel, a tracked link, unsubscribe), whose
+    # signed token is their authorization (README, "Tracking and unsubscribing").
+    public = {
+        ("POST", "/auth/login"),
+        ("GET", "/public/tracking/open"),
+        ("GET", "/public/tracking/click"),
+        ("GET", "/public/blacklist/unsubscribe"),
+        ("POST", "/public/blacklist/unsubscribe"),
+    }
     for route in routes:
-        if route.path == "/auth/login":
-            assert route.authorizer == "NONE"
+        if (route.method, route.path) in public:
+            assert route.authorizer == "NONE", route.path
         else:
             assert route.path.startswith("/private/"), route.path
             assert route.authorizer is None, f"{route.path} overrides the default authorizer"

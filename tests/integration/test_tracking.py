@@ -99,7 +99,7 @@ def visit(function: str, t: str, method: str = "GET", body: str | None = None) -
 
 
 def events(email: Email, account: str = ACCOUNT_A) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = ok(call("tracking_find_by_e_mail", {"idemail": email.id}, account=account))
+    found: list[dict[str, Any]] = ok(call("tracking_find_by_email", {"idemail": email.id}, account=account))
     return found
 
 
@@ -182,10 +182,10 @@ def test_an_event_of_a_removed_email_is_not_recorded_but_the_link_still_works(aw
 def test_find_by_email_is_the_accounts_own(aws: Any) -> None:
     email = stored_email(new_app())
     body = error(
-        call("tracking_find_by_e_mail", {"idemail": email.id}, account=ACCOUNT_B), 406, "EMAIL_NOT_FOUND"
+        call("tracking_find_by_email", {"idemail": email.id}, account=ACCOUNT_B), 406, "EMAIL_NOT_FOUND"
     )
     assert body["message"] == "Email not found"
-    error(call("tracking_find_by_e_mail", {"idemail": "0" * 24}), 406, "EMAIL_NOT_FOUND")
+    error(call("tracking_find_by_email", {"idemail": "0" * 24}), 406, "EMAIL_NOT_FOUND")
 
 
 def test_unsubscribe_by_one_click_post(aws: Any, key: Tokens, outbox: Recording) -> None:
