@@ -876,3 +876,28 @@ def test_a_send_from_the_banner_s_session_lands_in_the_sink_within_seconds(
         ).json()
         time.sleep(0.2)
     assert info["status"] == "F", info
+
+
+def test_a_senddate_e_mail_reaches_the_sink_no_earlier_than_asked(
+    runtime: Running, session: requests.Session
+) -> None:
+    """Issue 24: `senddate` holds the e-mail until then (a delayed SQS message here, as deployed)."""
+    idapp = session.get(f"{runtime.api}/private/apps/findAll", timeout=TIMEOUT).json()["content"][0]["_id"]
+    subject = f"e2e later {time.time_ns()}"
+    due = int(time.time()) + 8  # senddate has whole seconds
+    senddate = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(due))
+    sent = session.post(
+        f"{runtime.api}/private/emails/send",
+        data={
+            "idapp": idapp,
+            "tos": "inbox@example.com",
+            "subject": subject,
+            "body": "Later.",
+            "senddate": senddate,
+        },
+        timeout=TIMEOUT,
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == "Q"
+    runtime.wait_for(lambda line: line == f"Subject: {subject}", SEND_BOUND + 8)
+    assert time.time() >= due, "the sink printed the e-mail before its senddate"
