@@ -71,6 +71,18 @@ def read_item(client: DynamoDBClient, table: str, key: Item, decode: Callable[[A
     return decode(item) if item else None
 
 
+def update_if(client: DynamoDBClient, decode: Callable[[Any], T], **request: Any) -> T | None:
+    """A conditional UpdateItem: the item as it is after it, decoded; None when its condition failed
+    (nothing written)."""
+    try:
+        answer = client.update_item(ReturnValues="ALL_NEW", **request)
+    except ClientError as error:
+        if condition_failed(error):
+            return None
+        raise
+    return decode(answer["Attributes"])
+
+
 def query_items(client: DynamoDBClient, decode: Callable[[Any], T], **request: Any) -> list[T]:
     """Every item of a Query (all its pages, following LastEvaluatedKey), decoded."""
     return [decode(item) for item in _pages(client.query, request)]

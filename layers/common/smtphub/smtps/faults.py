@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from smtphub.dynamo import condition_failed
+from smtphub.dynamo import condition_failed, update_if
 from smtphub.smtps.items import SMTP_CODEC
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
 
@@ -41,51 +41,41 @@ class FaultWrites:
         """One sending fault: `faults` and `numerrors` + 1, senders pass the server over until
         `cooldown_until`. Nothing is written when the server is cooling down already at `now` (another
         sender counted this outage) or is gone: None then; else the server as it is now."""
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key={"_id": {"S": smtp_id}},
-                UpdateExpression="SET #cooldown = :until ADD #faults :one, numerrors :one",
-                ConditionExpression="attribute_exists(#id) AND "
-                "(attribute_not_exists(#cooldown) OR #cooldown <= :now)",
-                ExpressionAttributeNames=_NAMES,
-                ExpressionAttributeValues={
-                    ":until": {"N": str(cooldown_until)},
-                    ":now": {"N": str(now)},
-                    ":one": {"N": "1"},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return None
-            raise
-        return SMTP_CODEC.decode(answer["Attributes"])
+        return update_if(
+            self.client,
+            SMTP_CODEC.decode,
+            TableName=self.table,
+            Key={"_id": {"S": smtp_id}},
+            UpdateExpression="SET #cooldown = :until ADD #faults :one, numerrors :one",
+            ConditionExpression="attribute_exists(#id) AND "
+            "(attribute_not_exists(#cooldown) OR #cooldown <= :now)",
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues={
+                ":until": {"N": str(cooldown_until)},
+                ":now": {"N": str(now)},
+                ":one": {"N": "1"},
+            },
+        )
 
     def disable_for_faults(self, smtp_id: str, *, faults: int, nextcheck: int) -> Smtp | None:
         """Status A -> D after `faults` faults in a row, with the health schedule's `nextcheck` (its probe
         re-enables the server when it passes). Only while the server is active and its run of faults is
         still that long (a success since ended it): the server as it is now, or None (nothing written)."""
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key={"_id": {"S": smtp_id}},
-                UpdateExpression="SET #status = :disabled, nextcheck = :next",
-                ConditionExpression="#status = :active AND #faults >= :faults",
-                ExpressionAttributeNames={"#status": "status", "#faults": "faults"},
-                ExpressionAttributeValues={
-                    ":disabled": {"S": STATUS_DISABLED},
-                    ":active": {"S": STATUS_ACTIVE},
-                    ":faults": {"N": str(faults)},
-                    ":next": {"N": str(nextcheck)},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return None
-            raise
-        return SMTP_CODEC.decode(answer["Attributes"])
+        return update_if(
+            self.client,
+            SMTP_CODEC.decode,
+            TableName=self.table,
+            Key={"_id": {"S": smtp_id}},
+            UpdateExpression="SET #status = :disabled, nextcheck = :next",
+            ConditionExpression="#status = :active AND #faults >= :faults",
+            ExpressionAttributeNames={"#status": "status", "#faults": "faults"},
+            ExpressionAttributeValues={
+                ":disabled": {"S": STATUS_DISABLED},
+                ":active": {"S": STATUS_ACTIVE},
+                ":faults": {"N": str(faults)},
+                ":next": {"N": str(nextcheck)},
+            },
+        )
 
     def clear_faults(self, smtp_id: str) -> bool:
         """A successful send ends the run: `faults` and `cooldown` go. The caller writes only when the server

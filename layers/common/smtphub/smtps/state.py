@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from smtphub.dynamo import condition_failed, from_item, to_attribute
+from smtphub.dynamo import condition_failed, from_item, to_attribute, update_if
 from smtphub.errors import Conflict, SmtpNotFound
 from smtphub.smtps.items import SMTP_CODEC, result_from_map, result_to_map
 from smtphub.smtps.models import STATUS_ACTIVE, STATUS_DISABLED, Smtp
@@ -114,20 +114,15 @@ class HealthWrites:
     def claim(self, smtp_id: str, due: int, lease: int) -> Smtp | None:
         """The server, now held until `lease`, if its nextcheck is still `due`; None otherwise (another
         delivery of the same message, a sweep's duplicate, a check or removal since)."""
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key=self._key(smtp_id),
-                UpdateExpression="SET nextcheck = :lease",
-                ConditionExpression="nextcheck = :due",
-                ExpressionAttributeValues={":lease": {"N": str(lease)}, ":due": {"N": str(due)}},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return None
-            raise
-        return SMTP_CODEC.decode(answer["Attributes"])
+        return update_if(
+            self.client,
+            SMTP_CODEC.decode,
+            TableName=self.table,
+            Key=self._key(smtp_id),
+            UpdateExpression="SET nextcheck = :lease",
+            ConditionExpression="nextcheck = :due",
+            ExpressionAttributeValues={":lease": {"N": str(lease)}, ":due": {"N": str(due)}},
+        )
 
     def reschedule(self, smtp_id: str, lease: int, nextcheck: int | None) -> bool:
         """Release a claimed server without a result (nothing could be probed): next time `nextcheck`."""
