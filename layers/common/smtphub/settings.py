@@ -165,7 +165,6 @@ class Settings:
             health_queue_url=environ.get("HEALTH_QUEUE_URL", ""),
             blacklist_table=environ.get("BLACKLIST_TABLE", ""),
             tracking_table=environ.get("TRACKING_TABLE", ""),
-            emails_table=environ.get("EMAILS_TABLE", ""),
             tracking_key_secret=environ.get("TRACKING_KEY_SECRET", ""),
             **health,
             **quotas,

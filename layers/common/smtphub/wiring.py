@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from smtphub.emails.content import ContentStore
     from smtphub.emails.dns import Resolver
     from smtphub.emails.logs import LogRepository
+    from smtphub.emails.models import Email
     from smtphub.emails.queue import SendQueue
     from smtphub.emails.repository import EmailRepository
     from smtphub.emails.send import SendService
@@ -357,7 +358,7 @@ def send_queue() -> SendQueue:
 def sender() -> Sender:
     from smtphub.sending.attachments import UrlFetcher  # noqa: PLC0415
     from smtphub.sending.delivery import Connection  # noqa: PLC0415
-    from smtphub.sending.job import Job, no_rejected_hook, same_for_everyone  # noqa: PLC0415
+    from smtphub.sending.job import Job, same_for_everyone  # noqa: PLC0415
     from smtphub.sending.sender import SecretCache, Sender  # noqa: PLC0415
     from smtphub.sending.servers import ServerState  # noqa: PLC0415
     from smtphub.sending.state import Pacer, Windows  # noqa: PLC0415
@@ -376,10 +377,16 @@ def sender() -> Sender:
     pacer, windows = Pacer(dynamodb, state_table, now), Windows(dynamodb, state_table, now)
 
     def job(sources: Any) -> Job:
-        # Issue 25 fills the hooks: tracking and unsubscribe links per recipient, auto-blacklisting.
+        def rejected(email: Email, recipient: str, code: int) -> bool:
+            """Auto-blacklisting: the app as the batch read it (add_automatic checks the code again)."""
+            app, _ = sources.app(email)
+            if app is None or not app.useautoblacklist:  # builds nothing for an app that does not use it
+                return False
+            return blacklist_service().add_automatic(app, recipient, email.id, code)
+
         return Job(
             sources, pacer, windows, servers, connection, config.send_max_age_hours,
-            rejected=no_rejected_hook, personalize=same_for_everyone, clock=now,
+            rejected=rejected, personalize=same_for_everyone, clock=now,
         )  # fmt: skip
 
     return Sender(
@@ -408,8 +415,9 @@ def resolver() -> Resolver:
 @_component
 def send_service() -> SendService:
     from smtphub.accounts.monthly import MonthlyCounter  # noqa: PLC0415
+    from smtphub.blacklists.service import BlacklistService  # noqa: PLC0415
     from smtphub.emails.idempotency import Idempotency  # noqa: PLC0415
-    from smtphub.emails.send import NoBlacklist, SendService, max_days_ahead  # noqa: PLC0415
+    from smtphub.emails.send import SendService, max_days_ahead  # noqa: PLC0415
     from smtphub.sending.mime import message_id  # noqa: PLC0415
     from smtphub.sending.state import Pacer  # noqa: PLC0415
 
@@ -427,7 +435,8 @@ def send_service() -> SendService:
         resolver=resolver(),
         message_id=message_id,
         pace=pacer,
-        blacklist=NoBlacklist(),  # issue 25's blacklist fills this
+        # The app's blacklist, read only (BatchGetItem): a send lists nobody, so it tells no outbox.
+        blacklist=BlacklistService(app_repository(), blacklist_repository()),
         idempotency=Idempotency(lambda: aws.client("dynamodb"), config.idempotency_table),
         max_days=max_days_ahead(config.content_max_age_days),
         clock=clock(),
