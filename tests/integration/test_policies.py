@@ -78,9 +78,11 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
 }
 # Who may read a password: the check, the worker of the scheduled probes, and the sender.
 SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue"), ("QUEUE", "SendQueue")}
-# The tracking key (TrackingKeySecret): read, and only by the public routes that check a link's token.
+# The tracking key (TrackingKeySecret): read, and only by the public routes that check a link's token and
+# the sender, which signs each tracked recipient's links with it.
 TRACKING_KEY = {"Ref": "TrackingKeySecret"}
 TRACKING_KEY_READERS = {
+    ("QUEUE", "SendQueue"),
     ("GET", "/public/tracking/open"),
     ("GET", "/public/tracking/click"),
     ("GET", "/public/blacklist/unsubscribe"),

@@ -273,9 +273,9 @@ def test_the_public_routes_read_the_tracking_key_and_write_only_their_own_record
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_secrets_only_under_the_stage_prefix(name: str) -> None:
     """A server's secret under the stage's prefix, a webhook secret under its own; the tracking key only read,
-    by the public routes."""
+    by the public routes and by the sender (which signs each tracked recipient's links with it)."""
     expected = WEBHOOK_SECRETS if name in WEBHOOK_SECRET_USERS else SMTP_SECRETS
-    public = {route.function for route in ROUTES if route.path in RECORDING_GETS}
+    public = {route.function for route in ROUTES if route.path in RECORDING_GETS} | {"EmailsSenderFunction"}
     for statement in statements(name):
         if any(action.startswith("secretsmanager:") for action in actions(statement)):
             for resource in resources(statement):

@@ -358,13 +358,15 @@ def send_queue() -> SendQueue:
 def sender() -> Sender:
     from smtphub.sending.attachments import UrlFetcher  # noqa: PLC0415
     from smtphub.sending.delivery import Connection  # noqa: PLC0415
-    from smtphub.sending.job import Job, same_for_everyone  # noqa: PLC0415
+    from smtphub.sending.job import Job  # noqa: PLC0415
     from smtphub.sending.sender import SecretCache, Sender  # noqa: PLC0415
     from smtphub.sending.servers import ServerState  # noqa: PLC0415
     from smtphub.sending.state import Pacer, Windows  # noqa: PLC0415
     from smtphub.smtp.limits import Limits  # noqa: PLC0415
+    from smtphub.tracking.copies import TrackedCopies  # noqa: PLC0415
 
     config = settings()
+    copies = TrackedCopies(config.public_base_url, tracking_tokens)  # the key read on the first copy
     state_table = _required(config.send_state_table, "SEND_STATE_TABLE")
     dynamodb, now = aws.client("dynamodb"), clock()
     connection = Connection(
@@ -386,7 +388,7 @@ def sender() -> Sender:
 
         return Job(
             sources, pacer, windows, servers, connection, config.send_max_age_hours,
-            rejected=rejected, personalize=same_for_everyone, clock=now,
+            rejected=rejected, personalize=copies, clock=now,
         )  # fmt: skip
 
     return Sender(

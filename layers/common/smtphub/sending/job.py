@@ -9,7 +9,7 @@ The rules (README, "Sending"):
 - limits: a server at its `maxperminute` or `maxperday` is passed over; when every server left is, the
   e-mail waits for the earliest window's end (not an attempt);
 - one message, or with `includetracking` or `includeunregisterlink` one per TO recipient (the API refuses
-  CC and BCC then), each made by the personalization hook (`Personalize`: the identity until issue 25);
+  CC and BCC then), each made by the personalization hook (`Personalize`, smtphub.tracking.copies);
   the recipients accepted are kept on the record (`sentto`), so a later round sends only to the others;
 - failover: a server fault moves the e-mail (what is left of it) to the next server; a rejection of the
   message ends it (E); a delivery to at least one recipient finishes it (F); every server faulted: another
@@ -57,13 +57,14 @@ class Sources(Protocol):
 
 
 class Personalize(Protocol):
-    """Makes one TO recipient's own message (tracking pixel, rewritten links, unsubscribe: issue 25)."""
+    """Makes one TO recipient's own message of `email` (tracking pixel, rewritten links, unsubscribe:
+    smtphub.tracking.copies)."""
 
-    def __call__(self, draft: Draft, recipient: str) -> Draft: ...
+    def __call__(self, email: Email, draft: Draft, recipient: str) -> Draft: ...
 
 
-def same_for_everyone(draft: Draft, recipient: str) -> Draft:
-    """Today's personalization: none (issue 25 fills it)."""
+def same_for_everyone(email: Email, draft: Draft, recipient: str) -> Draft:
+    """No personalization: every recipient's copy is the e-mail as written."""
     return draft
 
 
@@ -150,7 +151,7 @@ class Job:
             return [draft]
         names = list(email.tonames)
         return [
-            self.personalize(replace(draft, tos=[to], tonames=[names[n] if n < len(names) else None],
+            self.personalize(email, replace(draft, tos=[to], tonames=[names[n] if n < len(names) else None],
                                      ccs=(), bccs=()), to)
             for n, to in enumerate(email.tos)
             if to not in email.sentto
