@@ -96,8 +96,14 @@ DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:eve
 EVENT_PUBLISHERS = {
     ("POST", "/private/smtps/check"),
     ("QUEUE", "HealthQueue"),
-    ("QUEUE", "SendQueue"),
+    ("QUEUE", "SendQueue"),  # also an auto-blacklisted recipient's blacklisted_added
     ("STREAM", "EmailsTable"),
+    # The app's own events, through the outbox (WebhookQueue and the default bus): blacklisted_added from
+    # blacklist/add and the recipient's unsubscribe, tracking_opened and tracking_clicked.
+    ("POST", "/private/blacklist/add"),
+    ("POST", "/public/blacklist/unsubscribe"),
+    ("GET", "/public/tracking/open"),
+    ("GET", "/public/tracking/click"),
 }
 # What must reach it: creating a server stores its password, and the check reads it.
 SECRET_NEEDED = {("POST", "/private/smtps/save"), ("POST", "/private/smtps/check")}
