@@ -8,7 +8,7 @@ builder's product with `override(name, instance)`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from smtphub.accounts.limits import CheckLimiter, ProbeBudget
     from smtphub.accounts.quotas import Quotas
     from smtphub.accounts.service import AccountService
+    from smtphub.apps.models import App
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
     from smtphub.blacklists.repository import BlacklistRepository
@@ -239,6 +240,14 @@ def outbox() -> Outbox:
     return Outbox(queue, lambda: aws.client("events"), clock=clock())
 
 
+class _OutboxOnFirstNotice:
+    """The outbox, built on the first notice: a function that never fires one (blacklist/findByApp,
+    isBlackListed, remove; tracking/findByEMail; emails/remove) needs no WEBHOOK_QUEUE_URL."""
+
+    def notify(self, app: App, event: str, params: Mapping[str, str], *, key: str | None = None) -> None:
+        outbox().notify(app, event, params, key=key)
+
+
 @_component
 def notified() -> Notified:
     from smtphub.webhooks.notified import Notified  # noqa: PLC0415
@@ -323,7 +332,7 @@ def blacklist_repository() -> BlacklistRepository:
 def blacklist_service() -> BlacklistService:
     from smtphub.blacklists.service import BlacklistService  # noqa: PLC0415
 
-    return BlacklistService(app_repository(), blacklist_repository(), outbox())
+    return BlacklistService(app_repository(), blacklist_repository(), _OutboxOnFirstNotice())
 
 
 def email_repository() -> EmailRepository:
@@ -488,7 +497,7 @@ def tracking_service() -> TrackingService:
         app_repository(),
         tracking_repository(),
         blacklist_service(),
-        outbox(),
+        _OutboxOnFirstNotice(),
     )
 
 
