@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from smtphub.emails.content import ContentStore
     from smtphub.emails.dns import Resolver
     from smtphub.emails.logs import LogRepository
-    from smtphub.emails.models import Email
+    from smtphub.emails.models import Email, Opened
     from smtphub.emails.queue import SendQueue
     from smtphub.emails.repository import EmailRepository
     from smtphub.emails.send import SendService
@@ -366,13 +366,13 @@ def send_queue() -> SendQueue:
 @_component
 def sender() -> Sender:
     from smtphub.sending.attachments import UrlFetcher  # noqa: PLC0415
+    from smtphub.sending.copies import TrackedCopies  # noqa: PLC0415
     from smtphub.sending.delivery import Connection  # noqa: PLC0415
     from smtphub.sending.job import Job  # noqa: PLC0415
     from smtphub.sending.sender import SecretCache, Sender  # noqa: PLC0415
     from smtphub.sending.servers import ServerState  # noqa: PLC0415
     from smtphub.sending.state import Pacer, Windows  # noqa: PLC0415
     from smtphub.smtp.limits import Limits  # noqa: PLC0415
-    from smtphub.tracking.copies import TrackedCopies  # noqa: PLC0415
 
     config = settings()
     copies = TrackedCopies(config.public_base_url, tracking_tokens)  # the key read on the first copy
@@ -461,13 +461,28 @@ def send_sweep() -> SendSweep:
     return SendSweep(email_repository(), send_queue(), clock=clock())
 
 
+class _EmailTracking:
+    """emails/info's `opened` and emails/remove's forgetting, on TrackingTable reached on first use
+    (emails/cancel and logs/findByEMail never need TRACKING_TABLE)."""
+
+    def opens(self, email_id: str) -> list[Opened]:
+        """The e-mail's opens, oldest first (its clicks are tracking/findByEMail's)."""
+        from smtphub.tracking.models import OPENED  # noqa: PLC0415
+
+        return [event for event in tracking_repository().of_email(email_id) if event.type == OPENED]
+
+    def forget(self, email_id: str) -> int:
+        return tracking_repository().delete_of_email(email_id)
+
+
 @_component
 def email_service() -> EmailService:
     from smtphub.emails.service import EmailService  # noqa: PLC0415
 
     return EmailService(
-        app_repository(), email_repository(), log_repository(), content_store(), clock=clock()
-    )
+        app_repository(), email_repository(), log_repository(), content_store(),
+        tracking=_EmailTracking(), clock=clock(),
+    )  # fmt: skip
 
 
 @_component

@@ -9,7 +9,7 @@ The rules (README, "Sending"):
 - limits: a server at its `maxperminute` or `maxperday` is passed over; when every server left is, the
   e-mail waits for the earliest window's end (not an attempt);
 - one message, or with `includetracking` or `includeunregisterlink` one per TO recipient (the API refuses
-  CC and BCC then), each made by the personalization hook (`Personalize`, smtphub.tracking.copies);
+  CC and BCC then), each made by the personalization hook (`Personalize`, smtphub.sending.copies);
   the recipients accepted are kept on the record (`sentto`), so a later round sends only to the others;
 - failover: a server fault moves the e-mail (what is left of it) to the next server; a rejection of the
   message ends it (E); a delivery to at least one recipient finishes it (F); every server faulted: another
@@ -58,7 +58,7 @@ class Sources(Protocol):
 
 class Personalize(Protocol):
     """Makes one TO recipient's own message of `email` (tracking pixel, rewritten links, unsubscribe:
-    smtphub.tracking.copies)."""
+    smtphub.sending.copies)."""
 
     def __call__(self, email: Email, draft: Draft, recipient: str) -> Draft: ...
 

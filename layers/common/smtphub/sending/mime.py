@@ -69,7 +69,7 @@ class Draft:
     mimetype: str = "text/plain"
     attachments: Sequence[Attachment] = field(default=(), repr=False)
     # Headers of one recipient's copy, written after Message-ID as given (ASCII, unfolded): RFC 8058's
-    # List-Unsubscribe and List-Unsubscribe-Post (smtphub.tracking.copies).
+    # List-Unsubscribe and List-Unsubscribe-Post (smtphub.sending.copies).
     headers: Sequence[tuple[str, str]] = ()
 
 
