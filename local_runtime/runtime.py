@@ -208,6 +208,8 @@ class LocalRuntime:
         base = dict(os.environ)
         # The way to moto wins over the template's (empty when deployed) AWS_ENDPOINT_URL.
         extra = {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.aws.endpoint}
+        # The links of tracked e-mails point here, not at the template's execute-api URL (PublicBaseUrl).
+        extra["PUBLIC_BASE_URL"] = f"http://{self.settings.host}:{self.port}/{self._stage_name()}"
         if self.aws.jwks_url:
             extra["JWKS_URL"] = self.aws.jwks_url  # the authorizer fetches moto's keys, not AWS's
         found = {}
@@ -227,6 +229,12 @@ class LocalRuntime:
                 concurrency=concurrency_of(self._properties(name), self.settings.concurrency),
             )
         return found
+
+    def _stage_name(self) -> str:
+        """The stage the first API serves (as `base_url` names it once the stages are built)."""
+        apis = sorted({route.api or IMPLICIT_API for route in template.routes(self.document)})
+        first = apis[0] if apis else IMPLICIT_API
+        return str(self._api_properties(None if first == IMPLICIT_API else first).get("StageName", "api"))
 
     def _properties(self, function: str) -> dict[str, Any]:
         """The function's ReservedConcurrentExecutions, resolved (the only property read here)."""

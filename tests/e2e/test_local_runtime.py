@@ -901,3 +901,22 @@ def test_a_senddate_e_mail_reaches_the_sink_no_earlier_than_asked(
     assert sent.json()["status"] == "Q"
     runtime.wait_for(lambda line: line == f"Subject: {subject}", SEND_BOUND + 8)
     assert time.time() >= due, "the sink printed the e-mail before its senddate"
+
+
+def test_an_unsubscribable_send_points_its_links_at_the_runtime_itself(
+    runtime: Running, session: requests.Session
+) -> None:
+    """PUBLIC_BASE_URL is the runtime's own base URL (not the template's execute-api one): the one-click
+    header of the copy in the sink names it, and the link's page answers there."""
+    idapp = session.get(f"{runtime.api}/private/apps/findAll", timeout=TIMEOUT).json()["content"][0]["_id"]
+    sent = session.post(
+        f"{runtime.api}/private/emails/send",
+        data={"idapp": idapp, "tos": "leaver@example.com", "subject": f"news {time.time_ns()}",
+              "body": "<p>News</p>", "mimetype": "text/html", "includeunregisterlink": "true"},
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    prefix = f"List-Unsubscribe: <{runtime.api}/public/blacklist/unsubscribe?t="
+    line = runtime.wait_for(lambda line: line.startswith(prefix), SEND_BOUND)
+    page = requests.get(line.removeprefix("List-Unsubscribe: <").rstrip(">"), timeout=TIMEOUT)
+    assert page.status_code == 200, page.text

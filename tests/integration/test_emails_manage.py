@@ -15,10 +15,12 @@ import pytest
 from smtphub import wiring
 from smtphub.emails.models import LogEntry
 from smtphub.ids import iso_of, new_id
+from smtphub.tracking.models import CLICKED, OPENED, TrackEvent
 from tests.support.api import at_once, error, new_app, ok
 from tests.support.aws import EMAIL_LOGS_TABLE, EMAILS_TABLE
 from tests.support.emails import TO, FileField, Mail, basic, multipart_body, multipart_event, send
 from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
+from tests.support.queuemail_client import dto_problems
 
 pytest_plugins = ["tests.support.emails"]
 
@@ -271,3 +273,38 @@ def test_concurrent_retries_with_one_key_send_one_email(mail: Mail) -> None:
 def test_a_malformed_key_is_a_400(mail: Mail) -> None:
     fields = error(send_keyed(basic(mail), "has spaces in it"), 400, "BAD_REQUEST")["fields"]
     assert list(fields) == ["Idempotency-Key"]
+
+
+# --- tracking: emails/info's opens, emails/remove's forgetting ---------------------------------------------
+
+
+def track(email_id: str, kind: str, url: str | None = None, recipient: str = TO) -> TrackEvent:
+    """An open or a click as the public routes record it (smtphub.tracking)."""
+    event = TrackEvent(new_id(), email_id, recipient, kind, iso_of(time.time()), url, "192.0.2.7", EXPIRES)
+    assert wiring.tracking_repository().record(event)
+    return event
+
+
+EXPIRES = 1_900_000_000
+
+
+def test_info_shows_the_opens_as_trackingdtos_and_remove_forgets_them(mail: Mail) -> None:
+    sent, other = ok(send(basic(mail))), ok(send(basic(mail)))
+    opened = track(sent["id"], OPENED)
+    track(sent["id"], CLICKED, "https://shop.example/sale")
+    kept = track(other["id"], OPENED)
+
+    shown = ok(info(sent["id"]))["opened"]
+    assert shown == [
+        {"_id": opened.id, "idsending": sent["id"], "idemailing": None, "email": TO, "type": "OPEN",
+         "url": None, "created": opened.created, "ip": "192.0.2.7"}
+    ]  # fmt: skip
+    # the Java client's TrackingDTO binds it
+    tracking_dto = {"_id": "String", "idsending": "String", "email": "String", "type": "String",
+                    "url": "String", "created": "LocalDateTime", "ip": "String"}  # fmt: skip
+    assert not dto_problems(shown[0], tracking_dto)
+
+    set_status(mail, sent["id"], "F")
+    assert by_id("emails_remove", sent["id"]).status == 200
+    assert wiring.tracking_repository().of_email(sent["id"]) == []
+    assert wiring.tracking_repository().of_email(other["id"]) == [kept]

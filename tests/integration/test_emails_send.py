@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from smtphub import aws as clients
-from smtphub import wiring
 from smtphub.emails import content
 from smtphub.emails.queue import MAX_DELAY
 from tests.support.api import at_once, error, new_app, ok
@@ -245,22 +244,20 @@ def test_tracking_or_an_unsubscribe_link_with_cc_or_bcc(mail: Mail) -> None:
     assert ok(send(basic(mail, includetracking="true", includeunregisterlink="true", mimetype="text/html")))
 
 
-def test_all_to_recipients_blacklisted(mail: Mail) -> None:
-    """The blacklist's seam (issue 25 fills it): listed recipients are skipped, all TOs listed is a 406."""
-
-    class Listed:
-        def listed(self, app_id: str, addresses: Any) -> set[str]:
-            assert app_id == mail.app
-            return {a for a in addresses if a.lower() in {TO, "bcc@example.net"}}
-
+def test_all_to_recipients_blacklisted(mail: Mail, outbox: Any) -> None:
+    """The app's real blacklist (BlacklistTable, through blacklist/add): listed recipients are skipped and
+    answered in `blacklisted`, the record (what the sender sends to) keeps only the others; all TOs listed
+    is a 406. Only an app with useblacklist consults it."""
+    for address in (TO, "bcc@example.net"):
+        ok(call("blacklist_add", {"idapp": mail.app, "email": address}))
     ok(call("apps_save", {"idapp": mail.app, "useblacklist": True}))
-    wiring.send_service().blacklist = Listed()
     refused(send(basic(mail)), "ALL_BLACKLISTED", "All TO recipients are blacklisted")
     reply = ok(send(basic(mail, tos=f"{TO.upper()},bo@example.org", bccs="bcc@example.net")))
     assert reply["blacklisted"] == [TO.upper(), "bcc@example.net"]
     record = mail.record(reply["id"])
     assert record is not None
     assert record["tos"] == {"L": [{"S": "bo@example.org"}]}
+    assert "bccs" not in record or record["bccs"] == {"L": []}
     ok(call("apps_save", {"idapp": mail.app, "useblacklist": False}))
     assert ok(send(basic(mail)))["blacklisted"] == []  # an app that does not use its blacklist
 

@@ -78,9 +78,11 @@ SECRET_ACTIONS: dict[tuple[str, str], set[str]] = {
 }
 # Who may read a password: the check, the worker of the scheduled probes, and the sender.
 SECRET_READERS = {("POST", "/private/smtps/check"), ("QUEUE", "HealthQueue"), ("QUEUE", "SendQueue")}
-# The tracking key (TrackingKeySecret): read, and only by the public routes that check a link's token.
+# The tracking key (TrackingKeySecret): read, and only by the public routes that check a link's token and
+# the sender, which signs each tracked recipient's links with it.
 TRACKING_KEY = {"Ref": "TrackingKeySecret"}
 TRACKING_KEY_READERS = {
+    ("QUEUE", "SendQueue"),
     ("GET", "/public/tracking/open"),
     ("GET", "/public/tracking/click"),
     ("GET", "/public/blacklist/unsubscribe"),
@@ -94,8 +96,14 @@ DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:eve
 EVENT_PUBLISHERS = {
     ("POST", "/private/smtps/check"),
     ("QUEUE", "HealthQueue"),
-    ("QUEUE", "SendQueue"),
+    ("QUEUE", "SendQueue"),  # also an auto-blacklisted recipient's blacklisted_added
     ("STREAM", "EmailsTable"),
+    # The app's own events, through the outbox (WebhookQueue and the default bus): blacklisted_added from
+    # blacklist/add and the recipient's unsubscribe, tracking_opened and tracking_clicked.
+    ("POST", "/private/blacklist/add"),
+    ("POST", "/public/blacklist/unsubscribe"),
+    ("GET", "/public/tracking/open"),
+    ("GET", "/public/tracking/click"),
 }
 # What must reach it: creating a server stores its password, and the check reads it.
 SECRET_NEEDED = {("POST", "/private/smtps/save"), ("POST", "/private/smtps/check")}

@@ -21,7 +21,7 @@ from smtphub.tracking.tokens import CLICK, Tokens
 from tests.support.api import error, new_app, ok
 from tests.support.aws import TRACKING_TABLE
 from tests.support.lambdas import ACCOUNT_A, ACCOUNT_B, Reply, call, load_event
-from tests.support.outbox import Recording
+from tests.support.outbox import Bus, Recording
 from tests.support.queuemail_client import dto_problems
 
 KEY = b"tracking-key-of-this-test-stack-0123456789"
@@ -40,6 +40,11 @@ TRACKING_DTO = {
     "created": "LocalDateTime",
     "ip": "String",
 }
+
+
+# Every function here has WEBHOOK_QUEUE_URL (template.yaml): the real outbox, on moto's queue and bus,
+# unless a test records its notices instead (`outbox`).
+pytestmark = pytest.mark.usefixtures("bus")
 
 
 @pytest.fixture(autouse=True)
@@ -260,3 +265,26 @@ def test_a_failure_still_answers_the_pixel(aws: Any, key: Tokens, json_logs: Any
     assert_pixel(visit("tracking_open", token(pixel)))
     assert [line for line in json_logs() if line["message"] == "unexpected error"]
     assert not any(token(pixel) in str(line) for line in json_logs())  # no token (it names the recipient)
+
+
+def test_opens_clicks_unsubscribes_and_additions_reach_the_webhook_queue_and_the_bus(bus: Bus) -> None:
+    """Through the real outbox (moto's WebhookQueue and default bus), as each function is deployed."""
+    idapp = new_app()
+    hooks = {f"webhook_{event}": f"https://hooks.example.org/{event}" for event in
+             ("tracking_opened", "tracking_clicked", "blacklisted_added")}  # fmt: skip
+    ok(call("apps_save", {"idapp": idapp, "name": "Shop", **hooks}))
+    email = stored_email(idapp)
+    tokens = wiring.tracking_tokens()
+    (pixel,) = urls(copy_for(email, ANN, tokens), "tracking/open")
+    sale, _ = urls(copy_for(email, ANN, tokens), "tracking/click")
+    (leave,) = urls(copy_for(email, BOB, tokens), "blacklist/unsubscribe")
+    assert_pixel(visit("tracking_open", token(pixel)))
+    assert visit("tracking_click", token(sale)).status == 302
+    assert visit("blacklist_unsubscribe", token(leave), "POST", "List-Unsubscribe=One-Click").status == 200
+    ok(call("blacklist_add", {"idapp": idapp, "email": "carol@example.org"}))
+
+    expected = ["tracking_opened", "tracking_clicked", "blacklisted_added", "blacklisted_added"]
+    queued = bus.take(bus.webhooks)
+    assert sorted(str(delivery["event"]) for delivery in queued) == sorted(expected)
+    put = bus.take(bus.sink)
+    assert sorted(str(event["detail"]["event"]) for event in put) == sorted(expected)  # type: ignore[index]

@@ -435,3 +435,13 @@ def test_no_default_or_the_same_domain_changes_nothing(default: str | None) -> N
 
 def test_a_subdomain_is_another_domain() -> None:
     assert for_server(draft(), "noreply@mail.example.com").sender == "noreply@mail.example.com"
+
+
+def test_a_copys_own_headers_are_written_as_given_and_checked() -> None:
+    url = "https://links.example.com/api/public/blacklist/unsubscribe?t=abc"
+    headers = (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    message = read(build(draft(headers=headers)).message).message
+    assert message["List-Unsubscribe"] == f"<{url}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "headers" in refused(headers=(("List-Unsubscribe", "<x>\r\nBcc: victim@example.org"),))
+    assert "headers" in refused(headers=(("Bad Name", "x"),))

@@ -253,6 +253,19 @@ def secret_resources(name: str) -> set[str]:
     }
 
 
+# What firing an app's event through the outbox needs (smtphub/webhooks/outbox.py): the webhook queue and
+# the default bus, nothing more.
+OUTBOX = {
+    ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["WebhookQueue", "Arn"]})),
+    (
+        "events:PutEvents",
+        json.dumps(
+            {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
+        ),
+    ),
+}
+
+
 @pytest.mark.parametrize("path", sorted(RECORDING_GETS))
 def test_the_public_routes_read_the_tracking_key_and_write_only_their_own_record(path: str) -> None:
     (function,) = {route.function for route in ROUTES if route.path == path}
@@ -267,15 +280,16 @@ def test_the_public_routes_read_the_tracking_key_and_write_only_their_own_record
     assert writes == {
         ("secretsmanager:GetSecretValue", json.dumps(TRACKING_KEY)),
         ("dynamodb:PutItem", json.dumps({"Fn::GetAtt": [own, "Arn"]})),
+        *OUTBOX,  # the event a first open, a first click or an unsubscribe fires (webhook, EventBridge)
     }
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_secrets_only_under_the_stage_prefix(name: str) -> None:
     """A server's secret under the stage's prefix, a webhook secret under its own; the tracking key only read,
-    by the public routes."""
+    by the public routes and by the sender (which signs each tracked recipient's links with it)."""
     expected = WEBHOOK_SECRETS if name in WEBHOOK_SECRET_USERS else SMTP_SECRETS
-    public = {route.function for route in ROUTES if route.path in RECORDING_GETS}
+    public = {route.function for route in ROUTES if route.path in RECORDING_GETS} | {"EmailsSenderFunction"}
     for statement in statements(name):
         if any(action.startswith("secretsmanager:") for action in actions(statement)):
             for resource in resources(statement):

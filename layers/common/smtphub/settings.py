@@ -112,6 +112,8 @@ class Settings:
     # Tracking (smtphub.tracking): opens and clicks, the e-mails they belong to, the key of their tokens.
     tracking_table: str = ""  # TRACKING_TABLE
     tracking_key_secret: str = ""  # TRACKING_KEY_SECRET: the secret's ARN
+    # Where the links of tracked and unsubscribable e-mails point (the stack's PublicBaseUrl; the sender's).
+    public_base_url: str = ""  # PUBLIC_BASE_URL
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -166,6 +168,7 @@ class Settings:
             blacklist_table=environ.get("BLACKLIST_TABLE", ""),
             tracking_table=environ.get("TRACKING_TABLE", ""),
             tracking_key_secret=environ.get("TRACKING_KEY_SECRET", ""),
+            public_base_url=environ.get("PUBLIC_BASE_URL", "").strip(),
             **health,
             **quotas,
             **sending,
@@ -299,7 +302,7 @@ _VARIABLES = (
     "SEND_MAX_AGE_HOURS",
     "IDEMPOTENCY_TABLE", "MONTHLY_EMAIL_LIMIT", "DNS_CHECKS", "DNS_NAMESERVERS", "CONTENT_MAX_AGE_DAYS",
     "WEBHOOK_SECRET_PREFIX", "WEBHOOK_QUEUE_URL", "WEBHOOK_DEAD_LETTER_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
-    "BLACKLIST_TABLE", "TRACKING_TABLE", "TRACKING_KEY_SECRET",
+    "BLACKLIST_TABLE", "TRACKING_TABLE", "TRACKING_KEY_SECRET", "PUBLIC_BASE_URL",
 )  # fmt: skip
 
 

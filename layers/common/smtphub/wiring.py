@@ -8,7 +8,7 @@ builder's product with `override(name, instance)`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from smtphub.accounts.limits import CheckLimiter, ProbeBudget
     from smtphub.accounts.quotas import Quotas
     from smtphub.accounts.service import AccountService
+    from smtphub.apps.models import App
     from smtphub.apps.repository import AppRepository
     from smtphub.apps.service import AppService
     from smtphub.blacklists.repository import BlacklistRepository
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from smtphub.emails.content import ContentStore
     from smtphub.emails.dns import Resolver
     from smtphub.emails.logs import LogRepository
+    from smtphub.emails.models import Email, Opened
     from smtphub.emails.queue import SendQueue
     from smtphub.emails.repository import EmailRepository
     from smtphub.emails.send import SendService
@@ -238,6 +240,14 @@ def outbox() -> Outbox:
     return Outbox(queue, lambda: aws.client("events"), clock=clock())
 
 
+class _OutboxOnFirstNotice:
+    """The outbox, built on the first notice: a function that never fires one (blacklist/findByApp,
+    isBlackListed, remove; tracking/findByEMail; emails/remove) needs no WEBHOOK_QUEUE_URL."""
+
+    def notify(self, app: App, event: str, params: Mapping[str, str], *, key: str | None = None) -> None:
+        outbox().notify(app, event, params, key=key)
+
+
 @_component
 def notified() -> Notified:
     from smtphub.webhooks.notified import Notified  # noqa: PLC0415
@@ -322,7 +332,7 @@ def blacklist_repository() -> BlacklistRepository:
 def blacklist_service() -> BlacklistService:
     from smtphub.blacklists.service import BlacklistService  # noqa: PLC0415
 
-    return BlacklistService(app_repository(), blacklist_repository(), outbox())
+    return BlacklistService(app_repository(), blacklist_repository(), _OutboxOnFirstNotice())
 
 
 def email_repository() -> EmailRepository:
@@ -356,14 +366,16 @@ def send_queue() -> SendQueue:
 @_component
 def sender() -> Sender:
     from smtphub.sending.attachments import UrlFetcher  # noqa: PLC0415
+    from smtphub.sending.copies import TrackedCopies  # noqa: PLC0415
     from smtphub.sending.delivery import Connection  # noqa: PLC0415
-    from smtphub.sending.job import Job, no_rejected_hook, same_for_everyone  # noqa: PLC0415
+    from smtphub.sending.job import Job  # noqa: PLC0415
     from smtphub.sending.sender import SecretCache, Sender  # noqa: PLC0415
     from smtphub.sending.servers import ServerState  # noqa: PLC0415
     from smtphub.sending.state import Pacer, Windows  # noqa: PLC0415
     from smtphub.smtp.limits import Limits  # noqa: PLC0415
 
     config = settings()
+    copies = TrackedCopies(config.public_base_url, tracking_tokens)  # the key read on the first copy
     state_table = _required(config.send_state_table, "SEND_STATE_TABLE")
     dynamodb, now = aws.client("dynamodb"), clock()
     connection = Connection(
@@ -376,10 +388,16 @@ def sender() -> Sender:
     pacer, windows = Pacer(dynamodb, state_table, now), Windows(dynamodb, state_table, now)
 
     def job(sources: Any) -> Job:
-        # Issue 25 fills the hooks: tracking and unsubscribe links per recipient, auto-blacklisting.
+        def rejected(email: Email, recipient: str, code: int) -> bool:
+            """Auto-blacklisting: the app as the batch read it (add_automatic checks the code again)."""
+            app, _ = sources.app(email)
+            if app is None or not app.useautoblacklist:  # builds nothing for an app that does not use it
+                return False
+            return blacklist_service().add_automatic(app, recipient, email.id, code)
+
         return Job(
             sources, pacer, windows, servers, connection, config.send_max_age_hours,
-            rejected=no_rejected_hook, personalize=same_for_everyone, clock=now,
+            rejected=rejected, personalize=copies, clock=now,
         )  # fmt: skip
 
     return Sender(
@@ -408,8 +426,9 @@ def resolver() -> Resolver:
 @_component
 def send_service() -> SendService:
     from smtphub.accounts.monthly import MonthlyCounter  # noqa: PLC0415
+    from smtphub.blacklists.service import BlacklistService  # noqa: PLC0415
     from smtphub.emails.idempotency import Idempotency  # noqa: PLC0415
-    from smtphub.emails.send import NoBlacklist, SendService, max_days_ahead  # noqa: PLC0415
+    from smtphub.emails.send import SendService, max_days_ahead  # noqa: PLC0415
     from smtphub.sending.mime import message_id  # noqa: PLC0415
     from smtphub.sending.state import Pacer  # noqa: PLC0415
 
@@ -427,7 +446,8 @@ def send_service() -> SendService:
         resolver=resolver(),
         message_id=message_id,
         pace=pacer,
-        blacklist=NoBlacklist(),  # issue 25's blacklist fills this
+        # The app's blacklist, read only (BatchGetItem): a send lists nobody, so it tells no outbox.
+        blacklist=BlacklistService(app_repository(), blacklist_repository()),
         idempotency=Idempotency(lambda: aws.client("dynamodb"), config.idempotency_table),
         max_days=max_days_ahead(config.content_max_age_days),
         clock=clock(),
@@ -441,13 +461,28 @@ def send_sweep() -> SendSweep:
     return SendSweep(email_repository(), send_queue(), clock=clock())
 
 
+class _EmailTracking:
+    """emails/info's `opened` and emails/remove's forgetting, on TrackingTable reached on first use
+    (emails/cancel and logs/findByEMail never need TRACKING_TABLE)."""
+
+    def opens(self, email_id: str) -> list[Opened]:
+        """The e-mail's opens, oldest first (its clicks are tracking/findByEMail's)."""
+        from smtphub.tracking.models import OPENED  # noqa: PLC0415
+
+        return [event for event in tracking_repository().of_email(email_id) if event.type == OPENED]
+
+    def forget(self, email_id: str) -> int:
+        return tracking_repository().delete_of_email(email_id)
+
+
 @_component
 def email_service() -> EmailService:
     from smtphub.emails.service import EmailService  # noqa: PLC0415
 
     return EmailService(
-        app_repository(), email_repository(), log_repository(), content_store(), clock=clock()
-    )
+        app_repository(), email_repository(), log_repository(), content_store(),
+        tracking=_EmailTracking(), clock=clock(),
+    )  # fmt: skip
 
 
 @_component
@@ -477,7 +512,7 @@ def tracking_service() -> TrackingService:
         app_repository(),
         tracking_repository(),
         blacklist_service(),
-        outbox(),
+        _OutboxOnFirstNotice(),
     )
 
 

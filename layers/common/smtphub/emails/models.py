@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
+from typing import Protocol
 
 from smtphub.emails.content import Attachment
 from smtphub.record import Record
@@ -36,7 +37,6 @@ PLAIN = "text/plain"
 HTML = "text/html"
 FILE = "FILE"
 URL = "URL"
-TRACKING_TYPES = ("OPEN", "CLICK")
 LOG_DAYS = 30  # upstream's free tier: logs (and here the whole record) are deleted 30 days on
 
 
@@ -207,17 +207,23 @@ class SendingResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """A tracked open or click of an e-mail (upstream's TrackingDTO; issue 25 records them)."""
+class Opened(Protocol):
+    """An open of an e-mail, as smtphub.tracking records it (its TrackEvent; upstream's TrackingDTO)."""
 
-    id: str
-    email_id: str
-    email: str  # the recipient
-    type: str  # OPEN or CLICK
-    created: str
-    url: str | None = None
-    ip: str | None = None
+    @property
+    def id(self) -> str: ...
+    @property
+    def sending_id(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def created(self) -> str: ...
+    @property
+    def ip(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

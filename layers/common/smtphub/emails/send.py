@@ -78,7 +78,7 @@ def max_days_ahead(content_max_age_days: int) -> int:
 
 
 class Blacklist(Protocol):
-    """Which of these addresses the app's blacklist lists (issue 25 fills it; nothing is listed today)."""
+    """Which of these addresses the app's blacklist lists (smtphub.blacklists.BlacklistService.listed)."""
 
     def listed(self, app_id: str, addresses: Iterable[str]) -> set[str]: ...
 

@@ -8,8 +8,8 @@ and only for its account (another account's e-mail is `Email not found`, as a mi
   account can always erase what it sent); the record (one conditional delete), then its log rows, then its
   content in S3
   (the record first: once it is gone nothing reads the rest, and what a crash leaves behind expires, the
-  rows by their TTL, the object by the bucket's lifecycle), and later its tracking rows (the `Tracking`
-  hook, nothing yet).
+  rows by their TTL, the object by the bucket's lifecycle), then its tracking rows (the `Tracking` hook:
+  smtphub.tracking, which also expire with the e-mail).
 """
 
 from __future__ import annotations
@@ -31,19 +31,20 @@ if TYPE_CHECKING:
 
 
 class Tracking(Protocol):
-    """The e-mail's tracking rows (issue 25): what emails/info shows as `opened`, what remove deletes."""
+    """The e-mail's tracking rows (smtphub.tracking): what emails/info shows as `opened`, what remove
+    deletes."""
 
-    def opened(self, email_id: str) -> list[Opened]: ...
+    def opens(self, email_id: str) -> list[Opened]: ...
 
-    def delete_of_email(self, email_id: str) -> None: ...
+    def forget(self, email_id: str) -> int: ...
 
 
 class NoTracking:
-    def opened(self, email_id: str) -> list[Opened]:
+    def opens(self, email_id: str) -> list[Opened]:
         return []
 
-    def delete_of_email(self, email_id: str) -> None:
-        return None
+    def forget(self, email_id: str) -> int:
+        return 0
 
 
 class EmailService:
@@ -63,7 +64,7 @@ class EmailService:
 
     def info(self, ref: EmailRef) -> EmailInfo:
         email = self.emails.get_owned(ref.account_id, ref.email_id)
-        return EmailInfo(email, self.logs.of_email(email.id), self.tracking.opened(email.id))
+        return EmailInfo(email, self.logs.of_email(email.id), self.tracking.opens(email.id))
 
     def cancel(self, ref: EmailRef) -> SendingResult:
         email = self.emails.get_owned(ref.account_id, ref.email_id)
@@ -79,7 +80,7 @@ class EmailService:
     def remove(self, ref: EmailRef) -> None:
         removed = self.emails.remove(ref.account_id, ref.email_id)
         rows = self.logs.delete_of_email(removed.id)
-        self.tracking.delete_of_email(removed.id)
+        self.tracking.forget(removed.id)
         self._delete_content(removed.id, removed.contentkey)
         logger.info("email removed", extra={"idemail": removed.id, "logs": rows})
 

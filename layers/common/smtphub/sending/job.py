@@ -9,7 +9,7 @@ The rules (README, "Sending"):
 - limits: a server at its `maxperminute` or `maxperday` is passed over; when every server left is, the
   e-mail waits for the earliest window's end (not an attempt);
 - one message, or with `includetracking` or `includeunregisterlink` one per TO recipient (the API refuses
-  CC and BCC then), each made by the personalization hook (`Personalize`: the identity until issue 25);
+  CC and BCC then), each made by the personalization hook (`Personalize`, smtphub.sending.copies);
   the recipients accepted are kept on the record (`sentto`), so a later round sends only to the others;
 - failover: a server fault moves the e-mail (what is left of it) to the next server; a rejection of the
   message ends it (E); a delivery to at least one recipient finishes it (F); every server faulted: another
@@ -44,6 +44,7 @@ RETRY_MAX = 3600
 CONTENT_PROBLEM = "CONTENT_PROBLEM"  # the content is gone or unreadable (the e-mail fails)
 NO_SERVER = "NO_ACTIVE_SERVER"  # the app has no active server (a failed round)
 PERMANENT = (550, 551, 553)  # a recipient refused with one of these: the auto-blacklist's hook
+AUTOBLACKLISTED = "AUTOBLACKLISTED"  # upstream's resultcode of the row saying the hook listed a recipient
 
 
 class Sources(Protocol):
@@ -56,24 +57,28 @@ class Sources(Protocol):
 
 
 class Personalize(Protocol):
-    """Makes one TO recipient's own message (tracking pixel, rewritten links, unsubscribe: issue 25)."""
+    """Makes one TO recipient's own message of `email` (tracking pixel, rewritten links, unsubscribe:
+    smtphub.sending.copies)."""
 
-    def __call__(self, draft: Draft, recipient: str) -> Draft: ...
+    def __call__(self, email: Email, draft: Draft, recipient: str) -> Draft: ...
 
 
-def same_for_everyone(draft: Draft, recipient: str) -> Draft:
-    """Today's personalization: none (issue 25 fills it)."""
+def same_for_everyone(email: Email, draft: Draft, recipient: str) -> Draft:
+    """No personalization: every recipient's copy is the e-mail as written."""
     return draft
 
 
 class Rejected(Protocol):
-    """Told of each recipient a server refused permanently (550, 551, 553): auto-blacklisting's hook."""
+    """Told of each recipient a server refused permanently (550, 551, 553): auto-blacklisting's hook;
+    whether it newly listed the recipient (then the e-mail's `autoblacklisted` and an AUTOBLACKLISTED row
+    say so)."""
 
-    def __call__(self, email: Email, recipient: str, code: int) -> None: ...
+    def __call__(self, email: Email, recipient: str, code: int) -> bool: ...
 
 
-def no_rejected_hook(email: Email, recipient: str, code: int) -> None:
-    """Today's hook: nothing (issue 25 fills it)."""
+def no_rejected_hook(email: Email, recipient: str, code: int) -> bool:
+    """No auto-blacklisting: nobody is listed."""
+    return False
 
 
 @dataclass(slots=True)
@@ -88,6 +93,7 @@ class Verdict:
     paceslot: int | None = None
     faults: dict[str, int] = field(default_factory=dict)  # stage -> count, for the metric
     sentto: list[str] = field(default_factory=list)  # recipients accepted this round (per-recipient path)
+    autoblacklisted: list[str] = field(default_factory=list)  # recipients listed this round (the hook)
 
 
 @dataclass(slots=True)
@@ -97,6 +103,7 @@ class _Round:
     log: Rows
     pending: list[Draft]
     sent: list[str] = field(default_factory=list)
+    autoblacklisted: list[str] = field(default_factory=list)
     windows_end: list[float] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
 
@@ -144,7 +151,7 @@ class Job:
             return [draft]
         names = list(email.tonames)
         return [
-            self.personalize(replace(draft, tos=[to], tonames=[names[n] if n < len(names) else None],
+            self.personalize(email, replace(draft, tos=[to], tonames=[names[n] if n < len(names) else None],
                                      ccs=(), bccs=()), to)
             for n, to in enumerate(email.tos)
             if to not in email.sentto
@@ -155,18 +162,17 @@ class Job:
         for smtp in order:
             if round_.pending:
                 self._on_server(round_, smtp)
-        email, log = round_.log.email, round_.log
         if not round_.pending:
             status = FINISHED if round_.sent else FAILED
-            return Verdict(email, status, log.rows, faults=round_.faults, sentto=round_.sent)
+            return self._verdict(round_, status)
         if round_.windows_end:  # the servers left are at their limits: wait, not an attempt
             wake = min(round_.windows_end)
-            return Verdict(email, QUEUED, log.rows, wake=wake, faults=round_.faults, sentto=round_.sent)
+            return self._verdict(round_, QUEUED, wake=wake)
         return self._round_failed(round_, round_.sent)
 
     def _on_server(self, round_: _Round, smtp: Smtp) -> None:
         """Send what is pending through `smtp` until it faults or its window is full."""
-        email, log = round_.log.email, round_.log
+        log = round_.log
         while round_.pending:
             draft = round_.pending[0]
             full = self.windows.take(smtp.id, smtp.maxperminute, smtp.maxperday)
@@ -186,7 +192,7 @@ class Job:
                 self.servers.fault(smtp, attempt)
                 return
             round_.pending.pop(0)
-            self._tell_rejected(email, attempt)
+            self._tell_rejected(round_, smtp.id, attempt)
             if attempt.kind == delivery.DELIVERED:
                 self.servers.success(smtp)
                 round_.sent.extend(attempt.accepted)
@@ -194,18 +200,26 @@ class Job:
     def _round_failed(self, round_: _Round, sent: list[str]) -> Verdict:
         """Every server faulted (or none was there): again after the backoff; past the max age, F if an
         earlier message of the round was delivered, else E."""
-        email, log = round_.log.email, round_.log
-        faults = round_.faults
+        email = round_.log.email
         wake = self.clock() + min(RETRY_FIRST * 2**email.attempts, RETRY_MAX)
         if wake > _epoch(email.inittime or email.created) + self.max_age_hours * 3600:
-            status = FINISHED if sent or email.sentto else FAILED
-            return Verdict(email, status, log.rows, attempt=True, faults=faults, sentto=sent)
-        return Verdict(email, QUEUED, log.rows, wake=wake, attempt=True, faults=faults, sentto=sent)
+            return self._verdict(round_, FINISHED if sent or email.sentto else FAILED, attempt=True)
+        return self._verdict(round_, QUEUED, wake=wake, attempt=True)
 
-    def _tell_rejected(self, email: Email, attempt: Attempt) -> None:
+    @staticmethod
+    def _verdict(round_: _Round, status: str, wake: float | None = None, attempt: bool = False) -> Verdict:
+        """The round's verdict: its rows, faults, and the recipients it sent to and listed."""
+        return Verdict(
+            round_.log.email, status, round_.log.rows, wake=wake, attempt=attempt, faults=round_.faults,
+            sentto=round_.sent, autoblacklisted=round_.autoblacklisted,
+        )  # fmt: skip
+
+    def _tell_rejected(self, round_: _Round, smtp_id: str, attempt: Attempt) -> None:
         for refusal in attempt.refused:
-            if refusal.code in PERMANENT:
-                self.rejected(email, refusal.recipient, refusal.code)
+            if refusal.code in PERMANENT and self.rejected(round_.log.email, refusal.recipient, refusal.code):
+                round_.autoblacklisted.append(refusal.recipient)
+                message = "Blacklisted automatically: the server refused the mailbox"
+                round_.log.row(refusal.recipient, AUTOBLACKLISTED, smtp_id, refusal.code, message)
 
     def _draft(self, email: Email, content: Content, attachments: list[Attachment]) -> Draft:
         return Draft(

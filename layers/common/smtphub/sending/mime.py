@@ -45,6 +45,7 @@ from smtphub.sending.headers import allowed, mailbox, subject
 
 MIMETYPES = ("text/plain", "text/html")
 BAD_TEXT = "must not hold control characters or line breaks"
+_HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322's ftext
 _MESSAGE_ID = re.compile(r"<[!-;=?A-~]+@[!-;=?A-~]+>")  # printable ASCII, no <, > or @ inside
 
 
@@ -67,6 +68,9 @@ class Draft:
     body_encoding: str = "UTF-8"
     mimetype: str = "text/plain"
     attachments: Sequence[Attachment] = field(default=(), repr=False)
+    # Headers of one recipient's copy, written after Message-ID as given (ASCII, unfolded): RFC 8058's
+    # List-Unsubscribe and List-Unsubscribe-Post (smtphub.sending.copies).
+    headers: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +122,16 @@ def build(draft: Draft) -> Outgoing:
     body = _body(draft, problems)
     if not all(allowed(attachment.name) for attachment in draft.attachments):
         problems["attachments"] = "names " + BAD_TEXT
+    if not all(
+        _HEADER_NAME.fullmatch(name) and allowed(value) and value.isascii() for name, value in draft.headers
+    ):
+        problems["headers"] = BAD_TEXT
     if problems:
         raise InvalidInput(problems)
     date = draft.date if draft.date.tzinfo else draft.date.replace(tzinfo=UTC)
     head = [f"{name}: {value}" for name, value in (*headers.values, ("Subject", subject_value))]
-    head += [f"Date: {format_datetime(date)}", f"Message-ID: {draft.message_id}", "MIME-Version: 1.0"]
+    head += [f"Date: {format_datetime(date)}", f"Message-ID: {draft.message_id}"]
+    head += [*(f"{name}: {value}" for name, value in draft.headers), "MIME-Version: 1.0"]
     if draft.attachments:
         content_type, body = parts.mixed([body, *map(parts.attachment, draft.attachments)])
         head.append(content_type)

@@ -190,9 +190,8 @@ class Sender:
             "expires": expires,
             "attempts": attempts,
             "paceslot": None,
+            **_recipients(verdict),
         }
-        if verdict.sentto:
-            changes["sentto"] = [*verdict.email.sentto, *verdict.sentto]
         finished = self.emails.finish(verdict.email, changes)
         if not finished:
             logger.warning("e-mail no longer held at finish", extra={"idemail": verdict.email.id})
@@ -207,13 +206,23 @@ class Sender:
             "attempts": email.attempts + (1 if verdict.attempt else 0),
             "paceslot": verdict.paceslot,
             "modified": _iso(datetime.fromtimestamp(now, UTC)),
+            **_recipients(verdict),
         }
-        if verdict.sentto:
-            changes["sentto"] = [*email.sentto, *verdict.sentto]
         turn = self.emails.requeue(email, changes, wake_at)
         if turn is None or delay > MAX_DELAY:
             return []
         return [Turn(email.id, turn, delay)]
+
+
+def _recipients(verdict: Verdict) -> dict[str, list[str]]:
+    """The e-mail's lists this round added to: who accepted it (`sentto`), who was listed
+    (`autoblacklisted`)."""
+    email, changes = verdict.email, dict[str, list[str]]()
+    if verdict.sentto:
+        changes["sentto"] = [*email.sentto, *verdict.sentto]
+    if verdict.autoblacklisted:
+        changes["autoblacklisted"] = [*email.autoblacklisted, *verdict.autoblacklisted]
+    return changes
 
 
 def _iso(at: datetime) -> str:

@@ -9,9 +9,10 @@ from annotated_types import Ge, Le
 from typing_extensions import TypedDict
 
 from smtphub.http.responses import Id, OneOf, Timestamp
+from smtphub.http.responses.tracking import TrackingJson, tracking_json
 
 if TYPE_CHECKING:
-    from smtphub.emails.models import EmailInfo, LogEntry, Opened, SendingResult
+    from smtphub.emails.models import EmailInfo, LogEntry, SendingResult
 
 Status = Annotated[str, OneOf("smtphub.emails.models", "STATUSES")]
 
@@ -58,19 +59,6 @@ class LogJson(TypedDict):
     """That reply's text, scrubbed of every credential."""
 
 
-class OpenedJson(TypedDict):
-    """An open or a click of the e-mail by a recipient (upstream's TrackingDTO)."""
-
-    _id: Id
-    idsending: Id
-    email: str
-    type: Annotated[str, OneOf("smtphub.emails.models", "TRACKING_TYPES")]
-    url: str | None
-    """The link clicked (CLICK)."""
-    created: Timestamp
-    ip: str | None
-
-
 class EmailInfoJson(SendingResultJson):
     """An e-mail: its sending result, when it finished, its log and its opens."""
 
@@ -78,8 +66,9 @@ class EmailInfoJson(SendingResultJson):
     """When it reached `F`, `E` or `C`."""
     log: list[LogJson]
     """Every attempt's outcome per recipient, oldest first."""
-    opened: list[OpenedJson]
-    """Opens and clicks, when the e-mail was sent with `includetracking=true`."""
+    opened: list[TrackingJson]
+    """Its recipients' opens (upstream's TrackingDTO, as tracking/findByEMail answers them), when it was
+    sent with `includetracking=true` in HTML; its clicks are in tracking/findByEMail."""
 
 
 def sending_result_json(result: "SendingResult") -> SendingResultJson:
@@ -113,18 +102,6 @@ def logs_json(entries: "list[LogEntry]") -> list[LogJson]:
     return [log_json(entry) for entry in entries]
 
 
-def opened_json(opened: "Opened") -> OpenedJson:
-    return {
-        "_id": opened.id,
-        "idsending": opened.email_id,
-        "email": opened.email,
-        "type": opened.type,
-        "url": opened.url,
-        "created": opened.created,
-        "ip": opened.ip,
-    }
-
-
 def email_info_json(info: "EmailInfo") -> EmailInfoJson:
     email = info.email
     return {
@@ -138,5 +115,5 @@ def email_info_json(info: "EmailInfo") -> EmailInfoJson:
         "notvalidrecipients": list(email.notvalidrecipients),
         "finishtime": email.finishtime,
         "log": logs_json(info.log),
-        "opened": [opened_json(opened) for opened in info.opened],
+        "opened": [tracking_json(event) for event in info.opened],
     }
