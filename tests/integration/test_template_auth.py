@@ -120,7 +120,7 @@ def test_outputs_give_the_pool_and_client_ids(document: dict[str, Any]) -> None:
 # --- Authorizer --------------------------------------------------------------------------------
 
 
-def test_every_route_but_login_and_the_e_mails_links_is_behind_the_token_authorizer(document: dict[str, Any]) -> None:
+def test_every_route_but_login_and_e_mail_links_is_behind_the_authorizer(document: dict[str, Any]) -> None:
     auth = api_props(document)["Auth"]
     assert auth["DefaultAuthorizer"] == "TokenAuthorizer"
     routes = template.routes(document)
