@@ -502,7 +502,7 @@ class InMemoryAws:
         """The AWSResponse to one prepared request (botocore's `before-send`)."""
         from botocore.awsrequest import AWSResponse
 
-        started = time.process_time_ns()
+        started = time.thread_time_ns()
         target = request.headers.get("X-Amz-Target") or ""
         if isinstance(target, bytes):
             target = target.decode()
