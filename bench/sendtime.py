@@ -151,7 +151,12 @@ class Rig:
             raise LookupError("emails_sender or emails_send is not in template.yaml")
         self.sender_function, self.send_function = sender, send
         seed = layer.demo_seed(
-            host="127.0.0.1", port=port, username=smtp.USERNAME, password=smtp.PASSWORD, servers=1
+            host="127.0.0.1",
+            port=port,
+            username=smtp.USERNAME,
+            password=smtp.PASSWORD,
+            servers=1,
+            timebetweenemails=0,  # nothing paces: every e-mail of a batch is delivered, as AWS would
         )
         self.aws = use_in_layer(layer.in_memory(seed))
         self.app = events._APP

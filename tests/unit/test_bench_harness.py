@@ -761,6 +761,7 @@ def test_the_rig_delivers_a_batch_through_the_real_sender_and_counts_its_calls(s
     assert names.count("s3:GetObject") == 10
     assert names.count("s3:DeleteObjects") == 1
     assert names.count("dynamodb:GetItem") == 1  # the app, read once for the batch
+    assert names.count("dynamodb:UpdateItem") == 20  # claim and finish; the seeded app does not pace
     assert sender_rig.denied(calls) == []
     assert sender_rig.denied([*calls, *send_calls])  # emails/send's PutObject is not the sender's to make
 
