@@ -8,7 +8,7 @@ bench/results/latest.json. Options:
                    (default 2000: 2 runs of 1000)
   --warm-runs N    warm-overhead runs, each a process of its own, for the spread (default 2)
   --only A,B       run only these parts: cold, calls, warm, scaling, check, size, sweep, runstart,
-                   delivery
+                   delivery, sendcpu, sendcalls, sendcost
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ from bench.lambdas import BUILD, RESULTS, ROOT
 if str(ROOT / "layers" / "common") not in sys.path:
     sys.path.insert(0, str(ROOT / "layers" / "common"))
 
-PARTS = ("cold", "calls", "warm", "scaling", "check", "size", "sweep", "runstart", "delivery")
+PARTS = (
+    "cold", "calls", "warm", "scaling", "check", "size", "sweep", "runstart", "delivery",
+    "sendcpu", "sendcalls", "sendcost",
+)  # fmt: skip
+SENDING = ("sendcpu", "sendcalls", "sendcost")  # bench.sending's parts (issue 24's sender)
 
 
 def log(message: str) -> None:
@@ -143,7 +147,17 @@ def _parts(options: argparse.Namespace, functions: Any) -> list[tuple[str, Calla
         ("sweep", sweep_part),
         ("runstart", runstart_part),
         ("delivery", delivery_part),
+        *((name, _sending_part(name)) for name in SENDING),
     ]
+
+
+def _sending_part(name: str) -> Callable[[], Any]:
+    def part() -> Any:
+        from bench import sending  # the sender: CPU beside smtplib, AWS calls, cost (issue 24)
+
+        return sending.PARTS[name][0](log)
+
+    return part
 
 
 @contextmanager
@@ -177,15 +191,24 @@ def _modules(results: dict[str, Any]) -> list[Any]:
 
 
 def _rendered(results: dict[str, Any]) -> list[str]:
-    return [module.render(results[module.__name__.rsplit(".", 1)[1]]) for module in _modules(results)]
+    from bench import sending
+
+    own = [module.render(results[module.__name__.rsplit(".", 1)[1]]) for module in _modules(results)]
+    return [*own, *(sending.render(name, results[name]) for name in SENDING if name in results)]
 
 
 def _missed(results: dict[str, Any]) -> list[str]:
-    return [
+    from bench import sending
+
+    own = [
         miss
         for module in _modules(results)
         if hasattr(module, "missed")
         for miss in module.missed(results[module.__name__.rsplit(".", 1)[1]])
+    ]
+    return [
+        *own,
+        *(miss for name in SENDING if name in results for miss in sending.missed(name, results[name])),
     ]
 
 

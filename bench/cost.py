@@ -30,6 +30,9 @@ PRICES: dict[str, Any] = {
     "cloudwatch_logs_ingested_gb": 0.50,
     "xray_trace_recorded": 5.00 / 1e6,  # first 100,000 a month free
     "cognito_plus_mau": 0.02,  # threat protection (the template's default) puts the pool on Plus
+    "sqs_request": 0.40 / 1e6,  # standard queue, past the first million a month; per 64 KB chunk
+    "s3_put_request": 0.005 / 1000,  # S3 Standard PUT, COPY, POST, LIST (DeleteObjects is a POST)
+    "s3_get_request": 0.0004 / 1000,  # S3 Standard GET, SELECT and the rest
 }
 FULL_VCPU_MB = 1769
 XRAY_SAMPLED = 0.05  # the default sampling rule: 1 request a second, then 5 %

@@ -170,6 +170,11 @@ _TRANSACT_ACTIONS = {
 
 def required_permissions(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
     """The IAM (action, resource) pairs one API call needs (a transaction needs its actions' own)."""
+    if (service, operation) == (
+        "s3",
+        "DeleteObjects",
+    ):  # IAM has no s3:DeleteObjects: each key's DeleteObject
+        return [("s3:DeleteObject", "*")]
     if service != "dynamodb":
         return [(f"{service}:{operation}", "*")]
     if operation == "TransactWriteItems":

@@ -35,6 +35,7 @@ class Seed:
     username: str = "user@example.net"
     password: str = "smtp-password-1234"
     insecureauth: bool = True  # the bench's SMTP server (127.0.0.1) has no TLS
+    timebetweenemails: int | None = None  # the apps' pacing (None: the model's default)
 
     def app_ids(self) -> list[str]:
         return [self.app_id if n == 0 else f"{self.app_id[:-4]}{n:04x}" for n in range(self.apps)]
@@ -85,6 +86,11 @@ def write(seed: Seed, environment: dict[str, str]) -> None:
                     modified=NOW,
                     testemail="ops@example.net",
                     defaultfromemail="noreply@example.net",
+                    **(
+                        {}
+                        if seed.timebetweenemails is None
+                        else {"timebetweenemails": seed.timebetweenemails}
+                    ),
                 )
             )
         for number, ident in enumerate(seed.smtp_ids()):

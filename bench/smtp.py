@@ -36,12 +36,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server() -> Iterator[Mail]:
-    """aiosmtpd with AUTH PLAIN/LOGIN (without TLS: loopback only), keeping what it receives."""
+def server(delay: float = 0.0) -> Iterator[Mail]:
+    """aiosmtpd with AUTH PLAIN/LOGIN (without TLS: loopback only), keeping what it receives.
+
+    With `delay` (seconds) it waits that long before each reply, greeting included, as a remote server
+    is that far away.
+    """
+    import asyncio
     import logging
 
     from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
+    from aiosmtpd.smtp import SMTP, AuthResult
 
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's own deprecation chatter
 
@@ -57,7 +62,16 @@ def server() -> Iterator[Mail]:
         password = getattr(auth_data, "password", b"")
         return AuthResult(success=login == USERNAME.encode() and password == PASSWORD.encode())
 
-    controller = Controller(
+    class Slow(SMTP):
+        async def push(self, status: Any) -> None:
+            await asyncio.sleep(delay)
+            await super().push(status)
+
+    class Paced(Controller):
+        def factory(self) -> SMTP:
+            return Slow(self.handler, **self.SMTP_kwargs) if delay else super().factory()
+
+    controller = Paced(
         Handler(),
         hostname=mail.host,
         port=mail.port,

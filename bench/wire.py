@@ -437,6 +437,10 @@ class _Raw:
         chunk, self.at = self.body[self.at : end], min(end, len(self.body))
         return chunk
 
+    def close(self) -> None:
+        """StreamingBody closes its raw stream when used as a context manager (`with answer["Body"]`)."""
+        self.at = len(self.body)
+
 
 class InMemoryAws:
     """The in-memory services, by boto3 service name, and the `before-send` answer built from them."""
@@ -498,7 +502,7 @@ class InMemoryAws:
         """The AWSResponse to one prepared request (botocore's `before-send`)."""
         from botocore.awsrequest import AWSResponse
 
-        started = time.process_time_ns()
+        started = time.thread_time_ns()
         target = request.headers.get("X-Amz-Target") or ""
         if isinstance(target, bytes):
             target = target.decode()
@@ -537,7 +541,7 @@ class InMemoryAws:
             headers["x-amz-crc32"] = str(zlib.crc32(payload) & 0xFFFFFFFF)
         response = AWSResponse(request.url, status, headers, _Raw(payload))
         self.sends += 1
-        self.answer_ns += time.process_time_ns() - started
+        self.answer_ns += time.thread_time_ns() - started
         return response
 
     def _answer_s3(self, request: Any, started: int) -> Any:
@@ -562,7 +566,7 @@ class InMemoryAws:
             **headers,
         }
         self.sends += 1
-        self.answer_ns += time.process_time_ns() - started
+        self.answer_ns += time.thread_time_ns() - started
         return AWSResponse(request.url, status, headers, _Raw(payload))
 
 

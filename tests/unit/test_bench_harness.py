@@ -675,3 +675,208 @@ def test_the_wire_answers_sqs_and_s3_through_the_real_sdk_signed() -> None:
         "s3:DeleteObjects": 1,
     }
     assert aws.signed == aws.sends == 7
+
+
+def test_a_streamed_body_used_as_a_context_manager_closes_its_raw_stream() -> None:
+    """smtphub.emails.content reads S3's body in `with answer["Body"]`: botocore closes the raw stream."""
+    aws = wire.InMemoryAws({})
+    with wire.installed(aws):
+        s3 = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        ).client("s3")
+        s3.put_object(Bucket="smtp-hub-local-emailsbucket", Key="content/b", Body=b"bundle")
+        with s3.get_object(Bucket="smtp-hub-local-emailsbucket", Key="content/b")["Body"] as body:
+            assert body.read() == b"bundle"
+
+
+# --- the sender's parts (issue 24): bench.sendtime and bench.sending ------------------------------------
+
+
+def test_the_slow_peer_waits_before_every_reply_greeting_included(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import smtplib
+
+    from bench import smtp
+
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(seconds: float, *args: Any) -> Any:
+        waits.append(seconds)
+        return await real_sleep(0, *args)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded)
+    with smtp.server(delay=0.05) as mail:
+        waits.clear()  # the controller's own readiness probe was greeted too
+        with smtplib.SMTP(mail.host, mail.port, timeout=10) as client:
+            client.ehlo()
+            client.login(smtp.USERNAME, smtp.PASSWORD)
+            client.sendmail(smtp.SENDER, [smtp.RECIPIENT], b"Subject: x\r\n\r\nbody\r\n")
+    # greeting, EHLO, AUTH, MAIL, RCPT, DATA's 354, the message's 250, QUIT: each after the wait
+    assert len(waits) >= 8
+    assert set(waits) == {0.05}
+    assert len(mail.messages) == 1
+
+
+@pytest.fixture
+def sender_rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """bench.sendtime's rig on a live local peer: emails/send and the sender, their AWS in memory."""
+    from bench import sendtime, smtp
+
+    for name, value in {**lambdas.aws_environment(), **lambdas.function_environment()}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ALLOW_PRIVATE_ADDRESSES", "true")
+    monkeypatch.setenv("DNS_CHECKS", "false")
+    monkeypatch.setattr("botocore.endpoint.Endpoint._send", _no_network)
+    with smtp.server() as mail:
+        try:
+            rig = sendtime.Rig(mail.port)
+            rig.mail = mail
+            yield rig
+        finally:
+            wire.uninstall()
+            layer.reset()
+
+
+def test_the_rig_delivers_a_batch_through_the_real_sender_and_counts_its_calls(sender_rig: Any) -> None:
+    from bench import sendtime
+
+    params = [sendtime.message_params(sender_rig.app, "t", n) for n in range(sendtime.BATCH)]
+    event, send_calls, _ = sender_rig.seed(params)
+    assert len(event["Records"]) == 10
+    assert {json.loads(r["body"])["turn"] for r in event["Records"]} == {0}
+    assert sum(c.name == "s3:PutObject" for c in send_calls) == 10
+    stored = dict(sender_rig.aws.services["s3"].objects)
+    assert len(stored) == 10
+
+    answer, calls, _, _ = sender_rig.deliver(event)
+
+    assert answer == {"batchItemFailures": []}
+    assert sender_rig.statuses() == {"F": 10}
+    assert sorted(
+        m.content.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0] for m in sender_rig.mail.messages
+    ) == sorted(p["subject"].encode() for p in params)
+    assert sender_rig.aws.services["s3"].objects == {}  # the content deleted once sent
+    names = [c.name for c in calls]
+    assert names.count("s3:GetObject") == 10
+    assert names.count("s3:DeleteObjects") == 1
+    assert names.count("dynamodb:GetItem") == 1  # the app, read once for the batch
+    assert names.count("dynamodb:UpdateItem") == 20  # claim and finish; the seeded app does not pace
+    assert sender_rig.denied(calls) == []
+    assert sender_rig.denied([*calls, *send_calls])  # emails/send's PutObject is not the sender's to make
+
+
+def test_deleting_objects_in_a_batch_needs_iam_s_delete_object() -> None:
+    assert lambdas.required_permissions("s3", "DeleteObjects", {}) == [("s3:DeleteObject", "*")]
+    sender = lambdas.by_name("emails_sender")
+    info = lambdas.by_name("emails_info")
+    assert sender is not None
+    assert info is not None
+    assert sender.allows("s3:DeleteObject")
+    assert not info.allows("s3:DeleteObject")
+
+
+def _sendtime_run(**changes: Any) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "rounds": 2,
+        "batch": 10,
+        "delay_ms": 50.0,
+        "delivered_ok": True,
+        "statuses": {"F": 50},
+        "sender_cpu_ms_per_email": [3.0, 5.0],
+        "bare_cpu_ms_per_email": [1.0, 2.0],
+        "bare_apart_cpu_ms_per_email": [1.5, 2.5],
+        "answer_ms_per_email": 0.1,
+        "beyond_ms_per_email": [2.0, 3.0],
+        "wall_ms_per_batch": [1000.2, 900.0, 1100.0],
+        "calls_per_email": 4.4,
+        "detail": {"dynamodb:UpdateItem": 3.0, "s3:GetObject": 1.0, "sqs:SendMessage": 0.5},
+        "units_per_email": {"rru": 0.2, "wru": 6.0, "secrets_calls": 0, "cognito_calls": 0},
+        "denied": [],
+        "send": {
+            "calls_per_email": 6.0,
+            "detail": {"dynamodb:GetItem": 2.0, "s3:PutObject": 1.0, "sqs:SendMessageBatch": 1.0},
+            "units_per_email": {"rru": 2.0, "wru": 5.0, "secrets_calls": 0, "cognito_calls": 0},
+            "cpu_ms_per_email": 10.0,
+        },
+        "s3": {"put_class": 1.1, "get_class": 1.0, "free": 0.0},
+        "load_average": [1.0, 1.0, 1.0],
+    }
+    run.update(changes)
+    return run
+
+
+def test_the_cost_bills_the_batchs_wall_time_by_the_ms_and_every_request_counted() -> None:
+    from bench import sending
+    from bench.cost import PRICES
+
+    figures = sending.cost_figures(_sendtime_run(), 256, 256)
+    assert figures["billed_ms_per_email"] == 100.1  # the median batch, 1000.2 ms, billed as 1001 ms / 10
+    sender_lambda = 0.25 * 0.1001 * PRICES["lambda_arm64_gb_second"] * 1000 + PRICES["lambda_request"] * 100
+    assert figures["items"]["sender_lambda"] == pytest.approx(sender_lambda, abs=1e-6)
+    # SQS: the sender's 0.5 and the send's 1 a message, and the poller's receive and delete per batch of 10
+    assert figures["items"]["sqs"] == pytest.approx(1.7 * 0.40 / 1000, abs=1e-6)
+    assert figures["items"]["s3"] == pytest.approx((1.1 * 0.005 + 1.0 * 0.0004), abs=1e-6)
+    assert figures["items"]["send_api_gateway"] == pytest.approx(0.0035, abs=1e-6)
+    assert figures["total"] == pytest.approx(sum(figures["items"].values()), abs=1e-4)
+    assert figures["met"] is True
+    assert sending.missed("sendcost", figures) == []
+    assert "beside Amazon SES's $0.10: PASS" in sending.render("sendcost", figures)
+    undelivered = sending.cost_figures(_sendtime_run(delivered_ok=False), 256, 256)
+    assert undelivered["met"] is False
+    assert sending.missed("sendcost", undelivered) == ["sender cost per 1,000 e-mails"]
+    dear = sending.cost_figures(_sendtime_run(wall_ms_per_batch=[400_000.0]), 256, 256)
+    assert dear["total"] > 0.10
+    assert "FAIL" in sending.render("sendcost", dear)
+
+
+def test_the_sender_cpu_is_the_median_over_every_batch_of_the_runs_each_runs_own_beside_it() -> None:
+    from bench import sending
+
+    runs = [
+        _sendtime_run(beyond_ms_per_email=[1.0, 1.2, 1.4]),
+        _sendtime_run(beyond_ms_per_email=[1.3, 1.6, 1.7]),
+    ]
+    figures = sending.cpu_figures(runs)
+    assert figures["beyond_ms"] == 1.35
+    assert figures["runs_ms"] == [1.2, 1.6]
+    assert figures["met"] is True
+    assert "1.35 ms (runs 1.20, 1.60;" in sending.render("sendcpu", figures)
+    over = sending.cpu_figures([_sendtime_run(beyond_ms_per_email=[1.5, 1.7])])
+    assert over["met"] is False
+    assert sending.missed("sendcpu", over) == ["sender CPU beyond smtplib"]
+    undelivered = sending.cpu_figures([*runs, _sendtime_run(delivered_ok=False)])
+    assert undelivered["met"] is False
+
+
+def test_the_sender_calls_are_judged_on_the_count_and_the_policy() -> None:
+    from bench import sending
+
+    assert sending.calls_figures(_sendtime_run())["met"] is True
+    assert sending.calls_figures(_sendtime_run(calls_per_email=6.1))["met"] is False
+    denied = sending.calls_figures(_sendtime_run(denied=["s3:DeleteObject on *"]))
+    assert denied["met"] is False
+    assert "IAM allows: NO s3:DeleteObject on *" in sending.render("sendcalls", denied)
+
+
+def test_a_failed_sender_part_is_reported_alone_and_the_others_still_render(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import __main__ as bench_main
+    from bench import sending
+
+    def broken(log: Any) -> dict[str, Any]:
+        raise RuntimeError("peer did not start")
+
+    monkeypatch.setitem(sending.PARTS, "sendcpu", (broken, *sending.PARTS["sendcpu"][1:]))
+    monkeypatch.setitem(
+        sending.PARTS,
+        "sendcalls",
+        (lambda log: sending.calls_figures(_sendtime_run()), *sending.PARTS["sendcalls"][1:]),
+    )
+    parts = dict(bench_main._parts(bench_main.argparse.Namespace(), ()))
+    with pytest.raises(RuntimeError):
+        parts["sendcpu"]()
+    results = {"sendcalls": parts["sendcalls"]()}
+    assert bench_main._missed(results) == []
+    assert "SENDER AWS CALLS" in "".join(bench_main._rendered(results))
