@@ -189,6 +189,10 @@ def seed(runtime: Runtime, token: str, marker: str) -> dict[str, Any]:
     server = {"host": sink.json()["host"], "port": sink.json()["port"]}
     edited = post("/private/apps/save", name="Fuzz: edited", testemail="fuzz@example.com")
     doomed = post("/private/apps/save", name="Fuzz: removed", testemail="fuzz@example.com")
+    # Sends go to an app of their own, whose one server (the sink, no auth) no request checks, edits or
+    # removes: the other apps' servers may end up disabled by a failed check, or by the sender's faults.
+    sending = post("/private/apps/save", name="Fuzz: sending", testemail="fuzz@example.com")
+    post("/private/smtps/save", idapp=sending["_id"], **server, defaultfromemail="fuzz@example.com")
 
     def smtp(idapp: str, n: int) -> str:
         created = post(
@@ -221,6 +225,7 @@ def seed(runtime: Runtime, token: str, marker: str) -> dict[str, Any]:
         "smtps": [runtime.idsmtp, smtp(runtime.idapp, 1), smtp(edited["_id"], 2)],
         # Only these are ever checked: they point at the local sink (an edit cannot move them).
         "smtps_to_check": [runtime.idsmtp, smtp(runtime.idapp, 3)],
+        "sending": [sending["_id"]],
         "smtps_to_edit": [smtp(edited["_id"], 4)],
         "smtps_to_remove": [smtp(doomed["_id"], 5), smtp(runtime.idapp, 6)],
         # Where a check of settings (or save's verify=true) may go: the sink, whatever host it names.
@@ -230,8 +235,8 @@ def seed(runtime: Runtime, token: str, marker: str) -> dict[str, Any]:
 
 
 def tracked(runtime: Runtime, session: Any) -> dict[str, list[str]]:
-    """An e-mail of the demo app in the runtime's table (emails/send is not on this branch: written as its
-    record), and its links' tokens signed with the runtime's own key."""
+    """An e-mail of the demo app written as its record in the runtime's table (queued, as emails/send leaves
+    it, but never sent: no queue message), and its links' tokens signed with the runtime's own key."""
     import boto3
 
     from smtphub.emails.models import QUEUED, Email
@@ -249,6 +254,8 @@ def tracked(runtime: Runtime, session: Any) -> dict[str, list[str]]:
         account_id=app["iduser"],
         created="2026-11-24T10:00:00.000Z",
         modified="2026-11-24T10:00:00.000Z",
+        inittime="2026-11-24T10:00:00.000Z",
+        logsdeleledby="2026-12-24T10:00:00.000Z",
         status=QUEUED,
         app_id=runtime.idapp,
         sender="fuzz@example.com",
@@ -262,7 +269,7 @@ def tracked(runtime: Runtime, session: Any) -> dict[str, list[str]]:
     )
     tokens, reader = Tokens(secret["SecretString"].encode()), "reader@example.net"
     return {
-        "emails": [email.id],
+        "tracked_emails": [email.id],
         "open": [tokens.make(OPEN, email.id, reader)],
         "click": [tokens.make(CLICK, email.id, reader, "https://shop.example/")],
         "unsubscribe": [tokens.make(UNSUBSCRIBE, email.id, reader, f"{app['iduser']}/{runtime.idapp}")],
@@ -468,12 +475,12 @@ if HOOKS_ENV in os.environ:  # pragma: no branch
         "POST /private/smtps/remove": {"idsmtp": IDS["smtps_to_remove"], "idapp": IDS["smtps_to_remove"]},
         "POST /private/smtps/check": {"idsmtp": IDS["smtps_to_check"], "idapp": IDS["smtps_to_check"]},
         "GET /private/smtps/history": {"idsmtp": IDS["smtps"] + IDS["smtps_to_check"]},
-        "POST /private/emails/send": {"idapp": IDS["apps"]},
+        "POST /private/emails/send": {"idapp": IDS["sending"]},
         "GET /private/emails/info": {"idemail": IDS["emails"] + IDS["emails_to_remove"]},
         "GET /private/logs/findByEMail": {"idemail": IDS["emails"] + IDS["emails_to_remove"]},
         "POST /private/emails/cancel": {"idemail": IDS["emails"]},
         "POST /private/emails/remove": {"idemail": IDS["emails_to_remove"]},
-        "GET /private/tracking/findByEMail": {"idemail": IDS["emails"]},
+        "GET /private/tracking/findByEMail": {"idemail": IDS["tracked_emails"]},
         "GET /public/tracking/open": {"t": IDS["open"]},
         "GET /public/tracking/click": {"t": IDS["click"]},
         "GET /public/blacklist/unsubscribe": {"t": IDS["unsubscribe"]},

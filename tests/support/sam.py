@@ -76,7 +76,22 @@ def _resolve(document: Mapping[str, Any], value: Any) -> Any:
     if set(value) == {"Fn::Sub"}:
         text, names = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
         return _SUB.sub(lambda m: str(names.get(m.group(1)) or _ref(document, m.group(1))), text)
+    if set(value) == {"Fn::If"}:  # SAM decides the condition with the parameters' defaults
+        name, then, otherwise = value["Fn::If"]
+        return _resolve(document, then if _holds(document, document["Conditions"][name]) else otherwise)
     raise _Unresolved(str(value))
+
+
+def _holds(document: Mapping[str, Any], condition: Any) -> bool:
+    """A condition of Fn::Not, Fn::Equals and Condition over resolvable values (what the template uses)."""
+    ((function, argument),) = condition.items()
+    if function == "Fn::Not":
+        return not _holds(document, argument[0])
+    if function == "Fn::Equals":
+        return bool(_resolve(document, argument[0]) == _resolve(document, argument[1]))
+    if function == "Condition":
+        return _holds(document, document["Conditions"][argument])
+    raise _Unresolved(str(condition))
 
 
 def _stringify(value: Any) -> str:
